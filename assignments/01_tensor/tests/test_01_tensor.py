@@ -1,0 +1,97 @@
+"""Visible tests for module 01 (Tensor). Run them with `make grade MODULE=01`.
+
+Each test names its task; the hidden tests check the same tasks on many more inputs.
+"""
+
+import numpy as np
+import pytest
+
+from grader.testing.checks import assert_tensor
+from tinytorch.core.tensor import Tensor, cat, where
+
+
+@pytest.mark.task("01.1")
+@pytest.mark.points(2)
+def test_constructor_stores_float32_by_default():
+    t = Tensor([[1, 2, 3], [4, 5, 6]])
+    assert_tensor(t, np.array([[1, 2, 3], [4, 5, 6]]), "Tensor([[1, 2, 3], [4, 5, 6]])")
+    assert t.shape == (2, 3)
+
+
+@pytest.mark.task("01.1")
+@pytest.mark.points(1)
+def test_constructor_keeps_an_explicit_dtype():
+    labels = Tensor([0, 2, 1], dtype=np.int64)
+    assert_tensor(labels, np.array([0, 2, 1]), "Tensor([0, 2, 1], dtype=np.int64)", dtype=np.int64)
+
+
+@pytest.mark.task("01.2")
+@pytest.mark.points(2)
+def test_add_broadcasts_a_row_over_a_matrix():
+    a = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    b = Tensor([10.0, 20.0])
+    assert_tensor(a + b, np.array([[11, 22], [13, 24]]), "a + b")
+
+
+@pytest.mark.task("01.2")
+@pytest.mark.points(2)
+def test_arithmetic_with_numbers_on_either_side():
+    x = Tensor([1.0, 2.0, 4.0])
+    assert_tensor(2 - x, np.array([1, 0, -2]), "2 - x")
+    assert_tensor(x * 3, np.array([3, 6, 12]), "x * 3")
+    assert_tensor(1 / x, np.array([1, 0.5, 0.25]), "1 / x")
+    assert_tensor(-x, np.array([-1, -2, -4]), "-x")
+
+
+@pytest.mark.task("01.3")
+@pytest.mark.points(2)
+def test_exp_log_and_powers():
+    x = Tensor([1.0, 2.0, 3.0])
+    assert_tensor(x.exp().log(), x.data, "x.exp().log()")
+    assert_tensor(x**2, np.array([1, 4, 9]), "x ** 2")
+    assert_tensor(x**0.5, np.sqrt([1, 2, 3]), "x ** 0.5")
+
+
+@pytest.mark.task("01.4")
+@pytest.mark.points(2)
+def test_matmul_of_two_matrices():
+    a = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    b = Tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    assert_tensor(a @ b, np.array([[4, 5], [10, 11]]), "a @ b")
+
+
+@pytest.mark.task("01.4")
+@pytest.mark.points(1)
+def test_matmul_shape_error_names_both_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(2, 3\)"):
+        Tensor(np.ones((2, 3))) @ Tensor(np.ones((2, 3)))
+
+
+@pytest.mark.task("01.5")
+@pytest.mark.points(2)
+def test_sum_mean_max_over_a_dim():
+    x = Tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 6.0]])
+    assert_tensor(x.sum(), np.array(21.0), "x.sum()")
+    assert_tensor(x.sum(dim=0), np.array([5, 7, 9]), "x.sum(dim=0)")
+    assert_tensor(x.mean(dim=1, keepdim=True), np.array([[3], [4]]), "x.mean(dim=1, keepdim=True)")
+    assert_tensor(x.max(dim=-1), np.array([5, 6]), "x.max(dim=-1)")
+
+
+@pytest.mark.task("01.6")
+@pytest.mark.points(2)
+def test_reshape_and_transpose():
+    x = Tensor(np.arange(6))
+    assert_tensor(x.reshape(2, -1), np.arange(6).reshape(2, 3), "x.reshape(2, -1)")
+    assert_tensor(x.reshape(2, 3).transpose(0, 1), np.arange(6).reshape(2, 3).T, "transpose(0, 1)")
+    y = Tensor(np.zeros((2, 3, 4)))
+    assert y.permute(2, 0, 1).shape == (4, 2, 3)
+
+
+@pytest.mark.task("01.7")
+@pytest.mark.points(2)
+def test_indexing_cat_and_where():
+    x = Tensor(np.arange(12).reshape(3, 4))
+    assert_tensor(x[1], np.array([4, 5, 6, 7]), "x[1]")
+    assert_tensor(x[:, 1:3], np.arange(12).reshape(3, 4)[:, 1:3], "x[:, 1:3]")
+    assert_tensor(cat([x, x], dim=0), np.concatenate([x.data, x.data]), "cat([x, x], dim=0)")
+    assert_tensor(where(x.data > 5, x, 0.0), np.where(x.data > 5, x.data, 0), "where(x > 5, x, 0)")

@@ -1,0 +1,1 @@
+"""Turn solutions into starters and notebooks, and seed the student's workspace."""

@@ -1,0 +1,133 @@
+"""Solution regions: find them in a solution file and replace them by stubs.
+
+A region looks like this (the HINT lines are optional)::
+
+    # BEGIN SOLUTION 01.2
+    # HINT: NumPy's + already broadcasts.
+    return a + b
+    # END SOLUTION
+
+and becomes, in the starter, the hint as comments and a `NotImplementedError` naming the
+task, the function and the hint. Nested, unclosed or stray markers are errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION(?:\s+(?P<task>\S+))?\s*$")
+END = re.compile(r"^\s*# END SOLUTION\s*$")
+HINT = re.compile(r"^\s*# HINT:\s?(?P<text>.*)$")
+TASK_ID = re.compile(r"^\d{2}\.\d+$")
+SCOPE = re.compile(r"^(?P<indent>\s*)(?:async\s+)?(?:def|class)\s+(?P<name>\w+)")
+
+
+class RegionError(ValueError):
+    """A solution file's markers are malformed."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """One solution region: its task, where it is, and its hint."""
+
+    task: str
+    begin: int
+    """0-based line index of the BEGIN marker."""
+    end: int
+    """0-based line index of the END marker."""
+    indent: str
+    hint: str
+    scope: str
+    """Qualified name of the enclosing function or class, for the stub's message."""
+
+
+def find_regions(text: str, filename: str = "<solution>") -> list[Region]:
+    """Parse every region in `text`; raise `RegionError` naming the line on any mistake."""
+    lines = text.splitlines()
+    regions: list[Region] = []
+    open_at: int | None = None
+    match = None
+    for index, line in enumerate(lines):
+        begin, end = BEGIN.match(line), END.match(line)
+        where = f"{filename}:{index + 1}"
+        if begin:
+            if open_at is not None:
+                raise RegionError(
+                    f"{where}: BEGIN SOLUTION inside the region opened at line {open_at + 1}"
+                )
+            task = begin.group("task")
+            if task is None or not TASK_ID.match(task):
+                raise RegionError(
+                    f"{where}: BEGIN SOLUTION needs a task id like 01.2, got {task!r}"
+                )
+            open_at, match = index, begin
+        elif end:
+            if open_at is None or match is None:
+                raise RegionError(f"{where}: END SOLUTION without a BEGIN SOLUTION")
+            hints = [HINT.match(h) for h in lines[open_at + 1 : index]]
+            hint = " ".join(h.group("text").strip() for h in hints if h)
+            regions.append(
+                Region(
+                    match.group("task"),
+                    open_at,
+                    index,
+                    match.group("indent"),
+                    hint,
+                    _scope(lines, open_at),
+                )
+            )
+            open_at = None
+    if open_at is not None:
+        raise RegionError(f"{filename}:{open_at + 1}: BEGIN SOLUTION is never closed")
+    return regions
+
+
+def _scope(lines: list[str], index: int) -> str:
+    """Qualified name of the def/class chain that encloses line `index`."""
+    names: list[str] = []
+    width = len(lines[index]) - len(lines[index].lstrip())
+    for line in reversed(lines[:index]):
+        found = SCOPE.match(line)
+        if found and len(found.group("indent")) < width:
+            names.append(found.group("name"))
+            width = len(found.group("indent"))
+    return ".".join(reversed(names)) or "module level"
+
+
+def stub_lines(region: Region) -> list[str]:
+    """The starter's replacement for one region."""
+    message = f"Task {region.task}: implement {region.scope}."
+    if region.hint:
+        message += f" Hint: {region.hint}"
+    hint_comments = (
+        [f"{region.indent}# TODO (Task {region.task}): {region.hint}"] if region.hint else []
+    )
+    return [*hint_comments, f"{region.indent}raise NotImplementedError({message!r})"]
+
+
+def make_starter_text(text: str, filename: str = "<solution>") -> str:
+    """`text` with every solution region replaced by its stub."""
+    lines = text.splitlines()
+    out: list[str] = []
+    cursor = 0
+    for region in find_regions(text, filename):
+        out.extend(lines[cursor : region.begin])
+        out.extend(stub_lines(region))
+        cursor = region.end + 1
+    out.extend(lines[cursor:])
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
+def solution_only_lines(text: str) -> set[str]:
+    """Stripped code lines that occur inside regions and nowhere outside them.
+
+    These are the lines whose presence in a starter would leak a solution.
+    """
+    lines = text.splitlines()
+    inside: set[int] = set()
+    for region in find_regions(text):
+        inside.update(range(region.begin + 1, region.end))
+    outside = {lines[i].strip() for i in range(len(lines)) if i not in inside}
+    candidates = {lines[i].strip() for i in inside}
+    return {line for line in candidates - outside if line and not line.startswith("#")}

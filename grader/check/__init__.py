@@ -1,0 +1,1 @@
+"""Checks on a submission that need no execution."""

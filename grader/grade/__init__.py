@@ -1,0 +1,1 @@
+"""Run a module's tests against a submission in a sandboxed subprocess and score them."""

@@ -1,0 +1,287 @@
+"""Hidden tests for module 01 (Tensor): properties against NumPy over many shapes.
+
+PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's source.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.testing.checks import assert_tensor
+from grader.testing.strategies import (
+    array_and_dim,
+    arrays,
+    broadcastable_pairs,
+    matmul_pairs,
+    permutations_of,
+    shapes,
+)
+from tinytorch.core.tensor import Tensor, cat, stack, where
+
+# One row per binary op: (name, tinytorch op on two operands, NumPy reference).
+BINARY_OPS = [
+    ("add", lambda a, b: a + b, np.add),
+    ("sub", lambda a, b: a - b, np.subtract),
+    ("mul", lambda a, b: a * b, np.multiply),
+    ("div", lambda a, b: a / b, np.divide),
+]
+
+
+@pytest.mark.task("01.1")
+@pytest.mark.points(2)
+@given(arrays(low=-1e3, high=1e3).map(lambda a: a.astype(np.float64)))
+def test_constructor_casts_float64_to_float32(values):
+    assert_tensor(Tensor(values), values.astype(np.float32), "Tensor(float64 array)")
+
+
+@pytest.mark.task("01.1")
+@pytest.mark.points(1)
+def test_constructor_handles_scalars_and_empty_data():
+    assert_tensor(Tensor(3.5), np.array(3.5), "Tensor(3.5)")
+    assert_tensor(Tensor([]), np.zeros((0,)), "Tensor([])")
+    assert_tensor(Tensor(Tensor([1, 2])), np.array([1, 2]), "Tensor(Tensor([1, 2]))")
+
+
+@pytest.mark.task("01.2")
+@pytest.mark.points(3)
+@pytest.mark.parametrize("name, op, reference", BINARY_OPS, ids=[row[0] for row in BINARY_OPS])
+@given(pair=broadcastable_pairs(low=0.5, high=10.0))
+def test_binary_ops_broadcast_like_numpy(name, op, reference, pair):
+    a, b = pair
+    assert_tensor(
+        op(Tensor(a), Tensor(b)), reference(a, b), f"{name} of shapes {a.shape} and {b.shape}"
+    )
+
+
+@pytest.mark.task("01.2")
+@pytest.mark.points(2)
+@pytest.mark.parametrize("name, op, reference", BINARY_OPS, ids=[row[0] for row in BINARY_OPS])
+@given(values=arrays(low=0.5, high=10.0), number=st.floats(0.5, 10.0))
+def test_numbers_work_on_both_sides_and_keep_float32(name, op, reference, values, number):
+    x = Tensor(values)
+    assert_tensor(op(x, number), reference(values, np.float32(number)), f"x {name} number")
+    assert_tensor(op(number, x), reference(np.float32(number), values), f"number {name} x")
+
+
+@pytest.mark.task("01.2")
+@pytest.mark.points(1)
+@given(arrays())
+def test_negation(values):
+    assert_tensor(-Tensor(values), -values, "-x")
+
+
+@pytest.mark.task("01.2")
+@pytest.mark.points(2)
+def test_mismatched_shapes_raise_a_clear_error():
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4,\)"):
+        Tensor(np.ones((2, 3))) + Tensor(np.ones(4))
+    with pytest.raises(ValueError, match=r"\(3,\).*\(2, 2\)"):
+        Tensor(np.ones(3)) * Tensor(np.ones((2, 2)))
+
+
+@pytest.mark.task("01.2")
+@pytest.mark.points(1)
+def test_division_by_zero_gives_inf_like_pytorch():
+    result = Tensor([1.0, -1.0, 0.0]) / Tensor([0.0, 0.0, 0.0])
+    assert_tensor(result, np.array([np.inf, -np.inf, np.nan]), "[1, -1, 0] / 0")
+
+
+@pytest.mark.task("01.3")
+@pytest.mark.points(2)
+@given(arrays(low=-20, high=20))
+def test_exp_matches_numpy(values):
+    assert_tensor(Tensor(values).exp(), np.exp(values), "exp(x)", rtol=1e-5)
+
+
+@pytest.mark.task("01.3")
+@pytest.mark.points(2)
+@given(arrays(low=1e-3, high=1e3))
+def test_log_matches_numpy(values):
+    assert_tensor(Tensor(values).log(), np.log(values), "log(x)", rtol=1e-5)
+
+
+@pytest.mark.task("01.3")
+@pytest.mark.points(1)
+def test_extreme_inputs_give_inf_not_errors():
+    assert_tensor(Tensor([1000.0]).exp(), np.array([np.inf]), "exp(1000)")
+    assert_tensor(Tensor([0.0]).log(), np.array([-np.inf]), "log(0)")
+
+
+@pytest.mark.task("01.3")
+@pytest.mark.points(3)
+@pytest.mark.parametrize("exponent", [2, 3, 0.5, -1, 1.5])
+@given(values=arrays(low=0.1, high=5.0))
+def test_powers_match_numpy(exponent, values):
+    expected = np.power(values.astype(np.float64), exponent)
+    assert_tensor(Tensor(values) ** exponent, expected, f"x ** {exponent}", rtol=1e-5)
+
+
+@pytest.mark.task("01.4")
+@pytest.mark.points(3)
+@given(matmul_pairs())
+def test_matmul_matches_numpy_for_vectors_matrices_and_batches(pair):
+    a, b = pair
+    expected = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    assert_tensor(
+        Tensor(a) @ Tensor(b), expected, f"matmul of {a.shape} and {b.shape}", rtol=1e-4, atol=1e-4
+    )
+    assert_tensor(Tensor(a).matmul(Tensor(b)), expected, "a.matmul(b)", rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.task("01.4")
+@pytest.mark.points(1)
+def test_matmul_rejects_scalars_and_mismatched_inner_dims():
+    with pytest.raises(ValueError, match=r"\(3, 4\).*\(5, 2\)"):
+        Tensor(np.ones((3, 4))) @ Tensor(np.ones((5, 2)))
+    with pytest.raises(ValueError):
+        Tensor(2.0) @ Tensor(np.ones(3))
+
+
+@pytest.mark.task("01.5")
+@pytest.mark.points(3)
+@pytest.mark.parametrize("keepdim", [False, True])
+@given(case=array_and_dim())
+def test_sum_and_mean_match_numpy(keepdim, case):
+    values, dim = case
+    axis = dim
+    reference = values.astype(np.float64)
+    assert_tensor(
+        Tensor(values).sum(dim=dim, keepdim=keepdim),
+        reference.sum(axis=axis, keepdims=keepdim),
+        f"sum(dim={dim}, keepdim={keepdim})",
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    assert_tensor(
+        Tensor(values).mean(dim=dim, keepdim=keepdim),
+        reference.mean(axis=axis, keepdims=keepdim),
+        f"mean(dim={dim}, keepdim={keepdim})",
+        rtol=1e-4,
+        atol=1e-4,
+    )
+
+
+@pytest.mark.task("01.5")
+@pytest.mark.points(2)
+@pytest.mark.parametrize("keepdim", [False, True])
+@given(case=array_and_dim())
+def test_max_and_min_match_numpy(keepdim, case):
+    values, dim = case
+    assert_tensor(
+        Tensor(values).max(dim=dim, keepdim=keepdim),
+        values.max(axis=dim, keepdims=keepdim),
+        f"max(dim={dim}, keepdim={keepdim})",
+    )
+    assert_tensor(
+        Tensor(values).min(dim=dim, keepdim=keepdim),
+        values.min(axis=dim, keepdims=keepdim),
+        f"min(dim={dim}, keepdim={keepdim})",
+    )
+
+
+@pytest.mark.task("01.5")
+@pytest.mark.points(1)
+def test_reductions_of_scalars_and_bad_dims():
+    assert_tensor(Tensor(4.0).sum(), np.array(4.0), "Tensor(4.0).sum()")
+    assert_tensor(Tensor(np.zeros((0, 3))).sum(dim=0), np.zeros(3), "sum over an empty dim")
+    with pytest.raises(IndexError):
+        Tensor(np.ones((2, 3))).sum(dim=2)
+
+
+@pytest.mark.task("01.5")
+@pytest.mark.points(1)
+def test_argmax_returns_integer_indices():
+    x = Tensor([[1.0, 9.0, 3.0], [7.0, 2.0, 5.0]])
+    assert_tensor(x.argmax(dim=1), np.array([1, 0]), "argmax(dim=1)", dtype=np.int64)
+    assert_tensor(x.sum(dim=0), np.array([8, 11, 8]), "sum(dim=0)")
+
+
+@pytest.mark.task("01.6")
+@pytest.mark.points(2)
+@given(case=permutations_of())
+def test_permute_then_inverse_permute_round_trips(case):
+    values, order = case
+    inverse = tuple(np.argsort(order))
+    permuted = Tensor(values).permute(*order)
+    assert_tensor(permuted, np.transpose(values, order), f"permute{order}")
+    assert_tensor(permuted.permute(*inverse), values, "permute back")
+
+
+@pytest.mark.task("01.6")
+@pytest.mark.points(2)
+@given(values=arrays(shapes(min_dims=1)))
+def test_reshape_round_trips_and_flatten(values):
+    flat = Tensor(values).reshape(-1)
+    assert_tensor(flat, values.reshape(-1), "reshape(-1)")
+    assert_tensor(flat.reshape(values.shape), values, "reshape back")
+    assert_tensor(Tensor(values).flatten(), values.reshape(-1), "flatten()")
+
+
+@pytest.mark.task("01.6")
+@pytest.mark.points(1)
+@given(values=arrays(shapes(min_dims=2)))
+def test_transpose_twice_is_identity(values):
+    once = Tensor(values).transpose(0, -1)
+    assert_tensor(once, np.swapaxes(values, 0, -1), "transpose(0, -1)")
+    assert_tensor(once.transpose(0, -1), values, "transpose twice")
+
+
+@pytest.mark.task("01.6")
+@pytest.mark.points(1)
+def test_reshape_to_a_wrong_size_names_the_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\)"):
+        Tensor(np.ones((2, 3))).reshape(4, 2)
+
+
+@pytest.mark.task("01.6")
+@pytest.mark.points(1)
+def test_unsqueeze_and_squeeze():
+    x = Tensor(np.ones((3, 4)))
+    assert x.unsqueeze(0).shape == (1, 3, 4)
+    assert x.unsqueeze(-1).shape == (3, 4, 1)
+    assert_tensor(x.unsqueeze(1).squeeze(1), np.ones((3, 4)), "unsqueeze(1).squeeze(1)")
+
+
+@pytest.mark.task("01.7")
+@pytest.mark.points(2)
+@given(values=arrays(shapes(min_dims=2, min_side=2)), data=st.data())
+def test_indexing_matches_numpy(values, data):
+    row = data.draw(st.integers(-values.shape[0], values.shape[0] - 1))
+    stop = data.draw(st.integers(1, values.shape[1]))
+    picks = data.draw(st.lists(st.integers(0, values.shape[0] - 1), min_size=1, max_size=4))
+    x = Tensor(values)
+    assert_tensor(x[row], values[row], f"x[{row}]")
+    assert_tensor(x[:, :stop], values[:, :stop], f"x[:, :{stop}]")
+    assert_tensor(x[np.array(picks)], values[np.array(picks)], f"x[{picks}]")
+    assert_tensor(x[Tensor(picks, dtype=np.int64)], values[np.array(picks)], "x[int64 Tensor]")
+    assert_tensor(x[values > 0], values[values > 0], "x[boolean mask]")
+
+
+@pytest.mark.task("01.7")
+@pytest.mark.points(2)
+@given(values=arrays(shapes(min_dims=1, max_dims=3)), data=st.data())
+def test_cat_and_stack_match_numpy(values, data):
+    dim = data.draw(st.integers(0, values.ndim - 1))
+    other = values * 2
+    assert_tensor(
+        cat([Tensor(values), Tensor(other)], dim=dim),
+        np.concatenate([values, other], axis=dim),
+        f"cat(dim={dim})",
+    )
+    assert_tensor(
+        stack([Tensor(values), Tensor(other)], dim=dim),
+        np.stack([values, other], axis=dim),
+        f"stack(dim={dim})",
+    )
+
+
+@pytest.mark.task("01.7")
+@pytest.mark.points(1)
+@given(pair=broadcastable_pairs())
+def test_where_selects_elementwise(pair):
+    a, b = pair
+    condition = a > 0
+    assert_tensor(
+        where(condition, Tensor(a), Tensor(b)), np.where(condition, a, b), "where(a > 0, a, b)"
+    )

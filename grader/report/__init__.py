@@ -1,0 +1,1 @@
+"""Grading results and their output formats."""

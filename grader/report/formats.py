@@ -1,0 +1,156 @@
+"""One serializer per output format, all from `ModuleResult`.
+
+- `to_gradescope`: Gradescope's `results.json` shape.
+- `points_line` / `classroom_result`: what GitHub Classroom reads (the `Points X/Y` text
+  and the autograding reporter's base64 runner result).
+- `markdown_summary`: the Actions job summary.
+- `console_table`: the per-test table printed by `make grade`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import textwrap
+from collections.abc import Sequence
+
+from grader.report.results import ModuleResult, TestResult
+
+HIDDEN_VISIBILITY = "after_due_date"
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def to_gradescope(result: ModuleResult) -> dict:
+    """Gradescope's results.json for one module."""
+    notes = "\n".join(result.notes)
+    if result.late_penalty:
+        notes += (
+            f"\nLate penalty: -{result.late_penalty:.0%} of {_number(result.raw_score)} points."
+        )
+    return {
+        "score": result.score,
+        "execution_time": round(result.execution_time, 3),
+        "output": notes.strip(),
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {
+            "module": result.module,
+            "max_score": result.max_score,
+            "raw_score": result.raw_score,
+            "late_penalty": result.late_penalty,
+            "graded_at": result.graded_at,
+        },
+        "tests": [
+            {
+                "name": test.name,
+                "number": test.task,
+                "score": test.score,
+                "max_score": test.max_score,
+                "status": "passed" if test.passed else "failed",
+                "output": test.feedback,
+                "tags": [f"task {test.task}", "hidden" if test.hidden else "visible"],
+                "visibility": HIDDEN_VISIBILITY if test.hidden else "visible",
+            }
+            for test in result.tests
+        ],
+    }
+
+
+def points_line(results: Sequence[ModuleResult]) -> str:
+    """The `Points X/Y` line GitHub Classroom reads."""
+    score = sum(r.score for r in results)
+    maximum = sum(r.max_score for r in results)
+    return f"Points {_number(score)}/{_number(maximum)}"
+
+
+def classroom_result(results: Sequence[ModuleResult]) -> str:
+    """Base64 runner result in the format of classroom-resources/autograding-grading-reporter."""
+    tests = [
+        {
+            "name": f"{r.module}: {t.name}",
+            "status": "pass" if t.passed else "fail",
+            "score": t.score,
+            "message": t.feedback[:500],
+            "line_no": 0,
+            "duration": round(t.duration * 1000),
+        }
+        for r in results
+        for t in r.tests
+    ]
+    payload = {
+        "version": 1,
+        "status": "pass" if all(t.passed for r in results for t in r.tests) else "fail",
+        "max_score": sum(r.max_score for r in results),
+        "tests": tests,
+    }
+    return base64.b64encode(json.dumps(payload).encode("utf-8")).decode("ascii")
+
+
+def _status(test: TestResult) -> str:
+    return "PASS" if test.passed else "FAIL"
+
+
+def console_table(result: ModuleResult, width: int = 100) -> str:
+    """The per-test table with feedback under each failing test."""
+    lines = [f"Module {result.module} ({result.title})", ""]
+    lines += [f"  note: {note}" for note in result.notes]
+    if result.notes:
+        lines.append("")
+    header = f"  {'task':<6} {'result':<6} {'points':>13}  test"
+    lines += [header, "  " + "-" * (len(header) + 20)]
+    for test in result.tests:
+        where = " (hidden)" if test.hidden else ""
+        score = f"{_number(test.score)}/{_number(test.max_score)}"
+        lines.append(f"  {test.task:<6} {_status(test):<6} {score:>13}  {test.name}{where}")
+        if test.feedback and not test.passed:
+            for paragraph in test.feedback.splitlines()[:12]:
+                lines += textwrap.wrap(
+                    paragraph, width - 10, initial_indent=" " * 10, subsequent_indent=" " * 12
+                ) or [""]
+    lines.append("")
+    lines.append(
+        f"  {result.passed_count}/{len(result.tests)} tests passed in {result.execution_time:.1f} s"
+    )
+    if result.late_penalty:
+        lines.append(f"  late penalty: -{result.late_penalty:.0%} of {_number(result.raw_score)}")
+    return "\n".join(lines)
+
+
+def markdown_summary(results: Sequence[ModuleResult]) -> str:
+    """A Markdown report: a table per module and the feedback of failing tests."""
+    lines = [
+        "# TinyTorch grade",
+        "",
+        f"**{points_line(results)}**",
+        "",
+        "| module | score | tests passed |",
+        "|---|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.module} {r.title} | {_number(r.score)}/{_number(r.max_score)} | "
+            f"{r.passed_count}/{len(r.tests)} |"
+        )
+    for r in results:
+        failing = [t for t in r.tests if not t.passed]
+        if not failing and not r.notes:
+            continue
+        lines += ["", f"## {r.module} {r.title}", ""]
+        lines += [f"> {note}" for note in r.notes]
+        for test in failing:
+            where = " (hidden test)" if test.hidden else ""
+            feedback = test.feedback.replace("```", "'''")
+            lines += [
+                "",
+                f"<details><summary>{test.task} {test.name}{where}</summary>",
+                "",
+                "```text",
+                feedback,
+                "```",
+                "</details>",
+            ]
+    return "\n".join(lines) + "\n"

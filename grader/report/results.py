@@ -1,0 +1,61 @@
+"""Grading results as small dataclasses; every output format is built from these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The outcome of one graded test."""
+
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    """pytest's id, relative to the grading stage (`tests/visible/test_x.py::test_y`)."""
+    task: str
+    """Task id such as "01.2", shared by the stub, the marker and this report."""
+    score: float
+    """Points earned, already scaled to the module's points in classroom.yml."""
+    max_score: float
+    passed: bool
+    feedback: str
+    """What went wrong, for the student; empty when the test passed."""
+    hidden: bool
+    duration: float
+
+    @property
+    def name(self) -> str:
+        """A short readable name: `test_y[param]`."""
+        return self.nodeid.split("::", 1)[-1]
+
+
+@dataclass
+class ModuleResult:
+    """The grade of one module for one submission."""
+
+    module: str
+    """Directory name, such as `01_tensor`."""
+    title: str
+    tests: list[TestResult]
+    max_score: float
+    execution_time: float
+    graded_at: str
+    """ISO 8601 time the grading finished (the one field that differs between runs)."""
+    notes: list[str] = field(default_factory=list)
+    """Module-level messages: syntax errors, forbidden imports, where prerequisites came from."""
+    late_penalty: float = 0.0
+    """Fraction of the score removed for lateness (0 when on time)."""
+
+    @property
+    def raw_score(self) -> float:
+        return round(sum(t.score for t in self.tests), 2)
+
+    @property
+    def score(self) -> float:
+        """The score after any late penalty, rounded to hundredths."""
+        return round(self.raw_score * (1.0 - self.late_penalty), 2)
+
+    @property
+    def passed_count(self) -> int:
+        return sum(t.passed for t in self.tests)

@@ -1,0 +1,1 @@
+"""Helpers shared by visible and hidden tests: hypothesis strategies and assertions."""

@@ -1,0 +1,625 @@
+# %% [markdown]
+# # Module 01: Tensor
+#
+# A `Tensor` wraps a NumPy array (float32 unless you ask otherwise) and gives it the
+# operations a neural network needs: arithmetic with broadcasting, matrix products,
+# reductions over `dim`, reshaping and indexing. Names and shapes follow PyTorch, so
+# what you learn here transfers directly.
+#
+# Every operation is a small `Function` subclass with a `forward` that works on plain
+# NumPy arrays. `Function.apply` (given) unwraps the inputs, calls your `forward` and
+# wraps the result. In module 05 you will write the matching backward rules; the
+# tensor methods here stay exactly as they are.
+#
+# Tasks: 01.1 constructor, 01.2 elementwise arithmetic, 01.3 exp/log/pow,
+# 01.4 matmul, 01.5 reductions, 01.6 shape ops, 01.7 indexing, concatenation, where.
+
+
+# %%
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+__all__ = [
+    "Tensor",
+    "Function",
+    "Context",
+    "AutogradEngine",
+    "install_autograd",
+    "zeros",
+    "ones",
+    "full",
+    "arange",
+    "randn",
+    "rand",
+    "cat",
+    "stack",
+    "where",
+]
+
+DEFAULT_DTYPE = np.float32
+Dim = int | tuple[int, ...] | None
+
+
+# %% [markdown]
+# ## The op machinery (given)
+#
+# `Context` carries what a backward rule needs: the input arrays, the keyword
+# parameters, the output, and anything the forward chose to keep. `install_autograd`
+# is the one documented extension point module 05 uses to record the graph.
+
+
+# %%
+class Context:
+    """Per-call record of one op: inputs, parameters, output and saved extras."""
+
+    def __init__(self, inputs: tuple[np.ndarray, ...], params: dict[str, Any]) -> None:
+        self.inputs = inputs
+        self.params = params
+        self.output: np.ndarray | None = None
+
+
+class AutogradEngine(Protocol):
+    """What module 05 installs: it records ops and runs `Tensor.backward`."""
+
+    def record(self, fn: type[Function], ctx: Context, inputs: tuple, output: Tensor) -> None:
+        """Called after every op with the op, its context, raw inputs and result."""
+
+    def backward(self, tensor: Tensor, gradient: np.ndarray | None) -> None:
+        """Backpropagate from `tensor`, seeding it with `gradient`."""
+
+
+_engine: AutogradEngine | None = None
+
+
+def install_autograd(engine: AutogradEngine | None) -> None:
+    """Install (or remove, with None) the autograd engine; module 05 calls this once."""
+    global _engine
+    _engine = engine
+
+
+class Function:
+    """Base of every op: subclasses define `forward(ctx, *arrays, **params) -> ndarray`.
+
+    Call an op with `SomeFn.apply(*inputs, **params)`; inputs may be tensors or plain
+    numbers and arrays. Shape errors name the op and the shapes that clashed.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, **params: Any) -> np.ndarray:
+        """Compute the op on NumPy arrays (abstract: every subclass overrides it)."""
+        raise NotImplementedError("every Function subclass defines its own forward")
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Tensor:
+        """Run `forward` on the inputs' arrays and wrap the result in a Tensor."""
+        arrays = tuple(x.data if isinstance(x, Tensor) else x for x in inputs)
+        ctx = Context(arrays, params)
+        try:
+            out = cls.forward(ctx, *arrays, **params)
+        except ValueError as error:
+            shapes = ", ".join(str(np.shape(a)) for a in arrays)
+            raise ValueError(f"{cls.__name__}: incompatible shapes {shapes}: {error}") from None
+        ctx.output = out
+        result = Tensor._wrap(out)
+        if _engine is not None:
+            _engine.record(cls, ctx, inputs, result)
+        return result
+
+
+# %% [markdown]
+# ## Task 01.1: the constructor
+#
+# Store the data as an ndarray of `dtype` (float32 when `dtype` is None). Copy only
+# when you must: `np.asarray` already avoids a copy when the dtype matches.
+
+
+# %%
+class Tensor:
+    """An n-dimensional array that can take part in automatic differentiation.
+
+    Args:
+        data: a number, nested list, ndarray or Tensor.
+        dtype: NumPy dtype of the storage; float32 when None (pass `np.int64` for
+            class labels or token ids).
+        requires_grad: whether backward() should compute a gradient for this tensor.
+
+    Example:
+        >>> Tensor([[1, 2], [3, 4]]).sum(dim=0)
+        Tensor([4., 6.])
+    """
+
+    __slots__ = ("data", "requires_grad", "grad", "_node", "__weakref__")
+    __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        # TODO (Task 01.1): use np.asarray(data, dtype=...) with DEFAULT_DTYPE when dtype is None.
+        raise NotImplementedError('Task 01.1: implement Tensor.__init__. Hint: use np.asarray(data, dtype=...) with DEFAULT_DTYPE when dtype is None.')
+        self.requires_grad = requires_grad
+        self.grad: Tensor | None = None
+        self._node: Any = None
+
+    @staticmethod
+    def _wrap(array: np.ndarray) -> Tensor:
+        """Wrap an op's result without copying or casting it."""
+        tensor = Tensor.__new__(Tensor)
+        tensor.data = np.asarray(array)
+        tensor.requires_grad = False
+        tensor.grad = None
+        tensor._node = None
+        return tensor
+
+    # ---- properties and conversions (given) ----
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The size of each dimension."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype of the storage."""
+        return self.data.dtype
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or the size of one dimension (as `torch.Tensor.size`)."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """The same data, cut off from the graph."""
+        return Tensor._wrap(self.data)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        suffix = ", requires_grad=True" if self.requires_grad else ""
+        if self.dtype != DEFAULT_DTYPE:
+            suffix = f", dtype={self.dtype}" + suffix
+        return f"Tensor({body}{suffix})"
+
+    def backward(self, gradient: Tensor | np.ndarray | None = None) -> None:
+        """Compute gradients of this tensor with respect to the graph's leaves."""
+        if _engine is None:
+            raise RuntimeError(
+                "backward() needs automatic differentiation, which you build in module 05"
+            )
+        _engine.backward(self, None if gradient is None else np.asarray(_data(gradient)))
+
+    # ---- arithmetic (Task 01.2): one-line calls into the Functions below ----
+    def __add__(self, other: Any) -> Tensor:
+        return AddFn.apply(self, _operand(other, self))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return AddFn.apply(_operand(other, self), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return SubFn.apply(self, _operand(other, self))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return SubFn.apply(_operand(other, self), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return MulFn.apply(self, _operand(other, self))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return MulFn.apply(_operand(other, self), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return DivFn.apply(self, _operand(other, self))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return DivFn.apply(_operand(other, self), self)
+
+    def __neg__(self) -> Tensor:
+        return NegFn.apply(self)
+
+    def __pow__(self, exponent: float) -> Tensor:
+        if isinstance(exponent, Tensor):
+            raise TypeError("only a number can be an exponent; use exp/log for tensors")
+        return PowFn.apply(self, exponent=float(exponent))
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return MatMulFn.apply(self, _operand(other, self))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return MatMulFn.apply(_operand(other, self), self)
+
+    def matmul(self, other: Any) -> Tensor:
+        """Matrix product with NumPy's batching rules (as `torch.matmul`)."""
+        return self @ other
+
+    def exp(self) -> Tensor:
+        """Elementwise e**x."""
+        return ExpFn.apply(self)
+
+    def log(self) -> Tensor:
+        """Elementwise natural logarithm."""
+        return LogFn.apply(self)
+
+    def sqrt(self) -> Tensor:
+        """Elementwise square root."""
+        return self**0.5
+
+    # ---- reductions (Task 01.5) ----
+    def sum(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        """Sum over `dim` (all dimensions when None)."""
+        return SumFn.apply(self, dim=_normalize_dim(dim, self.ndim), keepdim=keepdim)
+
+    def mean(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        """Mean over `dim` (all dimensions when None)."""
+        dims = _normalize_dim(dim, self.ndim)
+        count = int(np.prod([self.shape[d] for d in dims]))
+        return self.sum(dim=dims, keepdim=keepdim) / count
+
+    def max(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        """Largest value over `dim`.
+
+        NOTE: with a `dim`, PyTorch's `max` also returns indices; here it returns only
+        values (like `torch.amax`). Use `argmax` for the indices.
+        """
+        if self.numel() == 0:
+            raise ValueError(f"max() of an empty tensor of shape {self.shape} is undefined")
+        return MaxFn.apply(self, dim=_normalize_dim(dim, self.ndim), keepdim=keepdim)
+
+    def min(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        """Smallest value over `dim`, as -max(-x)."""
+        return -(-self).max(dim=dim, keepdim=keepdim)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index of the largest value (flattened when `dim` is None); not differentiable."""
+        indices = np.argmax(self.data, axis=dim, keepdims=keepdim)
+        return Tensor(indices, dtype=np.int64)
+
+    # ---- shape operations (Task 01.6) ----
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """The same elements in a new shape; one dimension may be -1."""
+        if len(shape) == 1 and isinstance(shape[0], Sequence):
+            shape = tuple(shape[0])
+        return ReshapeFn.apply(self, shape=tuple(int(s) for s in shape))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge dimensions `start_dim..end_dim` into one."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """Insert a dimension of size 1 at `dim`."""
+        position = dim % (self.ndim + 1)
+        return self.reshape(*self.shape[:position], 1, *self.shape[position:])
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        """Drop dimensions of size 1 (only `dim` when given)."""
+        if dim is None:
+            return self.reshape(*[s for s in self.shape if s != 1])
+        position = dim % self.ndim
+        if self.shape[position] != 1:
+            return self
+        return self.reshape(*self.shape[:position], *self.shape[position + 1 :])
+
+    def permute(self, *dims: int | Sequence[int]) -> Tensor:
+        """Reorder the dimensions: output dim i is input dim `dims[i]`."""
+        if len(dims) == 1 and isinstance(dims[0], Sequence):
+            dims = tuple(dims[0])
+        if sorted(d % max(self.ndim, 1) for d in dims) != list(range(self.ndim)):
+            raise ValueError(f"permute{tuple(dims)} is not a permutation of {self.ndim} dims")
+        return PermuteFn.apply(self, dims=tuple(d % self.ndim for d in dims))
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Swap two dimensions."""
+        order = list(range(self.ndim))
+        order[dim0], order[dim1] = order[dim1], order[dim0]
+        return self.permute(order)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
+        """All dimensions reversed (the usual transpose for a matrix)."""
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    # ---- indexing (Task 01.7) ----
+    def __getitem__(self, key: Any) -> Tensor:
+        return GetItemFn.apply(self, key=_index_key(key))
+
+
+# %% [markdown]
+# ## Helpers (given)
+
+
+# %%
+def _data(value: Any) -> Any:
+    """The array behind a tensor, or the value itself."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _operand(other: Any, like: Tensor) -> Any:
+    """Turn a number or array operand into an array of `like`'s float dtype."""
+    if isinstance(other, Tensor):
+        return other
+    dtype = like.dtype if np.issubdtype(like.dtype, np.floating) else DEFAULT_DTYPE
+    return np.asarray(other, dtype=dtype)
+
+
+def _normalize_dim(dim: Dim, ndim: int) -> tuple[int, ...]:
+    """Turn `dim` (None, an int, or a tuple) into sorted non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions")
+    return tuple(sorted({d % max(ndim, 1) for d in dims})) if ndim else ()
+
+
+def _index_key(key: Any) -> Any:
+    """Replace tensors inside an index by their arrays (integer or boolean)."""
+    if isinstance(key, tuple):
+        return tuple(_index_key(k) for k in key)
+    if isinstance(key, Tensor):
+        data = key.data
+        return data if data.dtype == bool else data.astype(np.int64)
+    return key
+
+
+# %% [markdown]
+# ## Task 01.2: elementwise arithmetic
+#
+# NumPy broadcasts for you. Keep float32: a Python number already combines with a
+# float32 array to give float32, but an `np.float64` scalar would not.
+
+
+# %%
+class AddFn(Function):
+    """a + b, broadcast."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # TODO (Task 01.2): NumPy's + already broadcasts.
+        raise NotImplementedError("Task 01.2: implement AddFn.forward. Hint: NumPy's + already broadcasts.")
+
+
+class SubFn(Function):
+    """a - b, broadcast."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        raise NotImplementedError('Task 01.2: implement SubFn.forward.')
+
+
+class MulFn(Function):
+    """a * b, broadcast."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        raise NotImplementedError('Task 01.2: implement MulFn.forward.')
+
+
+class DivFn(Function):
+    """a / b, broadcast."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # TODO (Task 01.2): dividing by zero gives inf or nan, as in PyTorch; silence NumPy's warning.
+        raise NotImplementedError("Task 01.2: implement DivFn.forward. Hint: dividing by zero gives inf or nan, as in PyTorch; silence NumPy's warning.")
+
+
+class NegFn(Function):
+    """-a."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError('Task 01.2: implement NegFn.forward.')
+
+
+# %% [markdown]
+# ## Task 01.3: exp, log and powers
+#
+# NOTE: `x ** 3` on float32 is hundreds of times slower in NumPy than `x * x * x`;
+# special-case the small integer exponents 2 and 3.
+
+
+# %%
+class ExpFn(Function):
+    """e ** a, elementwise."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError('Task 01.3: implement ExpFn.forward.')
+
+
+class LogFn(Function):
+    """Natural log of a, elementwise (-inf at 0, nan below)."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError('Task 01.3: implement LogFn.forward.')
+
+
+class PowFn(Function):
+    """a ** exponent for a number `exponent`."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, exponent: float) -> np.ndarray:
+        # TODO (Task 01.3): return a * a for exponent 2 and a * a * a for 3; np.power otherwise.
+        raise NotImplementedError('Task 01.3: implement PowFn.forward. Hint: return a * a for exponent 2 and a * a * a for 3; np.power otherwise.')
+
+
+# %% [markdown]
+# ## Task 01.4: matrix product
+#
+# `np.matmul` handles vectors, matrices and batches of matrices. The message for
+# mismatched inner dimensions comes from `Function.apply`.
+
+
+# %%
+class MatMulFn(Function):
+    """a @ b with NumPy's (and PyTorch's) batching rules."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        raise NotImplementedError('Task 01.4: implement MatMulFn.forward.')
+
+
+# %% [markdown]
+# ## Task 01.5: reductions
+#
+# `dim` arrives as a tuple of non-negative axes (empty for a 0-d tensor).
+
+
+# %%
+class SumFn(Function):
+    """Sum over `dim`, keeping reduced dimensions as size 1 when `keepdim`."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
+        raise NotImplementedError('Task 01.5: implement SumFn.forward.')
+
+
+class MaxFn(Function):
+    """Maximum over `dim`, keeping reduced dimensions as size 1 when `keepdim`."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
+        raise NotImplementedError('Task 01.5: implement MaxFn.forward.')
+
+
+# %% [markdown]
+# ## Task 01.6: shape operations
+
+
+# %%
+class ReshapeFn(Function):
+    """The same elements in a new shape."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        raise NotImplementedError('Task 01.6: implement ReshapeFn.forward.')
+
+
+class PermuteFn(Function):
+    """Dimensions reordered: output dim i is input dim `dims[i]`."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+        raise NotImplementedError('Task 01.6: implement PermuteFn.forward.')
+
+
+# %% [markdown]
+# ## Task 01.7: indexing, concatenation and selection
+
+
+# %%
+class GetItemFn(Function):
+    """a[key] for ints, slices, None, Ellipsis, integer and boolean arrays."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, key: Any) -> np.ndarray:
+        raise NotImplementedError('Task 01.7: implement GetItemFn.forward.')
+
+
+class CatFn(Function):
+    """Concatenation of the inputs along `dim`."""
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, dim: int) -> np.ndarray:
+        raise NotImplementedError('Task 01.7: implement CatFn.forward.')
+
+
+class WhereFn(Function):
+    """Elementwise `a` where `condition` holds, else `b` (all broadcast)."""
+
+    @staticmethod
+    def forward(ctx: Context, condition: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        raise NotImplementedError('Task 01.7: implement WhereFn.forward.')
+
+
+# %% [markdown]
+# ## Creation and combination functions (given)
+
+
+# %%
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Concatenate tensors along an existing dimension `dim`."""
+    if not tensors:
+        raise ValueError("cat() needs at least one tensor")
+    return CatFn.apply(*tensors, dim=dim)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Stack same-shaped tensors along a new dimension `dim`."""
+    if not tensors:
+        raise ValueError("stack() needs at least one tensor")
+    return cat([t.unsqueeze(dim) for t in tensors], dim=dim)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """`a` where `condition` is true, else `b`; condition is not differentiated."""
+    mask = np.asarray(_data(condition), dtype=bool)
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(0.0)
+    return WhereFn.apply(mask, _operand(a, like), _operand(b, like))
+
+
+def zeros(*shape: int, requires_grad: bool = False) -> Tensor:
+    """A float32 tensor of zeros."""
+    return Tensor(np.zeros(shape, dtype=DEFAULT_DTYPE), requires_grad=requires_grad)
+
+
+def ones(*shape: int, requires_grad: bool = False) -> Tensor:
+    """A float32 tensor of ones."""
+    return Tensor(np.ones(shape, dtype=DEFAULT_DTYPE), requires_grad=requires_grad)
+
+
+def full(shape: Sequence[int], fill_value: float, requires_grad: bool = False) -> Tensor:
+    """A float32 tensor filled with `fill_value`."""
+    values = np.full(tuple(shape), fill_value, dtype=DEFAULT_DTYPE)
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1) -> Tensor:
+    """Evenly spaced values in [start, end), as `torch.arange` (float32)."""
+    values = np.arange(start, end, step) if end is not None else np.arange(start)
+    return Tensor(values)
+
+
+def randn(
+    *shape: int, rng: np.random.Generator | None = None, requires_grad: bool = False
+) -> Tensor:
+    """Standard normal samples; pass `rng` for reproducible results."""
+    generator = rng if rng is not None else np.random.default_rng()
+    values = generator.standard_normal(shape, dtype=DEFAULT_DTYPE)
+    return Tensor(values, requires_grad=requires_grad)
+
+
+def rand(
+    *shape: int, rng: np.random.Generator | None = None, requires_grad: bool = False
+) -> Tensor:
+    """Uniform samples in [0, 1); pass `rng` for reproducible results."""
+    generator = rng if rng is not None else np.random.default_rng()
+    return Tensor(generator.random(shape, dtype=DEFAULT_DTYPE), requires_grad=requires_grad)

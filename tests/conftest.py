@@ -1,0 +1,36 @@
+"""Shared fixtures for the template's own tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.assign.starter import built_modules
+from grader.course import Course, ModuleSpec, load_course
+from grader.grade.engine import grade_module
+from grader.layout import Layout
+from grader.report.results import ModuleResult
+
+LAYOUT = Layout()
+COURSE = load_course(LAYOUT.manifest)
+BUILT = built_modules(LAYOUT, COURSE)
+
+
+@pytest.fixture(scope="session")
+def layout() -> Layout:
+    return LAYOUT
+
+
+@pytest.fixture(scope="session")
+def course() -> Course:
+    return COURSE
+
+
+_GRADES: dict[tuple[str, str], ModuleResult] = {}
+
+
+def graded(module: ModuleSpec, tree: str) -> ModuleResult:
+    """Grade `module` in `solutions` or `starter` once per test session."""
+    key = (module.dirname, tree)
+    if key not in _GRADES:
+        _GRADES[key] = grade_module(LAYOUT, COURSE, module, LAYOUT.root / tree)
+    return _GRADES[key]
