@@ -25,8 +25,16 @@ Names load lazily from the unlocked modules, so a broken later module never stop
 """
 
 import importlib
+import warnings
 
 _MODULES = {modules!r}
+
+if "autograd" in _MODULES:
+    try:
+        importlib.import_module("tinytorch.core.autograd")  # switches backward() on
+    except Exception as error:  # a broken module 05 must not break `import tinytorch`
+        message = f"tinytorch.core.autograd failed to import, so backward() is off: {{error!r}}"
+        warnings.warn(message, stacklevel=2)
 
 
 def __getattr__(name):

@@ -208,7 +208,8 @@ class Tensor:
         """Compute gradients of this tensor with respect to the graph's leaves."""
         if _engine is None:
             raise RuntimeError(
-                "backward() needs automatic differentiation, which you build in module 05"
+                "backward() needs automatic differentiation, which you build in module 05; "
+                "it is on once tinytorch.core.autograd is imported"
             )
         _engine.backward(self, None if gradient is None else np.asarray(_data(gradient)))
 
@@ -266,6 +267,12 @@ class Tensor:
     def sqrt(self) -> Tensor:
         """Elementwise square root."""
         return self**0.5
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        """Limit values to [min, max] (either bound may be None), as `torch.clamp`."""
+        if min is None and max is None:
+            raise ValueError("clamp() needs at least one of min and max")
+        return ClampFn.apply(self, low=min, high=max)
 
     # ---- reductions (Task 01.5) ----
     def sum(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
@@ -469,6 +476,15 @@ class PowFn(Function):
     def forward(ctx: Context, a: np.ndarray, exponent: float) -> np.ndarray:
         # TODO (Task 01.3): return a * a for exponent 2 and a * a * a for 3; np.power otherwise.
         raise NotImplementedError('Task 01.3: implement PowFn.forward. Hint: return a * a for exponent 2 and a * a * a for 3; np.power otherwise.')
+
+
+class ClampFn(Function):
+    """a limited to [low, high]; a None bound is not applied."""
+
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+        # TODO (Task 01.3): np.clip accepts None for a missing bound.
+        raise NotImplementedError('Task 01.3: implement ClampFn.forward. Hint: np.clip accepts None for a missing bound.')
 
 
 # %% [markdown]

@@ -117,6 +117,20 @@ def test_powers_match_numpy(exponent, values):
     assert_tensor(Tensor(values) ** exponent, expected, f"x ** {exponent}", rtol=1e-5)
 
 
+@pytest.mark.task("01.3")
+@pytest.mark.points(1)
+@given(values=arrays(low=-10, high=10), low=st.floats(-5, 0), high=st.floats(0, 5))
+def test_clamp_matches_numpy(values, low, high):
+    x = Tensor(values)
+    assert_tensor(
+        x.clamp(min=low, max=high),
+        np.clip(values, np.float32(low), np.float32(high)),
+        "clamp(min, max)",
+    )
+    assert_tensor(x.clamp(min=low), np.maximum(values, np.float32(low)), "clamp(min=...)")
+    assert_tensor(x.clamp(max=high), np.minimum(values, np.float32(high)), "clamp(max=...)")
+
+
 @pytest.mark.task("01.4")
 @pytest.mark.points(3)
 @given(matmul_pairs())
