@@ -1,0 +1,1 @@
+"""Historical milestones that run on your own tinytorch; `python -m milestones --help`."""

@@ -1,0 +1,1 @@
+"""Dataset loaders for the milestones: real file formats, verified downloads, a cache."""
