@@ -15,6 +15,9 @@ class Layout:
     """The course repository's directories, rooted at `root`."""
 
     root: Path = REPO_ROOT
+    bundle: Path | None = None
+    """The private grader bundle (`make release` writes it to dist/grader-bundle/), when
+    it is checked out beside a student repository: hidden tests and reference solutions."""
 
     @property
     def manifest(self) -> Path:
@@ -38,9 +41,15 @@ class Layout:
         return self.root / "tinytorch"
 
     @property
+    def reference(self) -> Path:
+        """Reference solutions for prerequisites: the bundle's copy, else solutions/."""
+        return self.bundle / "solutions" if self.bundle else self.solutions
+
+    @property
     def hidden_tests(self) -> Path:
-        """Instructor-only tests; absent from the student template."""
-        return self.root / "grader" / "hidden"
+        """Instructor-only tests: the bundle's copy, else grader/hidden/ (absent from the
+        student template)."""
+        return self.bundle / "hidden" if self.bundle else self.root / "grader" / "hidden"
 
     def module_file(self, tree: Path, module: ModuleSpec) -> Path:
         """The module's Python file inside `tree` (solutions, starter or a submission)."""

@@ -1,8 +1,10 @@
 """Checks on a submission's source that need no execution: syntax and imports.
 
 Code inside `tinytorch/` may import only NumPy, the standard library and tinytorch
-itself, and none of the standard-library modules that start processes or open
-network connections. A violation means the module's tests are not run at all.
+itself, and none of the standard-library modules that start processes, open network
+connections or reach into the grader (`gc`, `inspect`, `sys.modules`, frames,
+`__globals__`). A violation means the module's tests are not run at all; the same
+rules are enforced at run time by `grader/grade/sandbox.py`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,36 @@ FORBIDDEN_STDLIB = {
     "asyncio": "it can start processes and open connections",
     "ctypes": "it runs native code outside NumPy",
     "pty": "it starts other programs",
+    "posix": "it starts other programs",
+    "_posixsubprocess": "it starts other programs",
+    "socketserver": "it opens network connections",
+    "xmlrpc": "it opens network connections",
+    "webbrowser": "it starts other programs",
+    "gc": "it reaches into the grader's memory",
+    "inspect": "it reaches into the grader's memory",
+    "builtins": "it changes Python itself for the grader too",
+    "importlib": "it hides what the code imports",
+    "atexit": "it runs code after grading has finished",
+}
+FORBIDDEN_ATTRIBUTES = {
+    "modules": "sys",
+    "_getframe": "sys",
+    "settrace": "sys",
+    "setprofile": "sys",
+    "addaudithook": "sys",
+}
+"""Attributes of `sys` that reach into the grader (looked up as `sys.<name>`)."""
+INTERNAL_ATTRIBUTES = {
+    "__globals__",
+    "__closure__",
+    "__code__",
+    "__subclasses__",
+    "__builtins__",
+    "f_back",
+    "f_globals",
+    "f_locals",
+    "gi_frame",
+    "tb_frame",
 }
 FORBIDDEN_CALLS = {
     ("os", "system"),
@@ -82,7 +114,7 @@ def _import_problems(tree: ast.AST, shown_name: str) -> list[Problem]:
         else:
             continue
         for name in names:
-            reason = _forbidden_reason(name.split(".")[0])
+            reason = forbidden_reason(name.split(".")[0])
             if reason:
                 problems.append(
                     Problem(shown_name, node.lineno, f"`import {name}` is not allowed: {reason}")
@@ -90,7 +122,8 @@ def _import_problems(tree: ast.AST, shown_name: str) -> list[Problem]:
     return problems
 
 
-def _forbidden_reason(root: str) -> str | None:
+def forbidden_reason(root: str) -> str | None:
+    """Why tinytorch may not import the top-level module `root`, or None if it may."""
     if root in FORBIDDEN_STDLIB:
         return FORBIDDEN_STDLIB[root]
     if root in ALLOWED_THIRD_PARTY or root in sys.stdlib_module_names or root == "__future__":
@@ -111,6 +144,22 @@ def _call_problems(tree: ast.AST, shown_name: str) -> list[Problem]:
                         "it starts or stops other programs",
                     )
                 )
+        if isinstance(node, ast.Attribute) and _reaches_internals(node):
+            problems.append(
+                Problem(
+                    shown_name,
+                    node.lineno,
+                    f"`.{node.attr}` is not allowed: it reaches into the grader's internals",
+                )
+            )
+        if isinstance(node, ast.Name) and node.id in INTERNAL_ATTRIBUTES:
+            problems.append(
+                Problem(
+                    shown_name,
+                    node.lineno,
+                    f"`{node.id}` is not allowed: it reaches into the grader's internals",
+                )
+            )
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             if node.func.id == "__import__" or node.func.id in {"eval", "exec"}:
                 problems.append(
@@ -122,3 +171,10 @@ def _call_problems(tree: ast.AST, shown_name: str) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def _reaches_internals(node: ast.Attribute) -> bool:
+    if node.attr in INTERNAL_ATTRIBUTES:
+        return True
+    owner = FORBIDDEN_ATTRIBUTES.get(node.attr)
+    return owner is not None and isinstance(node.value, ast.Name) and node.value.id == owner

@@ -42,9 +42,9 @@ def prerequisite_sources(
     policy = course.policies.prerequisites_from
     for earlier in course.prerequisite_closure(module):
         candidates = (
-            [layout.solutions, submission]
+            [layout.reference, submission]
             if policy == "reference"
-            else [submission, layout.solutions]
+            else [submission, layout.reference]
         )
         candidates.append(layout.starter)
         for tree in candidates:
@@ -62,6 +62,11 @@ def prerequisite_sources(
                 f"Module {earlier.dirname} is missing everywhere; tests that need it fail."
             )
     return sources, notes
+
+
+def _private(layout: Layout) -> list[Path]:
+    """Directories the grading child may not write, nor student code read."""
+    return [layout.root, *([layout.bundle] if layout.bundle else [])]
 
 
 def _stage(
@@ -139,7 +144,7 @@ def grade_module(
             stage = _stage(
                 Path(tmp) / "run", layout, module, module_file, shown, prerequisites, include_hidden
             )
-            run = run_suite(stage, limits)
+            run = run_suite(stage, limits, private=_private(layout))
         manifest = run.manifest or []
         if problems or run.collection_errors:
             manifest = _reference_manifest(
@@ -147,6 +152,11 @@ def grade_module(
             )
         stage_dir = Path(tmp) / "run" / "stage"
         tests = _score(module, manifest, run, problems, stage_dir, names)
+    if run.forged:
+        notes.append(
+            f"The grader ignored {run.forged} result line(s) it did not write: something in "
+            "the submission wrote to the grader's result channel."
+        )
     if run.collection_errors and not problems:
         notes.append(
             "Some tests could not even start: "
@@ -174,7 +184,7 @@ def _reference_manifest(
     """The full list of tests, collected against the starter (which always imports)."""
     starter_file = layout.module_file(layout.starter, module)
     stage = _stage(root, layout, module, starter_file, "starter", prerequisites, include_hidden)
-    collected = run_suite(stage, limits, collect_only=True)
+    collected = run_suite(stage, limits, collect_only=True, private=_private(layout))
     if collected.manifest is None:
         raise RuntimeError(
             f"the tests of {module.dirname} do not collect against the starter:\n"

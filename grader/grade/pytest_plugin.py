@@ -1,20 +1,25 @@
 """The pytest plugin loaded into every grading run (`-p grader.grade.pytest_plugin`).
 
 It makes grading deterministic (one fixed hypothesis profile), insists that every test
-carries `points` and `task` markers, writes the collected test list and a progress log
-the parent process watches, attaches points to pytest-json-report's records, and stops
-a test that runs past its time limit.
+carries `points` and `task` markers, installs the sandbox (grader/grade/sandbox.py)
+before any test file or student code is imported, sends the collected test list, each
+test's start and each test's outcome to the parent over the signed channel
+(grader/grade/channel.py), attaches points to pytest-json-report's records (which give
+the feedback text only, never the score), and stops a test that runs past its time limit.
 """
 
 from __future__ import annotations
 
-import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy  # noqa: F401 - imported before the sandbox, as the parent process has it
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+
+from grader.grade import sandbox
+from grader.grade.channel import ChildChannel
 
 PROFILE = "grading"
 settings.register_profile(
@@ -37,19 +42,39 @@ class GradingTimeout(BaseException):
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader")
-    group.addoption(
-        "--grader-manifest", help="write the collected tests (points, task) as JSON here"
-    )
-    group.addoption("--grader-progress", help="append 'start'/'end' lines per test here")
+    group.addoption("--grader-channel", help="KEY_FD,OUT_FD: the signed channel to the grader")
+    group.addoption("--grader-private", action="append", default=[], help="no reads or writes")
     group.addoption(
         "--grader-time-limit", type=float, default=0.0, help="seconds per test (0: none)"
     )
+
+
+_CHANNEL: list[ChildChannel] = []
+_FAILED: dict[str, bool] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): points a graded test is worth")
     config.addinivalue_line("markers", "task(id): the task id (like '01.2') a graded test checks")
     settings.load_profile(PROFILE)
+    channel = config.getoption("--grader-channel")
+    if channel:
+        key_fd, out_fd = (int(fd) for fd in channel.split(","))
+        _CHANNEL[:] = [ChildChannel(key_fd, out_fd)]
+
+
+def _send(kind: str, payload: object) -> None:
+    if _CHANNEL:
+        _CHANNEL[0].send(kind, payload)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """Install the sandbox just before test files (and so student code) are imported."""
+    root = Path(str(session.config.rootpath))
+    private = [Path(p) for p in session.config.getoption("--grader-private")]
+    hidden = root / "tests" / "hidden"
+    sandbox.install(root / "tinytorch" / "core", [root.parent], [hidden, *private])
 
 
 def _marker_arg(item: pytest.Item, name: str) -> object:
@@ -75,10 +100,7 @@ def graded_test_record(item: pytest.Item) -> dict[str, object]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    records = [graded_test_record(item) for item in items]
-    target = config.getoption("--grader-manifest")
-    if target:
-        Path(target).write_text(json.dumps(records), encoding="utf-8")
+    _send("manifest", [graded_test_record(item) for item in items])
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -90,31 +112,26 @@ def pytest_json_runtest_metadata(item: pytest.Item, call: pytest.CallInfo) -> di
     return {"points": record["points"], "task": record["task"]}
 
 
-def _log_progress(config: pytest.Config, event: str, nodeid: str) -> None:
-    target = config.getoption("--grader-progress")
-    if target:
-        with open(target, "a", encoding="utf-8") as log:
-            log.write(f"{event}\t{nodeid}\n")
-
-
 def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
-    _log_progress(_CONFIG[0], "start", nodeid)
+    _FAILED[nodeid] = False
+    _send("start", nodeid)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A test passes only if its setup, call and teardown all pass."""
+    if report.outcome != "passed":
+        _FAILED[report.nodeid] = True
 
 
 def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
-    _log_progress(_CONFIG[0], "end", nodeid)
+    _send("end", {"nodeid": nodeid, "passed": not _FAILED.get(nodeid, True)})
 
 
-_CONFIG: list[pytest.Config] = []
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    _CONFIG[:] = [session.config]
+_LIMIT: list[float] = []
 
 
 def _on_alarm(signum: int, frame: object) -> None:
-    limit = _CONFIG[0].getoption("--grader-time-limit") if _CONFIG else 0
+    limit = _LIMIT[0] if _LIMIT else 0
     raise GradingTimeout(
         f"this test ran longer than its {limit:g} s time limit; look for an endless loop "
         f"or for work repeated far more often than needed"
@@ -124,6 +141,7 @@ def _on_alarm(signum: int, frame: object) -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     limit = item.config.getoption("--grader-time-limit")
+    _LIMIT[:] = [limit]
     if limit:
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, limit)

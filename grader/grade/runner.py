@@ -1,9 +1,12 @@
 """Run a staged test suite in a sandboxed pytest subprocess and collect raw outcomes.
 
-The child gets a memory limit (RLIMIT_AS), a clean environment without secrets, and a
-per-test alarm (in the plugin). The parent watches the child's progress log: a test that
-hangs where the alarm cannot reach it (inside native code) is killed from outside, and
-the run restarts without it, so every other test still gets its result.
+The child gets a memory limit (RLIMIT_AS), a clean environment without secrets, a
+sandbox and a per-test alarm (both in the plugin). Everything the child says about
+tests arrives over a signed channel (grader/grade/channel.py); pytest-json-report's
+file only supplies feedback text, so rewriting it changes no score. The parent watches
+the channel: a test that hangs where the alarm cannot reach it (inside native code) is
+killed from outside, and the run restarts without it, so every other test still gets
+its result.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.grade.channel import ParentChannel, Received
 from grader.layout import REPO_ROOT
 
 KILL_GRACE_SECONDS = 5.0
@@ -53,6 +57,8 @@ class RawRun:
     outcomes: dict[str, RawOutcome] = field(default_factory=dict)
     collection_errors: list[str] = field(default_factory=list)
     """Tracebacks of test files that could not be imported."""
+    forged: int = 0
+    """Result lines on the channel that the grader did not sign."""
 
 
 def _sandbox(memory_mb: int) -> None:
@@ -78,7 +84,13 @@ def child_environment(stage: Path) -> dict[str, str]:
 
 
 def _pytest_command(
-    stage: Path, work: Path, limits: Limits, deselect: list[str], collect_only: bool
+    stage: Path,
+    work: Path,
+    limits: Limits,
+    deselect: list[str],
+    collect_only: bool,
+    channel: tuple[int, int],
+    private: list[Path],
 ) -> list[str]:
     command = [
         sys.executable,
@@ -99,9 +111,9 @@ def _pytest_command(
         "--no-header",
         "-rN",
         "--continue-on-collection-errors",
-        f"--grader-manifest={work / 'manifest.json'}",
-        f"--grader-progress={work / 'progress.log'}",
+        f"--grader-channel={channel[0]},{channel[1]}",
         f"--grader-time-limit={limits.time_per_test:g}",
+        *(f"--grader-private={path}" for path in [REPO_ROOT, *private]),
     ]
     if collect_only:
         return [*command, "--collect-only"]
@@ -111,20 +123,25 @@ def _pytest_command(
     return command
 
 
-def _last_started(progress: Path) -> tuple[str | None, int]:
-    """The test that started and has not finished, and how many log lines there are."""
-    if not progress.exists():
-        return None, 0
-    lines = progress.read_text(encoding="utf-8", errors="replace").splitlines()
+def _last_started(received: Received) -> tuple[str | None, int]:
+    """The test that started and has not finished, and how many messages there are."""
     running = None
-    for line in lines:
-        event, _, nodeid = line.partition("\t")
-        running = nodeid if event == "start" else None
-    return running, len(lines)
+    for kind, payload in received.messages:
+        running = payload if kind == "start" else None
+    return (running if isinstance(running, str) else None), len(received.messages)
+
+
+def _kill_group(child: subprocess.Popen) -> None:
+    """Kill the child's whole process group, so nothing it left behind runs on."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    child.wait()
 
 
 def _run_child(
-    command: list[str], stage: Path, progress: Path, limits: Limits
+    command: list[str], stage: Path, channel: ParentChannel, limits: Limits
 ) -> tuple[str | None, str]:
     """Run until the child exits; returns (killed test or "<collection>", reason) or (None, "")."""
     log = open(stage.parent / "child-output.txt", "w", encoding="utf-8")  # noqa: SIM115
@@ -138,21 +155,23 @@ def _run_child(
             stderr=subprocess.STDOUT,
             preexec_fn=lambda: _sandbox(limits.memory_mb),
             start_new_session=True,
+            pass_fds=channel.child_fds,
         )
+        channel.child_started()
         budget = limits.time_per_test + KILL_GRACE_SECONDS
         last_change, last_state = time.monotonic(), (None, 0)
         while child.poll() is None:
             time.sleep(POLL_SECONDS)
-            state = _last_started(progress)
+            state = _last_started(channel.snapshot())
             if state != last_state:
                 last_change, last_state = time.monotonic(), state
             elif time.monotonic() - last_change > budget:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
+                _kill_group(child)
                 running = state[0] or "<collection>"
                 return running, f"stopped after {budget:g} s without finishing"
+        _kill_group(child)
         if child.returncode < 0:
-            running = _last_started(progress)[0] or "<collection>"
+            running = _last_started(channel.finish())[0] or "<collection>"
             name = signal.Signals(-child.returncode).name
             return running, f"the test process crashed ({name}); this usually means memory ran out"
     return None, ""
@@ -175,19 +194,55 @@ def _outcome(test: dict) -> RawOutcome:
     return RawOutcome(False, f"test outcome: {test.get('outcome')}", "", duration)
 
 
-def run_suite(stage: Path, limits: Limits, collect_only: bool = False) -> RawRun:
-    """Run (or only collect) the tests staged under `stage/tests`."""
+def _read_report(path: Path) -> dict:
+    """pytest-json-report's file (feedback text only); {} if missing or unreadable."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
+def _confirmed(outcome: RawOutcome | None, passed: bool) -> RawOutcome:
+    """The report's outcome, with pass/fail taken from the signed channel."""
+    if outcome is None:
+        return RawOutcome(passed, "" if passed else "failed (no details were recorded)", "", 0.0)
+    if outcome.passed and not passed:
+        return RawOutcome(
+            False,
+            "the grader did not see this test pass (its report entry was changed afterwards)",
+            "",
+            outcome.duration,
+        )
+    return RawOutcome(passed, outcome.message, outcome.traceback, outcome.duration)
+
+
+def run_suite(
+    stage: Path, limits: Limits, collect_only: bool = False, private: list[Path] | None = None
+) -> RawRun:
+    """Run (or only collect) the tests staged under `stage/tests`.
+
+    `private`: more directories the child may neither write nor (from student code) read.
+    """
     work = stage.parent / "work"
     work.mkdir(exist_ok=True)
     run = RawRun()
     killed: dict[str, str] = {}
+    verdicts: dict[str, bool] = {}
     while True:
-        for name in ("manifest.json", "progress.log", "report.json"):
-            (work / name).unlink(missing_ok=True)
-        command = _pytest_command(stage, work, limits, sorted(killed), collect_only)
-        culprit, reason = _run_child(command, stage, work / "progress.log", limits)
-        if (work / "manifest.json").exists():
-            run.manifest = json.loads((work / "manifest.json").read_text(encoding="utf-8"))
+        (work / "report.json").unlink(missing_ok=True)
+        channel = ParentChannel()
+        command = _pytest_command(
+            stage, work, limits, sorted(killed), collect_only, channel.child_fds, private or []
+        )
+        culprit, reason = _run_child(command, stage, channel, limits)
+        received = channel.finish()
+        run.forged += received.forged
+        for kind, payload in received.messages:
+            if kind == "manifest":
+                run.manifest = payload
+            elif kind == "end":
+                verdicts.setdefault(payload["nodeid"], bool(payload["passed"]))
         if culprit == "<collection>":
             run.collection_errors.append(f"Importing the tests and your code {reason}.")
             break
@@ -198,10 +253,13 @@ def run_suite(stage: Path, limits: Limits, collect_only: bool = False) -> RawRun
         run.outcomes[nodeid] = RawOutcome(
             False, f"This test was {reason}.", "", limits.time_per_test
         )
-    if not collect_only and (work / "report.json").exists():
-        report = json.loads((work / "report.json").read_text(encoding="utf-8"))
-        for test in report.get("tests", []):
-            run.outcomes.setdefault(test["nodeid"], _outcome(test))
+    if not collect_only:
+        report = _read_report(work / "report.json")
+        described = {
+            t["nodeid"]: _outcome(t) for t in report.get("tests", []) if isinstance(t, dict)
+        }
+        for nodeid, passed in verdicts.items():
+            run.outcomes.setdefault(nodeid, _confirmed(described.get(nodeid), passed))
         for collector in report.get("collectors", []):
             if collector.get("outcome") == "failed":
                 run.collection_errors.append(collector.get("longrepr", ""))
