@@ -95,3 +95,44 @@ def permutations_of(
     """An array and a permutation of its dimensions."""
     array = draw(array_strategy if array_strategy is not None else arrays(shapes(min_dims=1)))
     return array, tuple(draw(st.permutations(range(array.ndim))))
+
+
+@st.composite
+def conv_inputs(
+    draw: st.DrawFn, max_batch: int = 2, max_channels: int = 3, max_side: int = 6
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int], tuple[int, int]]:
+    """(x, weight, bias, stride, padding) for a 2-D convolution, all float32.
+
+    x is NCHW, weight `(C_out, C_in, kh, kw)` with kernels up to 3 (rectangular too),
+    strides 1-2 and paddings below the kernel size, so every output is well defined.
+    """
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = tuple(draw(st.integers(0, k - 1)) for k in kernel)
+    sides = tuple(
+        draw(st.integers(max(1, k - 2 * p), max_side)) for k, p in zip(kernel, padding, strict=True)
+    )
+    n = draw(st.integers(1, max_batch))
+    c_in, c_out = draw(st.integers(1, max_channels)), draw(st.integers(1, max_channels))
+    x = draw(arrays((n, c_in, *sides), -2, 2))
+    weight = draw(arrays((c_out, c_in, *kernel), -2, 2))
+    bias = draw(arrays((c_out,), -2, 2))
+    return x, weight, bias, stride, padding
+
+
+@st.composite
+def pool_inputs(
+    draw: st.DrawFn, max_side: int = 7
+) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+    """(x, kernel, stride) for 2-D pooling; x is NCHW float64 with all-distinct values,
+    so a maximum never ties. Strides below the kernel size give overlapping windows."""
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    shape = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(1, 3)),
+        draw(st.integers(kernel[0], max_side)),
+        draw(st.integers(kernel[1], max_side)),
+    )
+    order = draw(st.permutations(range(int(np.prod(shape)))))
+    return (np.array(order, dtype=np.float64).reshape(shape) - 20.0) / 8.0, kernel, stride

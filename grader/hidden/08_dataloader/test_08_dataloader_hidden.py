@@ -1,0 +1,199 @@
+"""Hidden tests for module 08 (DataLoader): batching and shuffling over many sizes,
+transforms against NumPy references, reproducibility from seeds.
+
+PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's source.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.testing.checks import as_array, assert_tensor
+from grader.testing.strategies import arrays
+from tinytorch.core.dataloader import (
+    Compose,
+    DataLoader,
+    Dataset,
+    Normalize,
+    RandomCrop,
+    RandomHorizontalFlip,
+    TensorDataset,
+)
+from tinytorch.core.tensor import Tensor
+
+
+def _labels(loader):
+    """The label field of every batch, concatenated."""
+    return np.concatenate([as_array(batch[-1], "a loader batch") for batch in loader])
+
+
+class Squares(Dataset):
+    """A dataset with only __len__ and __getitem__: the loader's slow path."""
+
+    def __len__(self):
+        return 7
+
+    def __getitem__(self, index):
+        return np.full((2, 2), float(index)), index * index
+
+
+@pytest.mark.task("08.1")
+@pytest.mark.points(3)
+@given(n=st.integers(1, 20), data=st.data())
+def test_tensor_dataset_indexing(n, data):
+    images = np.arange(n * 6, dtype=np.float32).reshape(n, 2, 3)
+    labels = np.arange(n) % 3
+    dataset = TensorDataset(Tensor(images), labels)
+    assert len(dataset) == n
+    i = data.draw(st.integers(0, n - 1))
+    image, label = dataset[i]
+    np.testing.assert_array_equal(np.asarray(getattr(image, "data", image)), images[i])
+    assert int(np.asarray(getattr(label, "data", label))) == labels[i]
+    picks = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=5)))
+    batch_images, batch_labels = dataset.get_batch(picks)
+    np.testing.assert_array_equal(np.asarray(batch_images), images[picks])
+    np.testing.assert_array_equal(np.asarray(batch_labels), labels[picks])
+
+
+@pytest.mark.task("08.1")
+@pytest.mark.points(1)
+def test_tensor_dataset_rejects_different_lengths():
+    with pytest.raises(ValueError, match=r"\[4, 4, 3\]"):
+        TensorDataset(np.zeros((4, 2)), np.zeros(4), np.zeros(3))
+
+
+@pytest.mark.task("08.2")
+@pytest.mark.points(4)
+@given(n=st.integers(1, 40), batch_size=st.integers(1, 12), drop_last=st.booleans())
+def test_batch_count_sizes_and_order(n, batch_size, drop_last):
+    x = np.arange(n * 3, dtype=np.float64).reshape(n, 3)
+    y = np.arange(n)
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, drop_last=drop_last)
+    expected_count = n // batch_size if drop_last else -(-n // batch_size)
+    assert len(loader) == expected_count, f"len(loader) for N={n}, batch_size={batch_size}"
+    batches = list(loader)
+    assert len(batches) == expected_count, "iteration must yield len(loader) batches"
+    seen = expected_count * batch_size if drop_last else n
+    for index, (xb, yb) in enumerate(batches):
+        rows = slice(index * batch_size, min((index + 1) * batch_size, seen))
+        assert_tensor(xb, x[rows], f"batch {index} of x (float data as float32)")
+        assert_tensor(yb, y[rows], f"batch {index} of labels (int64)", dtype=np.int64)
+
+
+@pytest.mark.task("08.2")
+@pytest.mark.points(2)
+def test_datasets_without_array_indexing_are_stacked():
+    batches = list(DataLoader(Squares(), batch_size=3))
+    assert [tuple(x.shape) for x, _ in batches] == [(3, 2, 2), (3, 2, 2), (1, 2, 2)]
+    assert_tensor(batches[1][0], np.stack([np.full((2, 2), i) for i in (3, 4, 5)]), "x")
+    assert_tensor(batches[2][1], [36], "labels of the last batch", dtype=np.int64)
+    assert_tensor(
+        list(DataLoader(Squares(), batch_size=7))[0][1], np.arange(7) ** 2, "y", dtype=np.int64
+    )
+
+
+@pytest.mark.task("08.3")
+@pytest.mark.points(4)
+@given(n=st.integers(2, 40), batch_size=st.integers(1, 9), seed=st.integers(0, 1000))
+def test_shuffled_epochs_are_permutations_reproducible_from_the_seed(n, batch_size, seed):
+    def loader():
+        dataset = TensorDataset(np.arange(n))
+        return DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=seed)
+
+    first_loader, second_loader = loader(), loader()
+    epochs = [_labels(first_loader) for _ in range(3)]
+    for epoch in epochs:
+        assert sorted(epoch.tolist()) == list(range(n)), "an epoch must visit each sample once"
+    for epoch in epochs:
+        np.testing.assert_array_equal(_labels(second_loader), epoch, "same seed, same epochs")
+    if n >= 6:
+        assert not np.array_equal(epochs[0], epochs[1]), "every epoch needs a new order"
+
+
+@pytest.mark.task("08.3")
+@pytest.mark.points(2)
+def test_shuffle_is_uniform_and_takes_a_generator():
+    generator = np.random.default_rng(1)
+    loader = DataLoader(
+        TensorDataset(np.arange(4)), batch_size=4, shuffle=True, generator=generator
+    )
+    firsts = np.bincount([_labels(loader)[0] for _ in range(400)], minlength=4)
+    assert firsts.min() > 60, f"each sample should come first about 100 times in 400: {firsts}"
+    unshuffled = DataLoader(TensorDataset(np.arange(5)), batch_size=2)
+    np.testing.assert_array_equal(_labels(unshuffled), np.arange(5))
+
+
+@pytest.mark.task("08.4")
+@pytest.mark.points(3)
+@given(data=st.data())
+def test_normalize_matches_numpy(data):
+    channels = data.draw(st.integers(1, 4))
+    x = data.draw(arrays((data.draw(st.integers(1, 3)), channels, 3, 2), -5, 5))
+    mean = data.draw(arrays((channels,), -2, 2))
+    std = data.draw(arrays((channels,), 0.5, 3))
+    out = Normalize(mean, std)(Tensor(x))
+    expected = (x - mean[None, :, None, None]) / std[None, :, None, None]
+    assert_tensor(out, expected, f"Normalize of {x.shape}", rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.task("08.4")
+@pytest.mark.points(1)
+def test_normalize_checks_the_channel_count():
+    with pytest.raises(ValueError, match=r"\(2, 1, 4, 4\)"):
+        Normalize([0.5, 0.5, 0.5], [0.2, 0.2, 0.2])(Tensor(np.zeros((2, 1, 4, 4))))
+
+
+@pytest.mark.task("08.5")
+@pytest.mark.points(3)
+@given(seed=st.integers(0, 1000))
+def test_flip_mirrors_about_a_fraction_p_of_the_images(seed):
+    images = np.random.default_rng(seed).standard_normal((200, 2, 3, 4)).astype(np.float32)
+    out = as_array(RandomHorizontalFlip(0.3, generator=seed)(Tensor(images)), "flip")
+    assert out.shape == images.shape
+    mirrored = np.all(out == images[..., ::-1], axis=(1, 2, 3))
+    kept = np.all(out == images, axis=(1, 2, 3))
+    assert np.all(mirrored | kept), "each image must be either kept or mirrored whole"
+    assert 35 <= mirrored.sum() <= 85, f"p=0.3 should mirror about 60 of 200, got {mirrored.sum()}"
+    again = as_array(RandomHorizontalFlip(0.3, generator=seed)(Tensor(images)), "flip")
+    np.testing.assert_array_equal(again, out, "the same seed must give the same flips")
+
+
+@pytest.mark.task("08.6")
+@pytest.mark.points(4)
+@given(
+    size=st.integers(1, 5),
+    padding=st.integers(0, 2),
+    seed=st.integers(0, 1000),
+    n=st.integers(1, 6),
+)
+def test_crop_returns_windows_of_the_padded_images(size, padding, seed, n):
+    side = max(size, 3)
+    images = np.random.default_rng(seed).standard_normal((n, 2, side, side)).astype(np.float32)
+    out = as_array(RandomCrop(size, padding=padding, generator=seed)(Tensor(images)), "crop")
+    assert out.shape == (n, 2, size, size), f"RandomCrop({size}) of {images.shape}: {out.shape}"
+    padded = np.pad(images, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    last = side + 2 * padding - size
+    for k in range(n):
+        matches = [
+            np.array_equal(out[k], padded[k, :, i : i + size, j : j + size])
+            for i in range(last + 1)
+            for j in range(last + 1)
+        ]
+        assert any(matches), f"crop {k} is not a window of its padded image"
+
+
+@pytest.mark.task("08.6")
+@pytest.mark.points(2)
+def test_crop_offsets_cover_every_position_and_compose_chains():
+    image = np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2)
+    crops = as_array(RandomCrop(2, padding=1, generator=3)(Tensor(np.repeat(image, 300, 0))), "c")
+    padded = np.pad(image[0, 0], 1)
+    counts = [
+        sum(np.array_equal(c[0], padded[i : i + 2, j : j + 2]) for c in crops)
+        for i in range(3)
+        for j in range(3)
+    ]
+    assert min(counts) > 10, f"all 9 offsets should occur about 33 times in 300: {counts}"
+    pipeline = Compose([RandomCrop(2, generator=0), RandomHorizontalFlip(1.0), Normalize([1], [2])])
+    assert_tensor(pipeline(Tensor(image)), (image[..., ::-1] - 1) / 2, "Compose of three")
