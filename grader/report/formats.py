@@ -1,8 +1,9 @@
 """One serializer per output format, all from `ModuleResult`.
 
 - `to_gradescope`: Gradescope's `results.json` shape.
-- `points_line` / `classroom_result`: what GitHub Classroom reads (the `Points X/Y` text
-  and the autograding reporter's base64 runner result).
+- `points_line` / `classroom_notices` / `classroom_result`: what GitHub Classroom reads
+  (the `Points X/Y` text, the two notice annotations the current
+  classroom-resources/autograding-grading-reporter emits, and its base64 runner result).
 - `markdown_summary`: the Actions job summary.
 - `console_table`: the per-test table printed by `make grade`.
 """
@@ -21,6 +22,12 @@ HIDDEN_VISIBILITY = "after_due_date"
 
 def _number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _json_number(value: float) -> float | int:
+    """An integral total as an int (`85`, not `85.0`), as the Classroom reporter writes it."""
+    rounded = round(value, 2)
+    return int(rounded) if rounded == int(rounded) else rounded
 
 
 def to_gradescope(result: ModuleResult) -> dict:
@@ -65,6 +72,18 @@ def points_line(results: Sequence[ModuleResult]) -> str:
     score = sum(r.score for r in results)
     maximum = sum(r.max_score for r in results)
     return f"Points {_number(score)}/{_number(maximum)}"
+
+
+def classroom_notices(results: Sequence[ModuleResult]) -> list[str]:
+    """The two workflow commands by which GitHub Classroom records the total."""
+    score = sum(r.score for r in results)
+    maximum = sum(r.max_score for r in results)
+    totals = {"totalPoints": _json_number(score), "maxPoints": _json_number(maximum)}
+    report = json.dumps(totals, separators=(",", ":"))
+    return [
+        f"::notice title=Autograding complete::{points_line(results)}",
+        f"::notice title=Autograding report::{report}",
+    ]
 
 
 def classroom_result(results: Sequence[ModuleResult]) -> str:
@@ -120,19 +139,22 @@ def console_table(result: ModuleResult, width: int = 100) -> str:
     return "\n".join(lines)
 
 
-def markdown_summary(results: Sequence[ModuleResult]) -> str:
-    """A Markdown report: a table per module and the feedback of failing tests."""
-    lines = [
-        "# TinyTorch grade",
-        "",
-        f"**{points_line(results)}**",
-        "",
+def markdown_summary(results: Sequence[ModuleResult], preamble: Sequence[str] = ()) -> str:
+    """A Markdown report: a table per module and the feedback of failing tests.
+
+    `preamble`: run-wide messages (hidden tests missing, integrity) shown above the table.
+    """
+    lines = ["# TinyTorch grade", "", f"**{points_line(results)}**", ""]
+    if preamble:
+        lines += [f"> {line}\n>" for line in preamble] + [""]
+    lines += [
         "| module | score | tests passed |",
         "|---|---:|---:|",
     ]
     for r in results:
+        late = f" (late: -{r.late_penalty:.0%})" if r.late_penalty else ""
         lines.append(
-            f"| {r.module} {r.title} | {_number(r.score)}/{_number(r.max_score)} | "
+            f"| {r.module} {r.title} | {_number(r.score)}/{_number(r.max_score)}{late} | "
             f"{r.passed_count}/{len(r.tests)} |"
         )
     for r in results:

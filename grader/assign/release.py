@@ -1,0 +1,215 @@
+"""`make release`: the student template and the private grader bundle, under dist/.
+
+- `dist/student-template/`: what GitHub Classroom copies into every student repository:
+  the grading engine without hidden tests, starter/, milestones/, the student workflows,
+  the README without its instructor sections, `assignments/` seeded with the modules
+  released by the given day, `tinytorch/` built from them, and the integrity manifest.
+  Never solutions/, grader/hidden/, the template's own tests or CI.
+- `dist/grader-bundle/`: the private repository the student workflow checks out with a
+  token: hidden tests, reference solutions, the integrity manifest and pristine copies
+  of the protected files.
+
+The release refuses to finish if the template leaks a solution region, a line that
+occurs only inside solution regions, or a hidden test's content (`find_leaks`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.assign.regions import BEGIN, solution_only_lines
+from grader.assign.starter import built_modules
+from grader.assign.unlock import unlock_modules
+from grader.check.integrity import MANIFEST, build_manifest, protected_files
+from grader.course import Course
+from grader.layout import Layout
+from grader.package import build_package
+
+STUDENT_FILES = ("Makefile", "classroom.yml", "pyproject.toml", ".gitignore")
+STUDENT_FOLDERS = ("grader", "starter", "milestones")
+STUDENT_WORKFLOWS = ("grade.yml", "unlock.yml")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
+INSTRUCTOR_SECTION = re.compile(
+    r"<!-- instructor-only -->.*?<!-- /instructor-only -->\n?", flags=re.DOTALL
+)
+
+BUNDLE_README = """# {course} - grader bundle (private)
+
+Push this folder, as it is, to the private repository named in classroom.yml
+(`course.grader_repository`: {repository}). The student workflow checks it out with the
+`GRADER_TOKEN` secret and grades with:
+
+- `hidden/NN_slug/`: the hidden tests;
+- `solutions/NN_slug/`: reference solutions, used for prerequisite modules;
+- `integrity.json`: hashes of the student template's protected files;
+- `template/`: pristine copies of those files, restored before grading.
+
+Regenerate it with `make release` whenever a module, a test or classroom.yml changes,
+and push it together with the student template.
+"""
+
+
+class LeakError(RuntimeError):
+    """The student template contains instructor-only content."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """Where a release was written."""
+
+    template: Path
+    bundle: Path
+
+
+def student_readme(text: str) -> str:
+    """The README without its `<!-- instructor-only -->` sections."""
+    return INSTRUCTOR_SECTION.sub("", text)
+
+
+def _copy_tree(source: Path, target: Path, exclude: Path | None = None) -> None:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = set(IGNORED(directory, names))
+        if exclude is not None and Path(directory) == exclude.parent:
+            skipped.add(exclude.name)
+        return skipped
+
+    shutil.copytree(source, target, ignore=ignore)
+
+
+def build_template(layout: Layout, course: Course, target: Path, today: dt.date) -> None:
+    """Write the student template to `target` (which must not exist)."""
+    target.mkdir(parents=True)
+    for name in STUDENT_FILES:
+        shutil.copy2(layout.root / name, target / name)
+    for name in STUDENT_FOLDERS:
+        if (layout.root / name).is_dir():
+            _copy_tree(layout.root / name, target / name, exclude=layout.hidden_tests)
+    workflows = target / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    for name in STUDENT_WORKFLOWS:
+        shutil.copy2(layout.root / ".github" / "workflows" / name, workflows / name)
+    readme = (layout.root / "README.md").read_text(encoding="utf-8")
+    (target / "README.md").write_text(student_readme(readme), encoding="utf-8")
+    student = Layout(target)
+    unlock_modules(student, course, today)
+    sources = [
+        (m, student.module_file(student.assignments, m), f"assignments/{m.dirname}/{m.filename}")
+        for m in course.modules
+        if student.module_file(student.assignments, m).is_file()
+    ]
+    build_package(target, sources)
+    manifest = json.dumps(build_manifest(target), indent=2) + "\n"
+    (target / MANIFEST).write_text(manifest, encoding="utf-8")
+
+
+def build_bundle(layout: Layout, course: Course, template: Path, target: Path) -> None:
+    """Write the grader bundle for `template` to `target` (which must not exist)."""
+    target.mkdir(parents=True)
+    for module in built_modules(layout, course):
+        _copy_tree(layout.solutions / module.dirname, target / "solutions" / module.dirname)
+        hidden = layout.hidden_tests_for(module)
+        if hidden.is_dir():
+            _copy_tree(hidden, target / "hidden" / module.dirname)
+    for relative in protected_files(template):
+        destination = target / "template" / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(template / relative, destination)
+    shutil.copy2(template / MANIFEST, target / "integrity.json")
+    readme = BUNDLE_README.format(course=course.name, repository=course.grader_repository)
+    (target / "README.md").write_text(readme, encoding="utf-8")
+
+
+def _text_files(root: Path) -> dict[str, str]:
+    texts = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            try:
+                texts[path.relative_to(root).as_posix()] = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+    return texts
+
+
+def _lines(texts: dict[str, str]) -> set[str]:
+    return {line.strip() for text in texts.values() for line in text.splitlines()}
+
+
+def _public_lines(layout: Layout, course: Course) -> tuple[set[str], dict[str, set[str]]]:
+    """Lines of what the template may hold: shared files, and each module's starter."""
+    shared = {name: (layout.root / name).read_text(encoding="utf-8") for name in STUDENT_FILES}
+    shared["README.md"] = (layout.root / "README.md").read_text(encoding="utf-8")
+    for folder in ("grader", "milestones", ".github/workflows"):
+        texts = _text_files(layout.root / folder) if (layout.root / folder).is_dir() else {}
+        hidden = layout.hidden_tests.relative_to(layout.root / "grader").as_posix() + "/"
+        shared |= {
+            f"{folder}/{name}": text
+            for name, text in texts.items()
+            if not (folder == "grader" and name.startswith(hidden))
+        }
+    starters = {
+        m.dirname: _lines(_text_files(layout.starter / m.dirname))
+        for m in built_modules(layout, course)
+        if (layout.starter / m.dirname).is_dir()
+    }
+    return _lines(shared), starters
+
+
+def instructor_lines(layout: Layout, course: Course) -> dict[str, set[str]]:
+    """Per instructor file, the stripped lines that no public file holds (a leak if found).
+
+    A module's solution-only lines may also appear in shared files or in another
+    module's starter (`else:`); only its own starter must never hold them.
+    """
+    shared, starters = _public_lines(layout, course)
+    everything = shared.union(*starters.values())
+    secret: dict[str, set[str]] = {}
+    for module in built_modules(layout, course):
+        others = shared.union(*(v for k, v in starters.items() if k != module.dirname))
+        solution = layout.module_file(layout.solutions, module).read_text(encoding="utf-8")
+        name = f"solutions/{module.dirname}/{module.filename}"
+        secret[name] = solution_only_lines(solution) - others
+        for path in sorted(layout.hidden_tests_for(module).rglob("*.py")):
+            lines = _lines({"": path.read_text(encoding="utf-8")}) - everything
+            secret[path.relative_to(layout.root).as_posix()] = {line for line in lines if line}
+    return secret
+
+
+def find_markers(text: str) -> list[int]:
+    """1-based numbers of lines that open a solution region."""
+    return [n for n, line in enumerate(text.splitlines(), 1) if BEGIN.match(line)]
+
+
+def find_leaks(template: Path, layout: Layout, course: Course) -> list[str]:
+    """Every instructor-only line found in the student template, as readable messages."""
+    secret = instructor_lines(layout, course)
+    leaks = []
+    for relative, text in _text_files(template).items():
+        # The engine's own source documents the markers; everywhere else one is a leak.
+        markers = [] if relative.startswith("grader/") else find_markers(text)
+        if markers:
+            leaks.append(f"{relative}:{markers[0]}: contains a `# BEGIN SOLUTION` marker")
+        lines = {line.strip() for line in text.splitlines()}
+        for source, forbidden in secret.items():
+            found = sorted(lines & forbidden)
+            if found:
+                leaks.append(f"{relative}: {len(found)} line(s) of {source}, e.g. {found[0]!r}")
+    return leaks
+
+
+def release(layout: Layout, course: Course, dist: Path, today: dt.date) -> Release:
+    """Build both trees under `dist` (replacing earlier ones); raise `LeakError` on a leak."""
+    result = Release(dist / "student-template", dist / "grader-bundle")
+    for path in (result.template, result.bundle):
+        if path.exists():
+            shutil.rmtree(path)
+    build_template(layout, course, result.template, today)
+    leaks = find_leaks(result.template, layout, course)
+    if leaks:
+        raise LeakError("the student template leaks instructor content:\n  " + "\n  ".join(leaks))
+    build_bundle(layout, course, result.template, result.bundle)
+    return result

@@ -1,0 +1,84 @@
+"""Adjustments after grading: the late policy and the integrity check's verdict.
+
+Late policy (classroom.yml `late_policy`): a module handed in after its due time loses
+`penalty_per_day` of its score per started day, and everything after `max_late_days`.
+A module's hand-in time is the push time, or the commit time of the last commit that
+changed the module's file if that is earlier: pushing work on module 05 after module
+01's deadline does not make an unchanged module 01 late. (Commit times are set by the
+student's machine; the instructor's regrade at the deadline is the authoritative one.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import subprocess
+from pathlib import Path
+
+from grader.check.integrity import affects
+from grader.course import ModuleSpec, Policies
+from grader.report.results import ModuleResult
+
+
+def last_change(root: Path, paths: list[str]) -> dt.datetime | None:
+    """Commit time of the last commit that changed any of `paths`, if git knows one."""
+    try:
+        out = subprocess.run(
+            ["git", "log", "-1", "--format=%cI", "--", *paths],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return dt.datetime.fromisoformat(out) if out else None
+
+
+def handed_in(root: Path, module: ModuleSpec, pushed_at: dt.datetime) -> dt.datetime:
+    """When `module` counts as handed in for a push at `pushed_at`."""
+    folder = f"assignments/{module.dirname}/"
+    notebook = Path(module.filename).with_suffix(".ipynb").name
+    changed = last_change(root, [folder + module.filename, folder + notebook])
+    return min(changed, pushed_at) if changed else pushed_at
+
+
+def late_fraction(module: ModuleSpec, policies: Policies, when: dt.datetime) -> tuple[float, int]:
+    """(fraction of the score lost, started days late) for a hand-in at `when`."""
+    if when <= module.due:
+        return 0.0, 0
+    days = math.ceil((when - module.due).total_seconds() / 86400)
+    if days > policies.max_late_days:
+        return 1.0, days
+    return min(1.0, days * policies.late_penalty_per_day), days
+
+
+def apply_late_policy(
+    result: ModuleResult, module: ModuleSpec, policies: Policies, when: dt.datetime
+) -> None:
+    """Set `result.late_penalty` and explain it in the notes."""
+    fraction, days = late_fraction(module, policies, when)
+    if not days:
+        return
+    result.late_penalty = fraction
+    due = module.due.strftime("%Y-%m-%d %H:%M %Z")
+    if days > policies.max_late_days:
+        why = f"more than the {policies.max_late_days} late days allowed, so it scores 0"
+    else:
+        why = f"late penalty {fraction:.0%}"
+    result.notes.append(f"Handed in {days} day(s) after the due time ({due}): {why}.")
+
+
+def apply_integrity(result: ModuleResult, unrestorable: list[str]) -> None:
+    """Score 0 if protected files this module depends on could not be restored."""
+    if not affects(unrestorable, result.module):
+        return
+    message = (
+        "Not counted: protected files this module's grading depends on differ from the "
+        "template and could not be restored (" + ", ".join(unrestorable) + ")."
+    )
+    result.tests = [
+        dataclasses.replace(t, score=0.0, passed=False, feedback=message) for t in result.tests
+    ]
+    result.notes.append(message)
