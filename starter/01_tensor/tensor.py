@@ -54,12 +54,17 @@ Dim = int | tuple[int, ...] | None
 
 # %%
 class Context:
-    """Per-call record of one op: inputs, parameters, output and saved extras."""
+    """Per-call record of one op: inputs, parameters, output and saved extras.
+
+    `needs_input_grad[i]` (set by autograd) says whether input i needs a gradient, so a
+    backward rule can skip work nobody will use.
+    """
 
     def __init__(self, inputs: tuple[np.ndarray, ...], params: dict[str, Any]) -> None:
         self.inputs = inputs
         self.params = params
         self.output: np.ndarray | None = None
+        self.needs_input_grad: tuple[bool, ...] = ()
 
 
 class AutogradEngine(Protocol):
