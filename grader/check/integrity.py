@@ -144,27 +144,28 @@ def _pristine(root: Path, bundle: Path | None, relative: str, digest: str) -> by
     return next((c for c in candidates if c is not None and _digest(c) == digest), None)
 
 
-def _load_manifest(root: Path, bundle: Path | None) -> tuple[dict[str, str] | None, str]:
+def _load_manifest(root: Path, bundle: Path | None) -> tuple[dict[str, str] | None, str, bytes]:
+    """(files, where they came from, the manifest's bytes): the bundle's copy, else the
+    first commit's (the template's), else the repository's own copy."""
     sources: list[tuple[str, bytes | None]] = []
     if bundle is not None and (bundle / "integrity.json").is_file():
         sources.append(("bundle", (bundle / "integrity.json").read_bytes()))
-    else:
-        local = root / MANIFEST
-        sources.append(("repository", local.read_bytes() if local.is_file() else None))
-        sources.append(("first commit", _from_first_commit(root, MANIFEST)))
+    sources.append(("first commit", _from_first_commit(root, MANIFEST)))
+    local = root / MANIFEST
+    sources.append(("repository", local.read_bytes() if local.is_file() else None))
     for name, data in sources:
         try:
             files = json.loads(data)["files"] if data else None
         except (ValueError, KeyError, TypeError):
             files = None
-        if isinstance(files, dict):
-            return files, name
-    return None, ""
+        if isinstance(files, dict) and data is not None:
+            return files, name, data
+    return None, "", b""
 
 
 def verify(root: Path, bundle: Path | None = None) -> IntegrityReport:
     """Make `root`'s protected files equal to the manifest's; report what that took."""
-    manifest, source = _load_manifest(root, bundle)
+    manifest, source, data = _load_manifest(root, bundle)
     if manifest is None:
         if (root / "solutions").is_dir() and bundle is None:
             return IntegrityReport("", note="The course source repository: nothing to verify.")
@@ -172,6 +173,11 @@ def verify(root: Path, bundle: Path | None = None) -> IntegrityReport:
             "", unrestorable=[MANIFEST], note=f"The integrity manifest {MANIFEST} is missing."
         )
     report = IntegrityReport(source)
+    local = root / MANIFEST
+    if not local.is_file() or local.read_bytes() != data:
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(data)
+        report.restored.append(MANIFEST)
     for relative, digest in sorted(manifest.items()):
         path = root / relative
         if path.is_file() and _digest(path.read_bytes()) == digest:
@@ -189,7 +195,7 @@ def verify(root: Path, bundle: Path | None = None) -> IntegrityReport:
             report.removed.append(relative)
     if source != "bundle":
         report.note = (
-            "Checked against this repository's own copy of the template's hashes "
+            f"Checked against the template's hashes from the {source} "
             "(the grader bundle was not available)."
         )
     return report

@@ -115,7 +115,9 @@ def _guard_imports(sandbox: Sandbox) -> None:
         level: int = 0,
     ) -> Any:
         if level == 0:
-            sandbox.check_import(name, (globals or {}).get("__file__"))
+            # A direct `__import__("x")` call passes no globals: the caller is the importer.
+            importer = globals.get("__file__") if globals else sys._getframe(1).f_code.co_filename
+            sandbox.check_import(name, importer)
         return original_import(name, globals, locals, fromlist, level)
 
     def guarded_import_module(name: str, package: str | None = None) -> Any:

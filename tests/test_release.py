@@ -1,0 +1,73 @@
+"""`make release`: the student template holds nothing instructor-only; the bundle does."""
+
+import json
+import shutil
+
+from grader.assign.release import find_leaks, student_readme
+from grader.check.integrity import MANIFEST, build_manifest
+
+from .classroom_helpers import released  # noqa: F401 - a fixture
+from .conftest import BUILT
+
+
+def test_the_template_has_no_instructor_folders_and_a_student_readme(released):  # noqa: F811
+    template = released.template
+    for path in ("solutions", "grader/hidden", "tests", ".ci", ".github/workflows/ci.yml"):
+        assert not (template / path).exists(), path
+    assert sorted(p.name for p in (template / ".github" / "workflows").iterdir()) == [
+        "grade.yml",
+        "unlock.yml",
+    ]
+    readme = (template / "README.md").read_text()
+    assert "make grade MODULE=01" in readme
+    assert "instructor-only" not in readme and "GRADER_TOKEN" not in readme
+    assert sorted(p.name for p in (template / "assignments").iterdir()) == [
+        "01_tensor",
+        "02_activations",
+    ]
+    assert (template / "tinytorch" / "core" / "tensor.py").is_file()
+
+
+def test_the_template_leaks_no_solution_or_hidden_test(released, layout, course):  # noqa: F811
+    assert find_leaks(released.template, layout, course) == []
+
+
+def test_the_leak_scan_finds_planted_solution_and_hidden_lines(
+    released,  # noqa: F811
+    layout,
+    course,
+    tmp_path,
+):
+    template = tmp_path / "template"
+    shutil.copytree(released.template, template)
+    module = course.module(1)
+    solution = layout.module_file(layout.solutions, module).read_text()
+    hidden = next(layout.hidden_tests_for(module).glob("test_*.py")).read_text()
+    (template / "milestones" / "solved.py").write_text(solution)
+    (template / "assignments" / "01_tensor" / "tests" / "extra.py").write_text(hidden)
+    leaks = "\n".join(find_leaks(template, layout, course))
+    assert "milestones/solved.py" in leaks and "BEGIN SOLUTION" in leaks
+    assert "milestones/solved.py: " in leaks and "solutions/01_tensor/tensor.py" in leaks
+    assert "extra.py" in leaks and "grader/hidden/01_tensor" in leaks
+
+
+def test_the_bundle_holds_hidden_tests_solutions_and_the_manifest(released, course):  # noqa: F811
+    bundle, template = released.bundle, released.template
+    for module in BUILT:
+        assert (bundle / "solutions" / module.dirname / module.filename).is_file()
+        assert list((bundle / "hidden" / module.dirname).glob("test_*.py"))
+    manifest = json.loads((bundle / "integrity.json").read_text())
+    assert manifest == json.loads((template / MANIFEST).read_text()) == build_manifest(template)
+    files = manifest["files"]
+    assert {"Makefile", "classroom.yml", ".github/workflows/grade.yml"} <= set(files)
+    assert "starter/01_tensor/tests/test_01_tensor.py" in files
+    assert "grader/grade/engine.py" in files
+    assert not any(path.startswith(("assignments/", "tinytorch/")) for path in files)
+    for path in files:
+        assert (bundle / "template" / path).read_bytes() == (template / path).read_bytes()
+    assert course.grader_repository in (bundle / "README.md").read_text()
+
+
+def test_instructor_sections_are_cut_from_the_readme():
+    text = "a\n<!-- instructor-only -->\nsecret\n<!-- /instructor-only -->\nb\n"
+    assert student_readme(text) == "a\nb\n"
