@@ -1,0 +1,535 @@
+"""Hidden tests for module 03 (Layers): Module mechanics on random trees, Linear against a
+float64 NumPy reference, Dropout statistics, Sequential and the activation layers.
+
+PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's source.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.testing.checks import assert_tensor
+from grader.testing.strategies import arrays, shapes
+from tinytorch.core.layers import (
+    GELU,
+    Dropout,
+    Linear,
+    Module,
+    Parameter,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from tinytorch.core.tensor import Tensor, install_autograd
+
+_erf = np.vectorize(math.erf)
+
+# A module tree as data: (number of own parameters, [child trees]).
+TREES = st.recursive(
+    st.tuples(st.integers(0, 2), st.just([])),
+    lambda children: st.tuples(st.integers(0, 2), st.lists(children, max_size=3)),
+    max_leaves=8,
+)
+
+
+class Node(Module):
+    """A module built from a tree spec: parameters p0, p1, ... and children c0, c1, ..."""
+
+    def __init__(self, spec, offset=0.0):
+        super().__init__()
+        count, children = spec
+        for index, child in enumerate(children):
+            setattr(self, f"c{index}", Node(child, offset + 10.0 * (index + 1)))
+        for index in range(count):
+            setattr(self, f"p{index}", Parameter(np.full((2, index + 1), offset + index)))
+
+
+def _parameter_names(spec, prefix=""):
+    count, children = spec
+    names = [f"{prefix}p{index}" for index in range(count)]
+    for index, child in enumerate(children):
+        names += _parameter_names(child, f"{prefix}c{index}.")
+    return names
+
+
+def _module_names(spec, prefix=""):
+    names = [prefix]
+    for index, child in enumerate(spec[1]):
+        names += _module_names(child, f"{prefix}.c{index}" if prefix else f"c{index}")
+    return names
+
+
+class Affine(Module):
+    def __init__(self, size):
+        super().__init__()
+        self.scale = Parameter(np.ones(size))
+        self.shift = Parameter(np.zeros(size))
+
+    def forward(self, x):
+        return x * self.scale + self.shift
+
+
+class WithBuffer(Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = Affine(2)
+        self.register_buffer("running_mean", Tensor(np.zeros(2)))
+
+
+class Recorder:
+    """A stand-in autograd engine that records the graph of ops: output -> inputs."""
+
+    def __init__(self):
+        self.ops = []
+
+    def record(self, fn, ctx, inputs, output):
+        self.ops.append((output, inputs))
+
+    def backward(self, tensor, gradient):
+        raise AssertionError("backward is not part of module 03")
+
+    def reaches(self, output, source):
+        """Whether `source` is an input of `output` through recorded ops."""
+        parents = {id(out): inputs for out, inputs in self.ops}
+        stack, seen = [output], set()
+        while stack:
+            tensor = stack.pop()
+            if tensor is source:
+                return True
+            if id(tensor) not in seen:
+                seen.add(id(tensor))
+                stack.extend(parents.get(id(tensor), ()))
+        return False
+
+
+@pytest.fixture
+def recorder():
+    engine = Recorder()
+    install_autograd(engine)
+    yield engine
+    install_autograd(None)  # modules up to 04 run without autograd
+
+
+def _built_from_tensor_ops(engine, output, *tensors, what):
+    for tensor in tensors:
+        assert engine.reaches(output, tensor), (
+            f"{what} should compute its result from its input and parameters with tensor "
+            f"operations (module 05 differentiates those), not from .data arrays"
+        )
+
+
+# ---- Task 03.1: registration and discovery ----
+@pytest.mark.task("03.1")
+@pytest.mark.points(3)
+@given(spec=TREES)
+def test_named_parameters_and_modules_follow_any_tree(spec):
+    model = Node(spec)
+    names = [name for name, _ in model.named_parameters()]
+    assert names == _parameter_names(spec), f"named_parameters() gave {names}"
+    modules = [name for name, _ in model.named_modules()]
+    assert modules == _module_names(spec), f"named_modules() gave {modules}"
+    pairs = list(model.named_parameters())
+    parameters = list(model.parameters())
+    assert len(parameters) == len(pairs) and all(
+        p is q for p, (_, q) in zip(parameters, pairs, strict=True)
+    ), "parameters() should yield the Parameter objects of named_parameters(), in order"
+    assert len(list(model.modules())) == len(modules)
+
+
+@pytest.mark.task("03.1")
+@pytest.mark.points(2)
+def test_only_parameters_and_modules_are_registered():
+    model = Affine(2)
+    model.plain = Tensor([1.0])
+    model.number = 3
+    model.child = Affine(2)
+    assert [name for name, _ in model.named_parameters()] == [
+        "scale",
+        "shift",
+        "child.scale",
+        "child.shift",
+    ]
+    assert list(model.children()) == [model.child] and model.number == 3
+    assert isinstance(model.scale, Parameter) and model.scale.requires_grad
+    assert model.scale.dtype == np.float32
+
+
+@pytest.mark.task("03.1")
+@pytest.mark.points(2)
+def test_reassignment_and_deletion_update_the_registries():
+    model = Affine(2)
+    model.child = Affine(2)
+    model.scale = None
+    assert model.scale is None
+    model.child = Parameter([5.0])
+    assert [name for name, _ in model.named_parameters()] == ["shift", "child"]
+    assert list(model.children()) == []
+    del model.shift
+    assert [name for name, _ in model.named_parameters()] == ["child"]
+    assert not hasattr(model, "shift")
+
+
+@pytest.mark.task("03.1")
+@pytest.mark.points(2)
+def test_a_shared_parameter_is_listed_once():
+    model = Affine(2)
+    model.left, model.right = Affine(2), Affine(2)
+    model.right.scale = model.left.scale
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["scale", "shift", "left.scale", "left.shift", "right.shift"], (
+        f"a Parameter used twice should be listed once, under its first name; got {names}"
+    )
+
+
+@pytest.mark.task("03.1")
+@pytest.mark.points(1)
+def test_assigning_before_super_init_is_a_clear_error():
+    class Forgetful(Module):
+        def __init__(self):
+            self.weight = Parameter([1.0])
+
+    with pytest.raises(AttributeError, match=r"super\(\).__init__\(\)"):
+        Forgetful()
+    assert [name for name, _ in Affine(1).named_parameters()] == ["scale", "shift"]
+
+
+# ---- Task 03.2: modes and gradients ----
+@pytest.mark.task("03.2")
+@pytest.mark.points(2)
+@given(spec=TREES)
+def test_train_and_eval_propagate_through_any_tree(spec):
+    model = Node(spec)
+    assert model.eval() is model, "eval() should return the module itself"
+    assert not any(m.training for m in model.modules()), "eval() must reach every sub-module"
+    assert model.train() is model, "train() should return the module itself"
+    assert all(m.training for m in model.modules()), "train() must reach every sub-module"
+    model.train(False)
+    assert not any(m.training for m in model.modules()), "train(False) is eval()"
+
+
+@pytest.mark.task("03.2")
+@pytest.mark.points(1)
+def test_train_on_a_submodule_changes_only_its_subtree():
+    model = Affine(1)
+    model.left, model.right = Affine(1), Affine(1)
+    model.eval()
+    model.left.train()
+    assert (model.training, model.left.training, model.right.training) == (False, True, False)
+    with pytest.raises(TypeError):
+        model.train("no")
+
+
+@pytest.mark.task("03.2")
+@pytest.mark.points(2)
+@given(spec=TREES)
+def test_zero_grad_clears_every_gradient(spec):
+    model = Node(spec)
+    for parameter in model.parameters():
+        parameter.grad = Tensor(np.ones(parameter.shape))
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters()), "zero_grad() sets .grad = None"
+
+
+# ---- Task 03.3: saving and loading ----
+@pytest.mark.task("03.3")
+@pytest.mark.points(3)
+@given(spec=TREES)
+def test_state_dict_round_trips_through_any_tree(spec):
+    source, target = Node(spec, offset=1.0), Node(spec, offset=-50.0)
+    state = source.state_dict()
+    assert list(state) == _parameter_names(spec), f"state_dict() keys: {list(state)}"
+    before = list(target.parameters())
+    target.load_state_dict({k: v.astype(np.float64) for k, v in state.items()})
+    after = list(target.parameters())
+    assert all(p is q for p, q in zip(before, after, strict=True)), (
+        "load_state_dict() should keep the Parameter objects (optimizers hold them)"
+    )
+    for name, parameter in target.named_parameters():
+        assert_tensor(parameter, state[name], f"{name} after load_state_dict")
+
+
+@pytest.mark.task("03.3")
+@pytest.mark.points(2)
+def test_state_dict_holds_copies_and_loading_copies_too():
+    model = Affine(3)
+    state = model.state_dict()
+    assert all(isinstance(v, np.ndarray) for v in state.values())
+    model.scale.data[:] = 7.0
+    np.testing.assert_array_equal(state["scale"], 1.0, err_msg="state_dict() must copy arrays")
+    source = {"scale": np.full(3, 2.0, dtype=np.float32), "shift": Tensor([1.0, 2.0, 3.0])}
+    model.load_state_dict(source)
+    source["scale"][:] = -1.0
+    assert_tensor(model.scale, np.full(3, 2.0), "scale after the source array changed")
+    assert_tensor(model.shift, np.array([1.0, 2.0, 3.0]), "shift loaded from a Tensor")
+
+
+@pytest.mark.task("03.3")
+@pytest.mark.points(3)
+def test_load_state_dict_errors_name_every_problem_and_change_nothing():
+    model = Affine(3)
+    model.child = Affine(2)
+    bad = model.state_dict()
+    bad["scale"] = np.zeros(3) + 5.0
+    bad["child.shift"] = np.zeros((2, 2))
+    bad["extra.weight"] = np.zeros(1)
+    del bad["child.scale"]
+    with pytest.raises(RuntimeError) as error:
+        model.load_state_dict(bad)
+    message = str(error.value)
+    for part in ["child.scale", "extra.weight", "child.shift", "(2, 2)", "(2,)"]:
+        assert part in message, f"the load_state_dict error should mention {part}: {message}"
+    assert_tensor(model.scale, np.ones(3), "scale after a failed load (nothing may change)")
+
+
+@pytest.mark.task("03.3")
+@pytest.mark.points(2)
+def test_buffers_are_saved_and_loaded_but_not_trained():
+    model = WithBuffer()
+    model.running_mean = Tensor([4.0, 5.0])
+    assert [name for name, _ in model.named_parameters()] == ["inner.scale", "inner.shift"]
+    assert [name for name, _ in model.named_buffers()] == ["running_mean"]
+    state = model.state_dict()
+    assert list(state) == ["running_mean", "inner.scale", "inner.shift"], list(state)
+    np.testing.assert_array_equal(state["running_mean"], [4.0, 5.0])
+    fresh = WithBuffer()
+    fresh.load_state_dict(state)
+    assert_tensor(fresh.running_mean, np.array([4.0, 5.0]), "buffer after load_state_dict")
+    with pytest.raises(TypeError, match="running_mean"):
+        fresh.running_mean = 3.0
+
+
+# ---- Task 03.4: Linear ----
+@pytest.mark.task("03.4")
+@pytest.mark.points(4)
+@given(
+    data=st.data(),
+    in_features=st.integers(1, 6),
+    out_features=st.integers(1, 6),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_linear_matches_float64_reference(data, in_features, out_features, bias, seed):
+    leading = data.draw(shapes(min_dims=0, max_dims=2, max_side=4))
+    x = data.draw(arrays((*leading, in_features), -5, 5))
+    layer = Linear(in_features, out_features, bias=bias, rng=np.random.default_rng(seed))
+    weight = layer.weight.data.astype(np.float64)
+    expected = x.astype(np.float64) @ weight.T
+    if bias:
+        expected = expected + layer.bias.data.astype(np.float64)
+    assert_tensor(
+        layer(Tensor(x)),
+        expected,
+        f"Linear({in_features}, {out_features}, bias={bias}) of shape {x.shape}",
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+@pytest.mark.task("03.4")
+@pytest.mark.points(2)
+def test_linear_parameters_layout_and_names():
+    layer = Linear(5, 3)
+    assert [(n, p.shape) for n, p in layer.named_parameters()] == [
+        ("weight", (3, 5)),
+        ("bias", (3,)),
+    ]
+    assert all(p.dtype == np.float32 and p.requires_grad for p in layer.parameters())
+    no_bias = Linear(5, 3, bias=False)
+    assert no_bias.bias is None
+    assert [n for n, _ in no_bias.named_parameters()] == ["weight"]
+    assert repr(no_bias) == "Linear(in_features=5, out_features=3, bias=False)"
+
+
+@pytest.mark.task("03.4")
+@pytest.mark.points(3)
+def test_linear_init_is_pytorch_uniform():
+    layer = Linear(9, 3000, rng=np.random.default_rng(1))
+    bound = 1 / 3
+    for name, values in [("weight", layer.weight.data), ("bias", layer.bias.data)]:
+        assert np.all(np.abs(values) <= bound + 1e-7), f"{name} leaves [-1/sqrt(9), 1/sqrt(9)]"
+        assert values.min() < -0.97 * bound and values.max() > 0.97 * bound, (
+            f"{name} should fill the whole interval [-1/sqrt(in_features), 1/sqrt(in_features)]"
+        )
+        assert abs(values.mean()) < 0.02, f"{name} should be centred on 0"
+        assert abs(values.std() - bound / math.sqrt(3)) < 0.01, (
+            f"{name} should be uniform (std = bound / sqrt(3)), got std {values.std():.4f}"
+        )
+
+
+@pytest.mark.task("03.4")
+@pytest.mark.points(2)
+def test_linear_init_uses_the_given_generator():
+    first = Linear(4, 6, rng=np.random.default_rng(11))
+    second = Linear(4, 6, rng=np.random.default_rng(11))
+    other = Linear(4, 6, rng=np.random.default_rng(12))
+    np.testing.assert_array_equal(first.weight.data, second.weight.data)
+    np.testing.assert_array_equal(first.bias.data, second.bias.data)
+    assert not np.array_equal(first.weight.data, other.weight.data), "seeds should matter"
+    assert not np.array_equal(Linear(4, 6).weight.data, Linear(4, 6).weight.data)
+
+
+@pytest.mark.task("03.4")
+@pytest.mark.points(2)
+def test_linear_is_built_from_tensor_operations(recorder):
+    layer = Linear(3, 2)
+    out = layer(Tensor(np.ones((4, 3))))
+    _built_from_tensor_ops(recorder, out, layer.weight, layer.bias, what="Linear.forward")
+
+
+@pytest.mark.task("03.4")
+@pytest.mark.points(1)
+def test_linear_rejects_inputs_of_the_wrong_width():
+    layer = Linear(3, 2)
+    with pytest.raises(ValueError, match=r"in_features=3.*\(4, 5\)"):
+        layer(Tensor(np.ones((4, 5))))
+    assert layer(Tensor(np.ones(3))).shape == (2,)
+
+
+# ---- Task 03.5: Dropout ----
+@pytest.mark.task("03.5")
+@pytest.mark.points(3)
+@given(values=arrays(shapes(min_dims=1)), p=st.floats(0.05, 0.95), seed=st.integers(0, 2**16))
+def test_dropout_zeroes_or_scales_each_element(values, p, seed):
+    out = Dropout(p, rng=np.random.default_rng(seed))(Tensor(values))
+    expected = np.where(out.data == 0, 0.0, values.astype(np.float64) / (1 - p))
+    assert_tensor(out, expected, f"Dropout({p:.3f}): each element is 0 or x / (1 - p)")
+
+
+@pytest.mark.task("03.5")
+@pytest.mark.points(2)
+def test_dropout_keeps_the_right_fraction_and_the_mean():
+    dropout = Dropout(0.3, rng=np.random.default_rng(0))
+    out = dropout(Tensor(np.ones(20000))).data
+    assert abs(np.count_nonzero(out) / out.size - 0.7) < 0.02, "keep each element with 1 - p"
+    assert abs(out.mean() - 1.0) < 0.03, "inverted dropout keeps the mean"
+    again = dropout(Tensor(np.ones(20000))).data
+    assert not np.array_equal(out, again), "every call should draw a new mask"
+
+
+@pytest.mark.task("03.5")
+@pytest.mark.points(2)
+def test_dropout_is_identity_in_eval_mode_and_for_p_zero():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    model = Affine(3)
+    model.drop = Dropout(0.9)
+    model.eval()
+    assert_tensor(model.drop(x), x.data, "Dropout(0.9) inside a model in eval mode")
+    assert_tensor(Dropout(0.0)(x), x.data, "Dropout(0.0) while training")
+    zeros = Dropout(1.0)(x)
+    assert_tensor(zeros, np.zeros((2, 3)), "Dropout(1.0) while training")
+
+
+@pytest.mark.task("03.5")
+@pytest.mark.points(2)
+def test_dropout_is_reproducible_and_validates_p(recorder):
+    x = Tensor(np.ones((50, 4)))
+    first = Dropout(0.5, rng=np.random.default_rng(3))(x)
+    second = Dropout(0.5, rng=np.random.default_rng(3))(x)
+    np.testing.assert_array_equal(first.data, second.data, err_msg="same seed, same mask")
+    _built_from_tensor_ops(recorder, first, x, what="Dropout.forward")
+    for p in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="p"):
+            Dropout(p)
+
+
+# ---- Task 03.6: Sequential and the activation layers ----
+ACTIVATION_LAYERS = [
+    ("ReLU", ReLU, lambda x: np.maximum(x, 0)),
+    ("Sigmoid", Sigmoid, lambda x: 0.5 * (1 + np.tanh(x / 2))),
+    ("Tanh", Tanh, np.tanh),
+    ("GELU", GELU, lambda x: x * 0.5 * (1 + _erf(x / math.sqrt(2)))),
+    (
+        "GELU_tanh",
+        lambda: GELU(approximate="tanh"),
+        lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+    ),
+    (
+        "Softmax_dim0",
+        lambda: Softmax(dim=0),
+        lambda x: np.exp(x - x.max(axis=0)) / np.exp(x - x.max(axis=0)).sum(axis=0),
+    ),
+]
+
+
+@pytest.mark.task("03.6")
+@pytest.mark.points(1)
+@pytest.mark.parametrize(
+    "name, factory, reference", ACTIVATION_LAYERS, ids=[row[0] for row in ACTIVATION_LAYERS]
+)
+@given(values=arrays(shapes(min_dims=1, max_dims=3), low=-20, high=20))
+def test_activation_layers_match_float64_reference(name, factory, reference, values):
+    expected = reference(values.astype(np.float64))
+    assert_tensor(factory()(Tensor(values)), expected, f"{name}()(x)", rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.task("03.6")
+@pytest.mark.points(3)
+@given(
+    data=st.data(),
+    sizes=st.lists(st.integers(1, 5), min_size=3, max_size=3),
+    seed=st.integers(0, 2**16),
+)
+def test_mlp_matches_float64_reference(data, sizes, seed):
+    n_in, hidden, n_out = sizes
+    rng = np.random.default_rng(seed)
+    model = Sequential(
+        Linear(n_in, hidden, rng=rng), ReLU(), Linear(hidden, n_out, rng=rng), Tanh()
+    )
+    x = data.draw(arrays((data.draw(st.integers(1, 4)), n_in), -3, 3))
+    (w1, b1), (w2, b2) = [
+        (layer.weight.data.astype(np.float64), layer.bias.data.astype(np.float64))
+        for layer in (model[0], model[2])
+    ]
+    expected = np.tanh(np.maximum(x.astype(np.float64) @ w1.T + b1, 0) @ w2.T + b2)
+    assert_tensor(model(Tensor(x)), expected, f"MLP {sizes} of shape {x.shape}", atol=1e-5)
+
+
+@pytest.mark.task("03.6")
+@pytest.mark.points(2)
+def test_sequential_indexing_length_and_iteration():
+    layers = [Linear(2, 3), ReLU(), Linear(3, 1)]
+    model = Sequential(*layers)
+    assert len(model) == 3 and list(model) == layers
+    assert model[0] is layers[0] and model[-1] is layers[2]
+    head = model[:2]
+    assert isinstance(head, Sequential) and list(head) == layers[:2]
+    with pytest.raises(IndexError):
+        model[3]
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["0.weight", "0.bias", "2.weight", "2.bias"], names
+    assert list(model.state_dict()) == names
+
+
+@pytest.mark.task("03.6")
+@pytest.mark.points(2)
+def test_sequential_order_matters_and_empty_is_identity():
+    x = Tensor([[-1.0, 2.0]])
+    shift = Affine(2)
+    shift.shift.data[:] = [3.0, -3.0]
+    assert_tensor(Sequential(shift, ReLU())(x), np.array([[2.0, 0.0]]), "shift then ReLU")
+    assert_tensor(Sequential(ReLU(), shift)(x), np.array([[3.0, -1.0]]), "ReLU then shift")
+    assert_tensor(Sequential()(x), x.data, "an empty Sequential")
+    with pytest.raises(TypeError, match="argument 1"):
+        Sequential(ReLU(), lambda t: t)
+
+
+@pytest.mark.task("03.6")
+@pytest.mark.points(1)
+def test_nested_repr_reads_like_pytorch():
+    model = Sequential(Linear(4, 8), GELU(), Sequential(Dropout(0.1), Linear(8, 2)), Softmax(1))
+    assert repr(model) == (
+        "Sequential(\n"
+        "  (0): Linear(in_features=4, out_features=8, bias=True)\n"
+        "  (1): GELU(approximate='none')\n"
+        "  (2): Sequential(\n"
+        "    (0): Dropout(p=0.1)\n"
+        "    (1): Linear(in_features=8, out_features=2, bias=True)\n"
+        "  )\n"
+        "  (3): Softmax(dim=1)\n"
+        ")"
+    ), repr(model)
