@@ -1,0 +1,90 @@
+"""Visible tests for module 05 (Autograd). Run them with `make grade MODULE=05`."""
+
+import numpy as np
+import pytest
+
+from grader.testing.checks import assert_tensor
+from tinytorch.core.activations import relu
+from tinytorch.core.autograd import no_grad
+from tinytorch.core.tensor import Tensor
+
+
+@pytest.mark.task("05.1")
+@pytest.mark.points(2)
+def test_results_of_ops_on_grad_tensors_require_grad():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = Tensor([3.0, 4.0])
+    assert (x * y).requires_grad
+    assert not (y * y).requires_grad
+
+
+@pytest.mark.task("05.2")
+@pytest.mark.points(2)
+def test_backward_of_a_sum_of_products():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = Tensor([4.0, 5.0, 6.0], requires_grad=True)
+    (x * w).sum().backward()
+    assert_tensor(x.grad, w.data, "x.grad of sum(x * w)")
+    assert_tensor(w.grad, x.data, "w.grad of sum(x * w)")
+
+
+@pytest.mark.task("05.2")
+@pytest.mark.points(2)
+def test_gradients_accumulate_over_two_backward_calls():
+    x = Tensor([1.0, -2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    assert_tensor(x.grad, np.array([6.0, 6.0]), "x.grad after two backward() calls")
+
+
+@pytest.mark.task("05.3")
+@pytest.mark.points(2)
+def test_broadcast_gradient_is_summed_back_to_the_bias_shape():
+    x = Tensor(np.ones((4, 3)), requires_grad=True)
+    b = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    ((x + b) * 2).sum().backward()
+    assert_tensor(b.grad, np.array([8.0, 8.0, 8.0]), "b.grad (b was broadcast over 4 rows)")
+
+
+@pytest.mark.task("05.4")
+@pytest.mark.points(2)
+def test_matmul_gradients():
+    a = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    b = Tensor([[1.0], [1.0]], requires_grad=True)
+    (a @ b).sum().backward()
+    assert_tensor(a.grad, np.ones((2, 2)), "a.grad of sum(a @ b)")
+    assert_tensor(b.grad, np.array([[4.0], [6.0]]), "b.grad of sum(a @ b)")
+
+
+@pytest.mark.task("05.5")
+@pytest.mark.points(2)
+def test_reshape_and_indexing_route_gradients_back():
+    x = Tensor(np.arange(6.0), requires_grad=True)
+    x.reshape(2, 3)[1].sum().backward()
+    assert_tensor(x.grad, np.array([0, 0, 0, 1, 1, 1]), "x.grad of x.reshape(2, 3)[1].sum()")
+
+
+@pytest.mark.task("05.6")
+@pytest.mark.points(2)
+def test_relu_gradient_is_a_step():
+    x = Tensor([-1.0, 2.0, -3.0, 4.0], requires_grad=True)
+    relu(x).sum().backward()
+    assert_tensor(x.grad, np.array([0, 1, 0, 1]), "x.grad of relu(x).sum()")
+
+
+@pytest.mark.task("05.7")
+@pytest.mark.points(2)
+def test_no_grad_records_nothing():
+    x = Tensor([1.0], requires_grad=True)
+    with no_grad():
+        y = x * 2
+    assert not y.requires_grad
+    assert (x * 2).requires_grad
+
+
+@pytest.mark.task("05.2")
+@pytest.mark.points(1)
+def test_backward_on_a_vector_without_gradient_is_a_clear_error():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"shape \(2,\)"):
+        (x * 2).backward()

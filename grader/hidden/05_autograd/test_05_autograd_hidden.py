@@ -1,0 +1,460 @@
+"""Hidden tests for module 05 (Autograd).
+
+Every op's gradient is checked against central differences of a float64 NumPy
+reference (never against student code), over hypothesis-drawn shapes; the engine is
+checked with toy ops defined here, so a wrong rule elsewhere cannot sink it.
+
+PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's source.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from grader.testing.checks import assert_tensor, central_difference
+from grader.testing.strategies import (
+    array_and_dim,
+    arrays,
+    broadcastable_pairs,
+    matmul_pairs,
+    shapes,
+)
+from tinytorch.core import activations as acts
+from tinytorch.core import losses
+from tinytorch.core.autograd import backward_rule, no_grad
+from tinytorch.core.tensor import Context, Function, Tensor, cat, where
+
+F64 = np.float64
+
+
+def _grad_check(fn, reference, *inputs, what, rtol=1e-5, atol=1e-6):
+    """Backward of sum(fn(*inputs) * weights) against central differences of the reference."""
+    tensors = [Tensor(x.astype(F64), dtype=F64, requires_grad=True) for x in inputs]
+    out = fn(*tensors)
+    weights = np.linspace(0.5, 1.5, out.numel()).reshape(out.shape)
+    out.backward(weights)
+    for index, (tensor, value) in enumerate(zip(tensors, inputs, strict=True)):
+
+        def loss(arr, index=index):
+            args = [x.astype(F64) for x in inputs]
+            args[index] = arr
+            return float(np.sum(reference(*args) * weights))
+
+        expected = central_difference(loss, value.astype(F64))
+        assert tensor.grad is not None, f"{what}: input {index} got no gradient"
+        assert_tensor(
+            tensor.grad,
+            expected,
+            f"{what}: gradient of input {index}",
+            rtol=rtol,
+            atol=atol,
+            dtype=F64,
+        )
+
+
+def _away_from(kinks, margin=0.05):
+    """Map values that sit near a kink (where the derivative jumps) away from it."""
+
+    def move(x):
+        x = x.astype(F64)
+        for kink in kinks:
+            x = np.where(np.abs(x - kink) < margin, kink + 2 * margin, x)
+        return x
+
+    return move
+
+
+def _distinct():
+    """Arrays with all-distinct values (max has no ties, so its gradient is unique)."""
+    return shapes(min_dims=1, max_dims=3).flatmap(
+        lambda shape: st.permutations(range(int(np.prod(shape)))).map(
+            lambda order: (np.array(order, dtype=F64).reshape(shape) - 3.0) / 2.0
+        )
+    )
+
+
+BINARY = [
+    ("add", lambda a, b: a + b, np.add, (-3, 3)),
+    ("sub", lambda a, b: a - b, np.subtract, (-3, 3)),
+    ("mul", lambda a, b: a * b, np.multiply, (-3, 3)),
+    ("div", lambda a, b: a / b, np.divide, (0.5, 3)),
+]
+
+
+@pytest.mark.task("05.3")
+@pytest.mark.points(4)
+@pytest.mark.parametrize("name, fn, reference, domain", BINARY, ids=[b[0] for b in BINARY])
+@given(data=st.data())
+def test_binary_op_gradients_with_broadcasting(name, fn, reference, domain, data):
+    a, b = data.draw(broadcastable_pairs(*domain))
+    _grad_check(fn, reference, a, b, what=f"{name} of shapes {a.shape} and {b.shape}")
+
+
+UNARY = [
+    ("neg", lambda x: -x, np.negative, (-3, 3), None),
+    ("exp", lambda x: x.exp(), np.exp, (-3, 3), None),
+    ("log", lambda x: x.log(), np.log, (0.5, 5), None),
+    ("square", lambda x: x**2, np.square, (-3, 3), None),
+    ("cube", lambda x: x**3, lambda x: x * x * x, (-3, 3), None),
+    ("sqrt", lambda x: x.sqrt(), np.sqrt, (0.5, 5), None),
+    ("pow_neg", lambda x: x**-1.5, lambda x: x**-1.5, (0.5, 5), None),
+    ("number_minus_x", lambda x: 2.0 - x, lambda x: 2.0 - x, (-3, 3), None),
+    ("number_over_x", lambda x: 2.0 / x, lambda x: 2.0 / x, (0.5, 3), None),
+    (
+        "clamp",
+        lambda x: x.clamp(min=-1.0, max=1.0),
+        lambda x: np.clip(x, -1, 1),
+        (-3, 3),
+        (-1.0, 1.0),
+    ),
+    ("mean", lambda x: x.mean(), np.mean, (-3, 3), None),
+]
+
+
+@pytest.mark.task("05.3")
+@pytest.mark.points(3)
+@pytest.mark.parametrize("name, fn, reference, domain, kinks", UNARY, ids=[u[0] for u in UNARY])
+@given(data=st.data())
+def test_elementwise_gradients(name, fn, reference, domain, kinks, data):
+    x = data.draw(arrays(shapes(max_dims=3), *domain))
+    if kinks:
+        x = _away_from(kinks)(x)
+    _grad_check(fn, reference, x, what=f"{name} of shape {x.shape}")
+
+
+@pytest.mark.task("05.3")
+@pytest.mark.points(2)
+@given(pair=broadcastable_pairs())
+def test_where_sends_gradient_to_the_chosen_side(pair):
+    a, b = pair
+    condition = np.broadcast_to(a > 0, np.broadcast_shapes(a.shape, b.shape))
+    _grad_check(
+        lambda x, y: where(condition, x, y),
+        lambda x, y: np.where(condition, x, y),
+        a,
+        b,
+        what="where(condition, a, b)",
+    )
+
+
+@pytest.mark.task("05.4")
+@pytest.mark.points(4)
+@given(pair=matmul_pairs())
+def test_matmul_gradients_for_vectors_matrices_and_batches(pair):
+    a, b = pair
+    _grad_check(lambda x, y: x @ y, np.matmul, a, b, what=f"matmul of {a.shape} and {b.shape}")
+
+
+@pytest.mark.task("05.4")
+@pytest.mark.points(3)
+@pytest.mark.parametrize("keepdim", [False, True])
+@given(case=array_and_dim())
+def test_sum_and_mean_gradients(keepdim, case):
+    x, dim = case
+    _grad_check(
+        lambda t: t.sum(dim=dim, keepdim=keepdim),
+        lambda a: a.sum(axis=dim, keepdims=keepdim),
+        x,
+        what=f"sum(dim={dim}, keepdim={keepdim})",
+    )
+    _grad_check(
+        lambda t: t.mean(dim=dim, keepdim=keepdim),
+        lambda a: a.mean(axis=dim, keepdims=keepdim),
+        x,
+        what=f"mean(dim={dim}, keepdim={keepdim})",
+    )
+
+
+@pytest.mark.task("05.4")
+@pytest.mark.points(3)
+@pytest.mark.parametrize("keepdim", [False, True])
+@given(x=_distinct(), data=st.data())
+def test_max_gradient_goes_to_the_winner(keepdim, x, data):
+    dim = data.draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1)))
+    _grad_check(
+        lambda t: t.max(dim=dim, keepdim=keepdim),
+        lambda a: a.max(axis=dim, keepdims=keepdim),
+        x,
+        what=f"max(dim={dim}, keepdim={keepdim})",
+    )
+
+
+@pytest.mark.task("05.4")
+@pytest.mark.points(1)
+def test_max_splits_the_gradient_between_ties():
+    x = Tensor([1.0, 3.0, 3.0], requires_grad=True)
+    x.max().backward()
+    assert_tensor(x.grad, np.array([0.0, 0.5, 0.5]), "gradient of max with a tie")
+
+
+@pytest.mark.task("05.5")
+@pytest.mark.points(3)
+@given(x=arrays(shapes(min_dims=1)), data=st.data())
+def test_shape_op_gradients(x, data):
+    order = tuple(data.draw(st.permutations(range(x.ndim))))
+    _grad_check(
+        lambda t: t.permute(*order), lambda a: np.transpose(a, order), x, what=f"permute{order}"
+    )
+    _grad_check(lambda t: t.reshape(-1), lambda a: a.reshape(-1), x, what="reshape(-1)")
+    _grad_check(
+        lambda t: t.transpose(0, -1), lambda a: np.swapaxes(a, 0, -1), x, what="transpose(0, -1)"
+    )
+
+
+@pytest.mark.task("05.5")
+@pytest.mark.points(3)
+@given(x=arrays(shapes(min_dims=2, min_side=2)), data=st.data())
+def test_indexing_gradients_including_repeated_indices(x, data):
+    picks = np.array(data.draw(st.lists(st.integers(0, x.shape[0] - 1), min_size=1, max_size=6)))
+    _grad_check(
+        lambda t: t[picks], lambda a: a[picks], x, what=f"x[{picks.tolist()}] (repeats add up)"
+    )
+    _grad_check(lambda t: t[1:, ::2], lambda a: a[1:, ::2], x, what="x[1:, ::2]")
+    _grad_check(lambda t: t[..., 0], lambda a: a[..., 0], x, what="x[..., 0]")
+    rows = np.arange(x.shape[0])
+    cols = np.zeros(x.shape[0], dtype=np.int64)
+    _grad_check(lambda t: t[rows, cols], lambda a: a[rows, cols], x, what="x[rows, cols]")
+
+
+@pytest.mark.task("05.5")
+@pytest.mark.points(2)
+@given(x=arrays(shapes(min_dims=1, max_dims=3)), data=st.data())
+def test_cat_gradients(x, data):
+    dim = data.draw(st.integers(0, x.ndim - 1))
+    y = x[..., ::-1].copy() * 2
+    _grad_check(
+        lambda a, b: cat([a, b, a], dim=dim),
+        lambda a, b: np.concatenate([a, b, a], axis=dim),
+        x,
+        y,
+        what=f"cat([a, b, a], dim={dim})",
+    )
+
+
+_erf = np.vectorize(math.erf)
+
+
+def _softmax(x, dim=-1):
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+def _log_softmax(x, dim=-1):
+    shifted = x - x.max(axis=dim, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+
+
+ACTIVATIONS = [
+    ("relu", acts.relu, lambda x: np.maximum(x, 0), (0.0,)),
+    ("sigmoid", acts.sigmoid, lambda x: 1 / (1 + np.exp(-x)), ()),
+    ("tanh", acts.tanh, np.tanh, ()),
+    ("gelu", acts.gelu, lambda x: x * 0.5 * (1 + _erf(x / math.sqrt(2))), ()),
+    (
+        "gelu_tanh",
+        lambda t: acts.gelu(t, approximate="tanh"),
+        lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+        (),
+    ),
+    ("softmax", lambda t: acts.softmax(t, dim=-1), _softmax, ()),
+    ("log_softmax", lambda t: losses.log_softmax(t, dim=-1), _log_softmax, ()),
+]
+
+
+@pytest.mark.task("05.6")
+@pytest.mark.points(3)
+@pytest.mark.parametrize("name, fn, reference, kinks", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
+@given(x=arrays(shapes(min_dims=1, max_dims=3), -4, 4))
+def test_activation_gradients(name, fn, reference, kinks, x):
+    _grad_check(fn, reference, _away_from(kinks)(x), what=f"{name} of shape {x.shape}")
+
+
+@pytest.mark.task("05.6")
+@pytest.mark.points(4)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(data=st.data())
+def test_cross_entropy_gradient(reduction, data):
+    n, c = data.draw(st.integers(1, 6)), data.draw(st.integers(2, 5))
+    logits = data.draw(hnp.arrays(F64, (n, c), elements=st.floats(-5, 5)))
+    targets = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+
+    def reference(z):
+        losses = -_log_softmax(z, 1)[np.arange(n), targets]
+        return {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
+
+    _grad_check(
+        lambda z: losses.cross_entropy(z, targets, reduction=reduction),
+        reference,
+        logits,
+        what=f"cross_entropy(reduction={reduction!r})",
+    )
+
+
+@pytest.mark.task("05.6")
+@pytest.mark.points(3)
+@given(data=st.data())
+def test_composite_loss_gradients(data):
+    shape = data.draw(shapes(min_dims=1, max_dims=2))
+    prediction = data.draw(arrays(shape, 0.05, 0.95))
+    target = data.draw(arrays(shape, 0.0, 1.0))
+    logits = data.draw(arrays(shape, -6, 6))
+    _grad_check(
+        lambda p: losses.mse_loss(p, Tensor(target, dtype=F64)),
+        lambda p: np.mean((p - target) ** 2),
+        prediction,
+        what="mse_loss",
+    )
+    _grad_check(
+        lambda p: losses.binary_cross_entropy(p, Tensor(target, dtype=F64)),
+        lambda p: np.mean(-(target * np.log(p) + (1 - target) * np.log(1 - p))),
+        prediction,
+        what="binary_cross_entropy",
+    )
+    _grad_check(
+        lambda z: losses.binary_cross_entropy_with_logits(z, Tensor(target, dtype=F64)),
+        lambda z: np.mean(np.maximum(z, 0) - z * target + np.log1p(np.exp(-np.abs(z)))),
+        _away_from((0.0,))(logits),
+        what="binary_cross_entropy_with_logits",
+    )
+
+
+@pytest.mark.task("05.6")
+@pytest.mark.points(2)
+def test_cross_entropy_gradient_is_finite_for_huge_logits():
+    logits = Tensor([[1000.0, -1000.0, 0.0], [-500.0, 500.0, 0.0]], requires_grad=True)
+    losses.cross_entropy(logits, np.array([1, 1])).backward()
+    expected = np.array([[0.5, -0.5, 0.0], [0.0, 0.0, 0.0]])
+    assert_tensor(
+        logits.grad, expected, "gradient of cross_entropy for logits of +-1000", atol=1e-6
+    )
+
+
+# ---- the engine, checked with toy ops defined here ----
+class TripleFn(Function):
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        return a * 3
+
+
+class PlusFn(Function):
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b
+
+
+class NoRuleFn(Function):
+    @staticmethod
+    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        return a.copy()
+
+
+@backward_rule(TripleFn)
+def _triple_backward(ctx, grad_output):
+    return (grad_output * 3,)
+
+
+@backward_rule(PlusFn)
+def _plus_backward(ctx, grad_output):
+    return grad_output, grad_output
+
+
+@pytest.mark.task("05.1")
+@pytest.mark.points(2)
+def test_only_ops_on_grad_inputs_are_recorded():
+    x = Tensor([1.0], requires_grad=True)
+    c = Tensor([2.0])
+    assert TripleFn.apply(x).requires_grad and TripleFn.apply(x)._node is not None
+    assert not TripleFn.apply(c).requires_grad and TripleFn.apply(c)._node is None
+    assert PlusFn.apply(c, x).requires_grad
+
+
+@pytest.mark.task("05.2")
+@pytest.mark.points(3)
+def test_a_tensor_used_twice_gets_both_contributions():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = TripleFn.apply(x)
+    PlusFn.apply(y, TripleFn.apply(y)).backward(np.ones(2))
+    assert_tensor(x.grad, np.array([12.0, 12.0]), "x.grad of 3x + 9x")
+
+
+@pytest.mark.task("05.2")
+@pytest.mark.points(2)
+def test_a_chain_of_5000_ops_needs_no_recursion():
+    x = Tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = PlusFn.apply(y, Tensor([0.0]))
+    y.backward(np.ones(1))
+    assert_tensor(x.grad, np.array([1.0]), "x.grad through 5000 additions")
+
+
+@pytest.mark.task("05.2")
+@pytest.mark.points(2)
+def test_broadcast_inputs_get_gradients_of_their_own_shape():
+    b = Tensor(np.ones((1, 3)), requires_grad=True)
+    s = Tensor(2.0, requires_grad=True)
+    PlusFn.apply(PlusFn.apply(Tensor(np.zeros((4, 3))), b), s).backward(np.ones((4, 3)))
+    assert_tensor(b.grad, np.full((1, 3), 4.0), "gradient of a (1, 3) input broadcast to (4, 3)")
+    assert_tensor(s.grad, np.array(12.0), "gradient of a scalar broadcast to (4, 3)")
+
+
+@pytest.mark.task("05.2")
+@pytest.mark.points(2)
+def test_clear_errors():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"shape \(2,\)"):
+        TripleFn.apply(x).backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        TripleFn.apply(Tensor([1.0])).sum().backward()
+    with pytest.raises(RuntimeError, match="NoRuleFn"):
+        NoRuleFn.apply(x).sum().backward()
+
+
+@pytest.mark.task("05.2")
+@pytest.mark.points(1)
+def test_leaf_backward_and_untouched_leaves():
+    x = Tensor(3.0, requires_grad=True)
+    unused = Tensor(1.0, requires_grad=True)
+    TripleFn.apply(x).backward()
+    assert_tensor(x.grad, np.array(3.0), "x.grad of 3x")
+    assert unused.grad is None, "a tensor outside the graph must keep grad None"
+
+
+@pytest.mark.task("05.7")
+@pytest.mark.points(2)
+def test_no_grad_nests_restores_and_decorates():
+    x = Tensor([1.0], requires_grad=True)
+    with no_grad():
+        with no_grad():
+            pass
+        assert not TripleFn.apply(x).requires_grad
+    assert TripleFn.apply(x).requires_grad
+    with pytest.raises(ZeroDivisionError), no_grad():
+        _ = 1 / 0
+    assert TripleFn.apply(x).requires_grad, "no_grad must restore recording after an exception"
+
+    @no_grad()
+    def evaluate(t):
+        return TripleFn.apply(t)
+
+    assert not evaluate(x).requires_grad
+    assert TripleFn.apply(x).requires_grad
+
+
+@pytest.mark.task("05.2")
+@pytest.mark.points(1)
+def test_grads_never_share_memory_with_each_other_or_the_seed():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    seed = np.ones(2)
+    PlusFn.apply(a, b).backward(seed)
+    a.grad.data[...] = 7.0
+    assert_tensor(b.grad, np.ones(2), "b.grad after editing a.grad in place")
+    assert_tensor(Tensor(seed), np.ones(2), "the gradient passed to backward()")
+    leaf = Tensor([5.0], requires_grad=True)
+    leaf.backward(seed[:1])
+    leaf.grad.data[...] = 0.0
+    assert seed[0] == 1.0, "backward() on a leaf must copy the gradient it was given"
