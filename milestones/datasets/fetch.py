@@ -155,7 +155,5 @@ def _placement_help(dataset: str, folder: Path, missing: list[RemoteFile], reaso
     for remote in missing:
         lines.append(f"  {remote.filename}  (sha256 {remote.sha256})")
         lines.extend(f"      from {url}" for url in remote.urls)
-    lines.append(
-        f"or set {DATA_ENV} to a folder that holds {dataset}/<file> for each of them."
-    )
+    lines.append(f"or set {DATA_ENV} to a folder that holds {dataset}/<file> for each of them.")
     return "\n".join(lines)

@@ -1,0 +1,385 @@
+"""Hidden tests for module 06 (Optimizers).
+
+Every update is checked step by step against PyTorch's published rules (the pseudocode
+in the `torch.optim` documentation) written here in float64 NumPy, over hypothesis-drawn
+shapes, gradients and hyper-parameters. The base class is checked with a toy optimizer
+defined here, so a wrong SGD cannot sink the state_dict tests.
+
+PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's source.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.testing.checks import assert_tensor
+from grader.testing.strategies import arrays, shapes
+from tinytorch.core.layers import Linear, ReLU, Sequential
+from tinytorch.core.losses import cross_entropy
+from tinytorch.core.optimizers import SGD, Adam, AdamW, Optimizer
+from tinytorch.core.tensor import Tensor
+
+F64 = np.float64
+
+
+# ---- references: PyTorch's update rules, float64 ----
+def sgd_reference(p, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    """Parameters after each step of torch.optim.SGD."""
+    p, buffer, history = p.astype(F64), None, []
+    for g in grads:
+        g = g.astype(F64)
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        if momentum != 0:
+            buffer = g.copy() if buffer is None else momentum * buffer + (1 - dampening) * g
+            g = g + momentum * buffer if nesterov else buffer
+        p = p - lr * g
+        history.append(p)
+    return history
+
+
+def adam_reference(p, grads, lr, betas, eps, weight_decay, decoupled):
+    """Parameters after each step of torch.optim.Adam (or AdamW when `decoupled`)."""
+    p = p.astype(F64)
+    m, v, history = np.zeros_like(p), np.zeros_like(p), []
+    for t, g in enumerate(grads, start=1):
+        g = g.astype(F64)
+        if decoupled:
+            p = p * (1 - lr * weight_decay)
+        elif weight_decay != 0:
+            g = g + weight_decay * p
+        m = betas[0] * m + (1 - betas[0]) * g
+        v = betas[1] * v + (1 - betas[1]) * g * g
+        m_hat, v_hat = m / (1 - betas[0] ** t), v / (1 - betas[1] ** t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        history.append(p)
+    return history
+
+
+@st.composite
+def runs(draw, max_steps=5):
+    """A starting parameter and the gradients of a few steps, all of one shape."""
+    shape = draw(shapes(max_dims=3, max_side=4))
+    start = draw(arrays(shape, -3, 3))
+    steps = draw(st.integers(1, max_steps))
+    return start, [draw(arrays(shape, -3, 3)) for _ in range(steps)]
+
+
+def _follow(optimizer_class, start, grads, what, **hyper):
+    """Step a fresh optimizer over `grads`; return the parameter after each step."""
+    param = Tensor(start.copy(), requires_grad=True)
+    optimizer = optimizer_class([param], **hyper)
+    data = param.data
+    seen = []
+    for g in grads:
+        param.grad = Tensor(g)
+        optimizer.step()
+        seen.append(param.data.copy())
+    assert param.data is data, f"{what}: step() replaced param.data instead of updating it in place"
+    return seen
+
+
+def _compare(seen, expected, what, rtol=1e-5, atol=1e-5):
+    for step, (got, want) in enumerate(zip(seen, expected, strict=True), start=1):
+        assert_tensor(Tensor(got), want, f"{what}, after step {step}", rtol=rtol, atol=atol)
+
+
+LRS = st.sampled_from([1e-3, 0.01, 0.1, 0.5])
+
+
+# ---- 06.1 zero_grad ----
+class Accumulate(Optimizer):
+    """A toy optimizer: a step count (int) and a running sum of gradients per parameter."""
+
+    def __init__(self, params, lr=1.0, scale=1.0):
+        super().__init__(params, lr=lr, scale=scale)
+
+    def _update(self, param, grad, state, group):
+        state["step"] = state.get("step", 0) + 1
+        if "grad_sum" not in state:
+            state["grad_sum"] = np.zeros_like(param)
+        state["grad_sum"] += grad  # in place: a saved state_dict must not follow it
+        param -= group["lr"] * group["scale"] * state["grad_sum"]
+
+
+def _params(*values):
+    params = [Tensor(v, requires_grad=True) for v in values]
+    for p in params:
+        p.grad = Tensor(np.ones_like(p.data))
+    return params
+
+
+@pytest.mark.task("06.1")
+@pytest.mark.points(2)
+def test_zero_grad_clears_every_group_and_keeps_the_values():
+    a, b, c = _params([1.0, 2.0], 3.0, [[4.0]])
+    optimizer = Accumulate([{"params": [a, b]}, {"params": [c], "lr": 0.5}])
+    optimizer.zero_grad()
+    assert [p.grad for p in (a, b, c)] == [None, None, None], "a gradient survived zero_grad()"
+    assert_tensor(a, np.array([1.0, 2.0]), "a parameter after zero_grad()")
+
+
+# ---- 06.2 state_dict and load_state_dict ----
+def _trained_accumulate():
+    a, b = _params([1.0, -1.0], [[2.0, 0.5]])
+    optimizer = Accumulate([{"params": [a]}, {"params": [b], "lr": 0.25}], lr=0.1)
+    optimizer.step()
+    b.grad = Tensor([[0.5, -2.0]])
+    optimizer.step()
+    return optimizer, a, b
+
+
+@pytest.mark.task("06.2")
+@pytest.mark.points(3)
+def test_state_dict_is_flat_arrays_and_a_snapshot():
+    optimizer, a, _ = _trained_accumulate()
+    saved = optimizer.state_dict()
+    bad = [k for k, v in saved.items() if not isinstance(k, str) or not isinstance(v, np.ndarray)]
+    assert not bad, f"state_dict() should map str keys to NumPy arrays; these do not: {bad}"
+    before = {k: v.copy() for k, v in saved.items()}
+    optimizer.step()
+    changed = [k for k in saved if not np.array_equal(saved[k], before[k])]
+    assert not changed, f"a later step() changed the saved arrays {changed}: save copies"
+
+
+@pytest.mark.task("06.2")
+@pytest.mark.points(4)
+def test_load_state_dict_restores_groups_and_state_exactly():
+    optimizer, a, b = _trained_accumulate()
+    saved = optimizer.state_dict()
+    a2, b2 = _params(a.data.copy(), b.data.copy())
+    b2.grad = Tensor(b.grad.data.copy())
+    fresh = Accumulate([{"params": [a2]}, {"params": [b2], "lr": 7.0}], lr=3.0, scale=2.0)
+    fresh.load_state_dict(saved)
+    assert [g["lr"] for g in fresh.param_groups] == [0.1, 0.25], "lr of the groups not restored"
+    assert fresh.param_groups[0]["scale"] == 1.0, "a hyper-parameter was not restored"
+    assert fresh.param_groups[0]["params"][0] is a2, "load_state_dict() replaced the parameters"
+    step = fresh.state[a2]["step"] if a2 in fresh.state else None
+    assert step == 2 and isinstance(step, int), f"the step count came back as {step!r}, not 2"
+    for _ in range(2):
+        optimizer.step()
+        fresh.step()
+    assert np.array_equal(a2.data, a.data) and np.array_equal(b2.data, b.data), (
+        "after load_state_dict() the optimizer does not continue exactly as the saved one"
+    )
+
+
+@pytest.mark.task("06.2")
+@pytest.mark.points(2)
+def test_loaded_state_is_a_copy():
+    optimizer, a, _ = _trained_accumulate()
+    saved = optimizer.state_dict()
+    key = next(k for k in saved if k.endswith("grad_sum"))
+    original = saved[key].copy()
+    fresh = Accumulate([{"params": _params(a.data.copy())}, {"params": _params([[0.0, 0.0]])}])
+    fresh.load_state_dict(saved)
+    fresh.step()
+    assert np.array_equal(saved[key], original), "stepping after a load changed the saved dict"
+
+
+@pytest.mark.task("06.2")
+@pytest.mark.points(2)
+@pytest.mark.parametrize(
+    "shapes_now", [[(2,)], [(2,), (1, 2), (3,)], [(3,), (1, 2)]], ids=["fewer", "more", "shape"]
+)
+def test_load_state_dict_refuses_a_different_model(shapes_now):
+    optimizer, a, b = _trained_accumulate()
+    saved = optimizer.state_dict()
+    params = _params(*[np.zeros(s) for s in shapes_now])
+    groups = [{"params": params[:1]}, {"params": params[1:]}] if len(params) > 1 else params
+    other = Accumulate(groups)
+    with pytest.raises(ValueError):
+        other.load_state_dict(saved)
+
+
+@pytest.mark.task("06.2")
+@pytest.mark.points(3)
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+        lambda ps: Adam(ps, lr=0.05, weight_decay=0.01),
+        lambda ps: AdamW(ps, lr=0.05),
+    ],
+    ids=["sgd", "adam", "adamw"],
+)
+def test_real_optimizers_resume_bit_for_bit(make):
+    rng = np.random.default_rng(3)
+    grads = [rng.standard_normal((2, 3)).astype(np.float32) for _ in range(6)]
+    param = Tensor(np.ones((2, 3)), requires_grad=True)
+    optimizer = make([param])
+    copy = Tensor(np.ones((2, 3)), requires_grad=True)
+    for step, g in enumerate(grads):
+        if step == 3:
+            copy.data = param.data.copy()
+            resumed = make([copy])
+            resumed.load_state_dict(optimizer.state_dict())
+        param.grad = Tensor(g)
+        optimizer.step()
+        if step >= 3:
+            copy.grad = Tensor(g)
+            resumed.step()
+    assert np.array_equal(copy.data, param.data), (
+        f"{type(optimizer).__name__}: 3 steps, state_dict, load, 3 steps differs from 6 steps"
+    )
+
+
+# ---- 06.3 SGD ----
+@pytest.mark.task("06.3")
+@pytest.mark.points(5)
+@given(
+    run=runs(),
+    lr=LRS,
+    momentum=st.sampled_from([0.0, 0.5, 0.9]),
+    dampening=st.sampled_from([0.0, 0.3]),
+    weight_decay=st.sampled_from([0.0, 0.01, 0.2]),
+    nesterov=st.booleans(),
+)
+def test_sgd_follows_the_published_rule(run, lr, momentum, dampening, weight_decay, nesterov):
+    if nesterov and (momentum == 0 or dampening != 0):
+        nesterov = False
+    start, grads = run
+    hyper = dict(
+        lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov
+    )
+    what = f"SGD({', '.join(f'{k}={v}' for k, v in hyper.items())})"
+    seen = _follow(SGD, start, grads, what, **hyper)
+    _compare(seen, sgd_reference(start, grads, **hyper), what)
+
+
+@pytest.mark.task("06.3")
+@pytest.mark.points(2)
+def test_sgd_keeps_float32_skips_parameters_without_gradient_and_honours_groups():
+    a, b, idle = _params([1.0, 1.0], [2.0], [5.0])
+    idle.grad = None
+    optimizer = SGD([{"params": [a, idle]}, {"params": [b], "lr": 1.0}], lr=0.1, momentum=0.5)
+    optimizer.step()
+    assert a.dtype == np.float32 and a.data.dtype == np.float32, "SGD changed the dtype"
+    assert_tensor(a, np.array([0.9, 0.9]), "a parameter of group 0 (lr 0.1)")
+    assert_tensor(b, np.array([1.0]), "a parameter of group 1 (lr 1.0)")
+    assert_tensor(idle, np.array([5.0]), "a parameter whose .grad is None")
+    assert idle not in optimizer.state, "SGD made state for a parameter without gradient"
+
+
+BAD_HYPERPARAMETERS = [
+    (SGD, dict(lr=-0.1), "learning rate"),
+    (SGD, dict(lr=0.1, momentum=-0.5), "momentum"),
+    (SGD, dict(lr=0.1, weight_decay=-1.0), "weight_decay"),
+    (SGD, dict(lr=0.1, nesterov=True), "Nesterov"),
+    (SGD, dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "Nesterov"),
+    (Adam, dict(lr=-1.0), "learning rate"),
+    (Adam, dict(betas=(1.0, 0.999)), "beta1"),
+    (Adam, dict(betas=(0.9, -0.1)), "beta2"),
+    (Adam, dict(eps=-1e-8), "eps"),
+    (Adam, dict(weight_decay=-0.1), "weight_decay"),
+    (AdamW, dict(lr=float("nan")), "learning rate"),
+]
+
+
+@pytest.mark.parametrize(
+    "optimizer_class, hyper, named",
+    [
+        pytest.param(
+            c,
+            h,
+            n,
+            id=f"{c.__name__}-{n}-{i}",
+            marks=[pytest.mark.task("06.3" if c is SGD else "06.4"), pytest.mark.points(1)],
+        )
+        for i, (c, h, n) in enumerate(BAD_HYPERPARAMETERS)
+    ],
+)
+def test_bad_hyperparameters_are_clear_errors(optimizer_class, hyper, named):
+    with pytest.raises(ValueError, match=named):
+        optimizer_class(_params([1.0]), **hyper)
+
+
+@pytest.mark.task("06.3")
+@pytest.mark.points(1)
+def test_optimizers_refuse_a_single_tensor_and_an_empty_list():
+    with pytest.raises(TypeError, match="iterable"):
+        SGD(Tensor([1.0], requires_grad=True), lr=0.1)
+    with pytest.raises(ValueError, match="empty"):
+        SGD([], lr=0.1)
+
+
+# ---- 06.4 Adam ----
+@pytest.mark.task("06.4")
+@pytest.mark.points(5)
+@given(
+    run=runs(),
+    lr=LRS,
+    betas=st.sampled_from([(0.9, 0.999), (0.5, 0.9), (0.0, 0.99)]),
+    eps=st.sampled_from([1e-8, 1e-3]),
+    weight_decay=st.sampled_from([0.0, 0.1]),
+)
+def test_adam_follows_the_published_rule(run, lr, betas, eps, weight_decay):
+    start, grads = run
+    hyper = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    what = f"Adam({', '.join(f'{k}={v}' for k, v in hyper.items())})"
+    seen = _follow(Adam, start, grads, what, **hyper)
+    _compare(seen, adam_reference(start, grads, decoupled=False, **hyper), what)
+
+
+# ---- 06.5 AdamW ----
+@pytest.mark.task("06.5")
+@pytest.mark.points(5)
+@given(
+    run=runs(),
+    lr=LRS,
+    betas=st.sampled_from([(0.9, 0.999), (0.5, 0.9)]),
+    weight_decay=st.sampled_from([0.0, 1e-2, 0.3]),
+)
+def test_adamw_follows_the_published_rule(run, lr, betas, weight_decay):
+    start, grads = run
+    hyper = dict(lr=lr, betas=betas, eps=1e-8, weight_decay=weight_decay)
+    what = f"AdamW({', '.join(f'{k}={v}' for k, v in hyper.items())})"
+    seen = _follow(AdamW, start, grads, what, **hyper)
+    _compare(seen, adam_reference(start, grads, decoupled=True, **hyper), what)
+
+
+@pytest.mark.task("06.5")
+@pytest.mark.points(1)
+def test_adamw_defaults_to_weight_decay_0_01():
+    (param,) = _params([1.0])
+    param.grad = Tensor([0.0])
+    AdamW([param], lr=1.0).step()
+    assert_tensor(param, np.array([0.99]), "p after AdamW(lr=1.0) with the default weight decay")
+
+
+# ---- every optimizer trains a small classifier ----
+def _blobs():
+    rng = np.random.default_rng(7)
+    centers = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5]])
+    labels = np.repeat(np.arange(3), 40)
+    points = centers[labels] + 0.6 * rng.standard_normal((120, 2))
+    return Tensor(points), Tensor(labels, dtype=np.int64)
+
+
+def _trains(make, task, name):
+    return pytest.param(make, id=name, marks=[pytest.mark.task(task), pytest.mark.points(2)])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _trains(lambda ps: SGD(ps, lr=0.2, momentum=0.9), "06.3", "sgd"),
+        _trains(lambda ps: Adam(ps, lr=0.02), "06.4", "adam"),
+        _trains(lambda ps: AdamW(ps, lr=0.02), "06.5", "adamw"),
+    ],
+)
+def test_a_small_mlp_learns_three_blobs(make):
+    x, y = _blobs()
+    model = Sequential(
+        Linear(2, 16, rng=np.random.default_rng(0)),
+        ReLU(),
+        Linear(16, 3, rng=np.random.default_rng(1)),
+    )
+    optimizer = make(model.parameters())
+    for _ in range(60):
+        optimizer.zero_grad()
+        loss = cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.15, f"the training loss is still {loss.item():.3f} after 60 steps"
