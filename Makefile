@@ -3,6 +3,7 @@
 #   make grade MODULE=01 SUBMISSION=solutions   grade another tree (instructors)
 #   make test                            the template's own test suite
 #   make release                         dist/student-template and dist/grader-bundle
+#   make milestone M=03 [ARGS="--dataset fashion-mnist"]   a historical demo on your code
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -19,14 +20,15 @@ MODULE ?= 01
 SUBMISSION ?=
 FROM ?=
 M ?=
+ARGS ?=
 SUBMISSION_FLAG := $(if $(SUBMISSION),--submission $(SUBMISSION),)
 FROM_FLAG := $(if $(FROM),--from $(FROM),)
 
 .PHONY: venv grade test starter package unlock sync check-config lint clean help reseed \
-	release lint-workflows classroom-verify classroom-grade classroom-unlock
+	release lint-workflows classroom-verify classroom-grade classroom-unlock milestone bench-mlp
 
 help:
-	@sed -n '1,5p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -101,6 +103,16 @@ reseed: $(STAMP)
 	rm -rf assignments tinytorch
 	$(PY) -m grader unlock
 	$(PY) -m grader package
+
+# A milestone (milestones/NN_*/) on your modules in assignments/, or on SUBMISSION=solutions;
+# ARGS go to its script (ARGS=--help lists them). Without M, list the milestones.
+milestone: $(STAMP)
+	@test -n "$(M)" || { $(PY) -m milestones --list; echo "Run one with: make milestone M=01"; exit 1; }
+	$(PY) -m milestones $(M) $(SUBMISSION_FLAG) $(if $(ARGS),-- $(ARGS),)
+
+# One MLP epoch through tinytorch (built from solutions/) against plain NumPy, same run.
+bench-mlp: $(STAMP)
+	$(PY) benchmarks/mlp_epoch.py
 
 check-config: $(STAMP)
 	$(PY) -m grader check-config

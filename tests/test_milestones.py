@@ -1,0 +1,95 @@
+"""The milestone runner: discovery, the completeness check, and runs on the solutions."""
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from milestones.runner import MilestoneError, check_ready, discover, needed_modules, unfinished
+
+from .conftest import COURSE, LAYOUT
+
+MILESTONES = discover()
+
+
+def _run(*args, timeout=120):
+    return subprocess.run(
+        [sys.executable, "-m", "milestones", *args],
+        cwd=LAYOUT.root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _tree(tmp_path, starter_for=()):
+    """A submission tree: the solutions of modules 01-07, the starter for `starter_for`."""
+    root = tmp_path / "submission"
+    for module in COURSE.modules[:7]:
+        source = LAYOUT.starter if module.number in starter_for else LAYOUT.solutions
+        (root / module.dirname).mkdir(parents=True)
+        shutil.copy(LAYOUT.module_file(source, module), root / module.dirname / module.filename)
+    return root
+
+
+def test_milestones_are_discovered_with_title_and_modules():
+    assert {"01", "02", "03"} <= set(MILESTONES)
+    assert MILESTONES["01"].title.startswith("1957")
+    assert [m.number for m in needed_modules(COURSE, MILESTONES["01"])] == [1, 2, 3]
+    assert [m.number for m in needed_modules(COURSE, MILESTONES["03"])] == list(range(1, 8))
+    for milestone in MILESTONES.values():
+        assert (milestone.folder / "README.md").is_file(), f"{milestone.folder} has no README"
+
+
+def test_unfinished_lists_the_open_tasks_of_a_starter_and_nothing_for_a_solution(tmp_path):
+    module = COURSE.module(6)
+    todo = unfinished(LAYOUT.module_file(LAYOUT.starter, module))
+    assert [t.split(" (")[0] for t in todo] == [f"Task 06.{k}" for k in range(1, 6)]
+    assert "SGD.__init__" in todo[2] and "SGD._update" in todo[2]
+    assert unfinished(LAYOUT.module_file(LAYOUT.solutions, module)) == []
+    assert unfinished(tmp_path / "optimizers.py") == ["optimizers.py is missing"]
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(:\n")
+    assert unfinished(broken) == ["broken.py has a syntax error on line 1"]
+
+
+def test_check_ready_names_every_unfinished_module_and_task(tmp_path):
+    root = _tree(tmp_path, starter_for=(6,))
+    (root / "07_training" / "training.py").unlink()
+    with pytest.raises(MilestoneError) as error:
+        check_ready(COURSE, MILESTONES["03"], root, "submission")
+    message = str(error.value)
+    assert "06_optimizers: Task 06.1" in message and "Task 06.5" in message
+    assert "07_training: training.py is missing" in message
+    assert "01_tensor" not in message.split("Not done yet")[1], "a finished module was listed"
+    check_ready(COURSE, MILESTONES["01"], root, "submission")  # needs only 01-03: ready
+
+
+def test_the_command_refuses_an_unfinished_tree_with_a_clear_message(tmp_path):
+    root = _tree(tmp_path, starter_for=(5,))
+    result = _run("02", "--submission", str(root))
+    assert result.returncode == 2
+    assert "05_autograd: Task 05.1" in result.stderr and "Traceback" not in result.stderr
+    assert _run("99").returncode == 2
+
+
+def test_perceptron_and_xor_run_on_the_solutions():
+    perceptron = _run("01", "--submission", "solutions")
+    assert perceptron.returncode == 0, perceptron.stderr
+    assert "Converged" in perceptron.stdout and "samples/s" in perceptron.stdout
+    xor = _run("02", "--submission", "solutions")
+    assert xor.returncode == 0, xor.stderr
+    single, hidden = re.search(
+        r"Single layer: ([\d.]+)%.*hidden layer: ([\d.]+)%", xor.stdout
+    ).groups()
+    assert float(single) <= 80.0 and float(hidden) >= 95.0, xor.stdout[-400:]
+
+
+def test_the_digits_mlp_reaches_95_percent_on_the_solutions():
+    result = _run("03", "--submission", "solutions")
+    assert result.returncode == 0, result.stderr
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", result.stdout).group(1))
+    assert accuracy >= 95.0, result.stdout[-600:]
+    assert "epoch 30 train" in result.stdout and "samples/s" in result.stdout
