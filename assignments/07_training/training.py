@@ -177,9 +177,9 @@ class StepLR(LRScheduler):
         step_size: steps between two decays (an int >= 1).
         gamma: the factor of each decay.
 
-    Example:
-        >>> # lr 0.1 for steps 0-29, 0.01 for steps 30-59, ...
-        >>> # scheduler = StepLR(optimizer, step_size=30, gamma=0.1)
+    Example::
+
+        scheduler = StepLR(optimizer, step_size=30, gamma=0.1)  # lr 0.1, then 0.01 at 30 ...
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
@@ -352,11 +352,12 @@ class Trainer:
         verbose: print one line per epoch with loss, accuracy and samples/s.
         out: where to print (standard output by default).
 
-    Example:
-        >>> # trainer = Trainer(model, SGD(model.parameters(), lr=0.1), cross_entropy)
-        >>> # for epoch in range(5):
-        >>> #     trainer.train_epoch(batches(x, y, 64, rng))
-        >>> #     trainer.evaluate(batches(x_test, y_test, 256))
+    Example::
+
+        trainer = Trainer(model, SGD(model.parameters(), lr=0.1), cross_entropy)
+        for epoch in range(5):
+            trainer.train_epoch(batches(x, y, 64, rng))
+            trainer.evaluate(batches(x_test, y_test, 256))
     """
 
     def __init__(

@@ -70,7 +70,9 @@ class Optimizer:
         **defaults: the other hyper-parameters of the subclass.
     """
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[ParamGroup], lr: float, **defaults: Any):
+    def __init__(
+        self, params: Iterable[Tensor] | Iterable[ParamGroup], lr: float, **defaults: Any
+    ) -> None:
         if isinstance(params, Tensor):
             raise TypeError(
                 "params must be an iterable of Tensors (such as model.parameters()), "
