@@ -29,6 +29,8 @@ from pathlib import Path
 from grader.course import Course, ModuleSpec
 from grader.layout import Layout
 from grader.package import build_package
+from milestones.datasets.fetch import DataUnavailableError
+from milestones.datasets.idx import IdxFormatError
 
 MILESTONES_DIR = Path(__file__).resolve().parent
 STUB_MESSAGE = re.compile(r"^Task (?P<task>\d{2}\.\d+): implement (?P<scope>.+?)\.(?: Hint: |$)")
@@ -152,6 +154,9 @@ def run(layout: Layout, course: Course, milestone: Milestone, tree: Path, args: 
             runpy.run_path(str(milestone.script), run_name="__main__")
         except SystemExit as done:
             return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        except (DataUnavailableError, IdxFormatError) as error:  # data, not code: no traceback
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         finally:
             sys.path[:], sys.argv = saved_path, saved_argv
             for name in [n for n in sys.modules if n == "tinytorch" or n.startswith("tinytorch.")]:

@@ -89,6 +89,13 @@ def test_offline_error_lists_every_missing_file_its_sources_and_its_place(data_r
     assert fetch.DATA_ENV in message
 
 
+def test_tinytorch_offline_turns_downloads_off(data_root, monkeypatch):
+    monkeypatch.setenv(fetch.OFFLINE_ENV, "1")
+    remote = _remote(b"data")
+    with pytest.raises(DataUnavailableError, match=fetch.OFFLINE_ENV):
+        find_or_download("toy", [remote], opener=_opener({}))
+
+
 def test_a_dropped_connection_leaves_no_partial_file(data_root):
     class Broken(io.BytesIO):
         def read(self, size=-1):

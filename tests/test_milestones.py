@@ -1,5 +1,6 @@
 """The milestone runner: discovery, the completeness check, and runs on the solutions."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -93,3 +94,27 @@ def test_the_digits_mlp_reaches_95_percent_on_the_solutions():
     accuracy = float(re.search(r"test accuracy ([\d.]+)%", result.stdout).group(1))
     assert accuracy >= 95.0, result.stdout[-600:]
     assert "epoch 30 train" in result.stdout and "samples/s" in result.stdout
+
+
+def test_missing_data_is_a_message_not_a_traceback(tmp_path):
+    env = {**os.environ, "TINYTORCH_DATA": str(tmp_path), "TINYTORCH_OFFLINE": "1"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "milestones",
+            "03",
+            "--submission",
+            "solutions",
+            "--",
+            "--dataset",
+            "fashion-mnist",
+        ],
+        cwd=LAYOUT.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "train-images-idx3-ubyte.gz" in result.stderr and str(tmp_path) in result.stderr

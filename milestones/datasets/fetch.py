@@ -8,6 +8,7 @@ Downloads are atomic: each file streams into a temporary file next to its final 
 its SHA-256 is checked, and only then is it renamed into place. A wrong checksum or a
 broken connection leaves nothing behind. Files already in the root are used as they are
 (you may have put them there yourself); the format readers validate their contents.
+Setting `TINYTORCH_OFFLINE=1` turns downloads off (tests and machines without network).
 
     files = [RemoteFile("data.bin", ("https://example.org/data.bin",), "<sha256 hex>")]
     folder = find_or_download("example", files)   # -> <root>/example, holding data.bin
@@ -29,6 +30,7 @@ from typing import BinaryIO
 __all__ = ["RemoteFile", "DataUnavailableError", "data_root", "find_or_download"]
 
 DATA_ENV = "TINYTORCH_DATA"
+OFFLINE_ENV = "TINYTORCH_OFFLINE"
 CHUNK_BYTES = 1 << 20
 TIMEOUT_SECONDS = 60
 Opener = Callable[[str], BinaryIO]
@@ -77,17 +79,19 @@ def find_or_download(
 ) -> Path:
     """The folder `<data root>/<dataset>` holding every file in `files`.
 
-    Missing files are downloaded (unless `download` is False) from their URLs in order,
-    checked against their SHA-256 and moved into place. When a file cannot be had, the
-    error says which files belong where, so you can put them there by hand.
+    Missing files are downloaded (unless `download` is False or `$TINYTORCH_OFFLINE` is
+    set) from their URLs in order, checked against their SHA-256 and moved into place.
+    When a file cannot be had, the error says which files belong where, so you can put
+    them there by hand.
     `opener(url)` returns a readable binary stream (default: `urllib.request.urlopen`).
     """
     folder = data_root() / dataset
     missing = [f for f in files if not (folder / f.filename).is_file()]
     if not missing:
         return folder
-    if not download:
-        raise DataUnavailableError(_placement_help(dataset, folder, missing, "downloads are off"))
+    if not download or os.environ.get(OFFLINE_ENV):
+        reason = f"downloads are off ({OFFLINE_ENV} is set)" if download else "downloads are off"
+        raise DataUnavailableError(_placement_help(dataset, folder, missing, reason))
     for remote in missing:
         _download(remote, folder, opener or _urlopen, dataset, missing)
     return folder
