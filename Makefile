@@ -112,6 +112,7 @@ milestone: $(STAMP)
 
 # One MLP epoch through tinytorch (built from solutions/) against plain NumPy, same run.
 bench-mlp: $(STAMP)
+	@test -f benchmarks/mlp_epoch.py || { echo "bench-mlp is a course maintainers' target (it needs solutions/ and benchmarks/)"; exit 1; }
 	$(PY) benchmarks/mlp_epoch.py
 
 check-config: $(STAMP)
