@@ -161,23 +161,32 @@ class Conv2dFn(Function):
 # patch matrix from the forward:
 # - `grad_weight = cols^T @ G`, reshaped back to `(C_out, C_in, kh, kw)`;
 # - `grad_bias = G.sum(0)`;
-# - `grad_cols = G @ W^T`, and `col2im` adds every patch gradient back where the patch
-#   came from (k * k strided `+=`; overlapping patches add up), then drops the padding.
+# - the input gradient is the adjoint of im2col, `col2im`: every patch position sends
+#   its gradient back to the pixels it was copied from. Tap `(i, j)` of every patch
+#   receives `G @ W[:, :, i, j]` (an `(N * OH * OW, C_in)` matrix); add it into the
+#   strided window that im2col read for that tap (overlapping patches add up), then
+#   drop the padding. One product per tap never builds the `(N * OH * OW, kh * kw * C)`
+#   matrix of patch gradients, which saves memory and time.
 
 
 # %%
 def col2im(
-    grad_cols: np.ndarray, padded_shape: tuple[int, ...], stride: tuple[int, int]
+    grad: np.ndarray,
+    weight: np.ndarray,
+    padded_shape: tuple[int, ...],
+    stride: tuple[int, int],
+    out_size: tuple[int, int],
 ) -> np.ndarray:
-    """The adjoint of `im2col`: patch gradients summed into a padded NHWC array.
+    """Gradient of the padded NHWC input of a convolution, from its output gradient.
 
     Shape:
-        `(N, OH, OW, kh, kw, C) -> padded_shape = (N, Hp, Wp, C)`
+        grad `(N * OH * OW, C_out)`, weight `(C_out, C_in, kh, kw)` -> `padded_shape`,
+        which is `(N, Hp, Wp, C_in)`
     """
-    _, oh, ow, kh, kw, _ = grad_cols.shape
-    sh, sw = stride
-    # TODO (Task 09.2): start from zeros and += each tap's slice, mirroring im2col.
-    raise NotImplementedError("Task 09.2: implement col2im. Hint: start from zeros and += each tap's slice, mirroring im2col.")
+    n, c_in = padded_shape[0], padded_shape[3]
+    (oh, ow), (sh, sw) = out_size, stride
+    # TODO (Task 09.2): start from zeros; for each tap (i, j): padded[:, _window(i, oh, sh), _window(j, ow, sw), :] += (grad @ weight[:, :, i, j]).reshape(n, oh, ow, c_in)
+    raise NotImplementedError('Task 09.2: implement col2im. Hint: start from zeros; for each tap (i, j): padded[:, _window(i, oh, sh), _window(j, ow, sw), :] += (grad @ weight[:, :, i, j]).reshape(n, oh, ow, c_in)')
 
 
 @backward_rule(Conv2dFn)
@@ -187,8 +196,8 @@ def conv2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     n, c_in, h, w = x.shape
     c_out, _, kh, kw = weight.shape
     cols = ctx.cols
-    # TODO (Task 09.2): G = _nhwc(grad_output).reshape(-1, c_out); weight as a matrix as in the forward.
-    raise NotImplementedError('Task 09.2: implement conv2d_backward. Hint: G = _nhwc(grad_output).reshape(-1, c_out); weight as a matrix as in the forward.')
+    # TODO (Task 09.2): G = _nhwc(grad_output).reshape(-1, c_out); skip the input gradient (None) when ctx.params["input_grad"] is False.
+    raise NotImplementedError('Task 09.2: implement conv2d_backward. Hint: G = _nhwc(grad_output).reshape(-1, c_out); skip the input gradient (None) when ctx.params["input_grad"] is False.')
 
 
 def conv2d(
@@ -418,6 +427,12 @@ class Conv2d(Module):
         # TODO (Task 09.6): bound = 1 / sqrt(in_channels * kh * kw); generator.uniform(-bound, bound, shape) as float32; self.bias = None when bias is False.
         raise NotImplementedError('Task 09.6: implement Conv2d.__init__. Hint: bound = 1 / sqrt(in_channels * kh * kw); generator.uniform(-bound, bound, shape) as float32; self.bias = None when bias is False.')
 
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}"
+        )
+
     def forward(self, x: Tensor) -> Tensor:
         _check_nchw(x, "Conv2d", self.in_channels)
         return conv2d(x, self.weight, self.bias, self.stride, self.padding)
@@ -434,6 +449,9 @@ class MaxPool2d(Module):
         super().__init__()
         self.kernel_size, self.stride = kernel_size, stride
 
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}"
+
     def forward(self, x: Tensor) -> Tensor:
         return max_pool2d(x, self.kernel_size, self.stride)
 
@@ -448,6 +466,9 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size: Size2, stride: Size2 | None = None) -> None:
         super().__init__()
         self.kernel_size, self.stride = kernel_size, stride
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}"
 
     def forward(self, x: Tensor) -> Tensor:
         return avg_pool2d(x, self.kernel_size, self.stride)
@@ -471,6 +492,9 @@ class BatchNorm2d(Module):
         self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
         self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=np.float32)))
         self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=np.float32)))
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
     def forward(self, x: Tensor) -> Tensor:
         _check_nchw(x, "BatchNorm2d", self.num_features)
@@ -496,6 +520,9 @@ class Flatten(Module):
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
     def forward(self, x: Tensor) -> Tensor:
         raise NotImplementedError('Task 09.6: implement Flatten.forward.')
