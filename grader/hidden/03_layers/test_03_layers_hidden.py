@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.testing.checks import assert_tensor
+from grader.testing.graph import recording
 from grader.testing.strategies import arrays, shapes
 from tinytorch.core.layers import (
     GELU,
@@ -25,7 +26,7 @@ from tinytorch.core.layers import (
     Softmax,
     Tanh,
 )
-from tinytorch.core.tensor import Tensor, install_autograd
+from tinytorch.core.tensor import Tensor
 
 _erf = np.vectorize(math.erf)
 
@@ -81,38 +82,10 @@ class WithBuffer(Module):
         self.register_buffer("running_mean", Tensor(np.zeros(2)))
 
 
-class Recorder:
-    """A stand-in autograd engine that records the graph of ops: output -> inputs."""
-
-    def __init__(self):
-        self.ops = []
-
-    def record(self, fn, ctx, inputs, output):
-        self.ops.append((output, inputs))
-
-    def backward(self, tensor, gradient):
-        raise AssertionError("backward is not part of module 03")
-
-    def reaches(self, output, source):
-        """Whether `source` is an input of `output` through recorded ops."""
-        parents = {id(out): inputs for out, inputs in self.ops}
-        stack, seen = [output], set()
-        while stack:
-            tensor = stack.pop()
-            if tensor is source:
-                return True
-            if id(tensor) not in seen:
-                seen.add(id(tensor))
-                stack.extend(parents.get(id(tensor), ()))
-        return False
-
-
 @pytest.fixture
 def recorder():
-    engine = Recorder()
-    install_autograd(engine)
-    yield engine
-    install_autograd(None)  # modules up to 04 run without autograd
+    with recording() as engine:
+        yield engine
 
 
 def _built_from_tensor_ops(engine, output, *tensors, what):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from grader.testing.checks import assert_tensor
+from grader.testing.graph import recording
 from grader.testing.strategies import arrays, shapes
 from tinytorch.core.layers import Module
 from tinytorch.core.losses import (
@@ -27,7 +28,7 @@ from tinytorch.core.losses import (
     log_softmax,
     mse_loss,
 )
-from tinytorch.core.tensor import Tensor, install_autograd
+from tinytorch.core.tensor import Tensor
 
 REDUCTIONS = ["mean", "sum", "none"]
 EXTREME = {"over": "raise", "divide": "raise", "invalid": "raise"}
@@ -74,38 +75,10 @@ def same_shape_pairs(draw, low, high, target_low=0.0, target_high=1.0):
     return draw(arrays(shape, low, high)), draw(arrays(shape, target_low, target_high))
 
 
-class Recorder:
-    """A stand-in autograd engine that records the graph of ops: output -> inputs."""
-
-    def __init__(self):
-        self.ops = []
-
-    def record(self, fn, ctx, inputs, output):
-        self.ops.append((output, inputs))
-
-    def backward(self, tensor, gradient):
-        raise AssertionError("backward is not part of module 04")
-
-    def reaches(self, output, source):
-        """Whether `source` is an input of `output` through recorded ops."""
-        parents = {id(out): inputs for out, inputs in self.ops}
-        stack, seen = [output], set()
-        while stack:
-            tensor = stack.pop()
-            if tensor is source:
-                return True
-            if id(tensor) not in seen:
-                seen.add(id(tensor))
-                stack.extend(parents.get(id(tensor), ()))
-        return False
-
-
 @pytest.fixture
 def recorder():
-    engine = Recorder()
-    install_autograd(engine)
-    yield engine
-    install_autograd(None)  # modules up to 04 run without autograd
+    with recording() as engine:
+        yield engine
 
 
 def _check_graph(engine, output, source, what):
