@@ -25,7 +25,8 @@ SUBMISSION_FLAG := $(if $(SUBMISSION),--submission $(SUBMISSION),)
 FROM_FLAG := $(if $(FROM),--from $(FROM),)
 
 .PHONY: venv grade test starter package unlock sync check-config lint clean help reseed \
-	release lint-workflows classroom-verify classroom-grade classroom-unlock milestone bench-mlp
+	release lint-workflows classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
+	bench-cnn
 
 help:
 	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -114,6 +115,16 @@ milestone: $(STAMP)
 bench-mlp: $(STAMP)
 	@test -f benchmarks/mlp_epoch.py || { echo "bench-mlp is a course maintainers' target (it needs solutions/ and benchmarks/)"; exit 1; }
 	$(PY) benchmarks/mlp_epoch.py
+
+# One CNN training step through tinytorch (built from solutions/) against PyTorch on the
+# CPU, same run. torch lives only in its own venv, .venv/bench/: never in the course's
+# venv, never in tinytorch or the grader.
+BENCH_VENV := $(VENV)/bench
+bench-cnn: $(STAMP)
+	@test -f benchmarks/cnn_step.py || { echo "bench-cnn is a course maintainers' target (it needs solutions/ and benchmarks/)"; exit 1; }
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c 'import torch' 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt torch==2.13.0
+	$(BENCH_VENV)/bin/python benchmarks/cnn_step.py
 
 check-config: $(STAMP)
 	$(PY) -m grader check-config

@@ -42,6 +42,7 @@ def _official_members() -> dict[str, bytes]:
 @pytest.fixture
 def root(tmp_path, monkeypatch):
     monkeypatch.setenv("TINYTORCH_DATA", str(tmp_path))
+    monkeypatch.delenv("TINYTORCH_OFFLINE", raising=False)
     monkeypatch.setattr(cifar10, "RECORDS_PER_FILE", RECORDS)
     return tmp_path
 

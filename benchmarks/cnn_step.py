@@ -1,0 +1,174 @@
+"""One CNN training step, tinytorch (the reference solutions) against PyTorch on the CPU.
+
+    make bench-cnn                       (sets up .venv-bench with torch, then runs this)
+    .venv-bench/bin/python benchmarks/cnn_step.py [--steps 30] [--tree solutions]
+
+The network is the CIFAR-shaped CNN of the course's performance notes: a batch of 64
+images 3x32x32, conv 3->32 3x3, ReLU, max-pool 2, conv 32->64 3x3, ReLU, max-pool 2,
+flatten, linear 2304->10, cross-entropy, SGD (lr 0.01, momentum 0.9). One step is the
+forward pass, the backward pass and the update. The two frameworks run in the same
+process and alternate in blocks (warm-up steps, then timed steps; three rounds), so
+both see the same machine load while neither one's idle threads disturb the other's
+steps; the figures are medians of the timed steps. PyTorch gets two threads
+(`torch.set_num_threads(2)`); NumPy's BLAS uses its default (all cores) unless
+OPENBLAS_NUM_THREADS is set.
+
+tinytorch is built from `--tree` (default `solutions/`) into a temporary folder, so the
+benchmark never depends on the state of `tinytorch/` or `assignments/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH, CLASSES, LR, MOMENTUM = 64, 10, 0.01, 0.9
+TARGET_RATIO = 2.5
+
+
+def load_tinytorch(tree: str, target: Path) -> None:
+    """Build `tinytorch` from the modules in `tree` into `target` and put it on sys.path."""
+    sys.path.insert(0, str(ROOT))
+    from grader.course import load_course
+    from grader.layout import Layout
+    from grader.package import build_package
+
+    layout = Layout(ROOT)
+    course = load_course(layout.manifest)
+    needed = course.prerequisite_closure(course.module(9)) + [course.module(9)]
+    sources = []
+    for module in sorted(needed, key=lambda m: m.number):
+        path = layout.module_file(ROOT / tree, module)
+        if not path.is_file():
+            raise SystemExit(f"{path} is missing: the benchmark needs modules 01-09 in {tree}/")
+        sources.append((module, path, str(path)))
+    build_package(target, sources)
+    sys.path.insert(0, str(target))
+    importlib.import_module("tinytorch")
+
+
+def tinytorch_step(images: np.ndarray, labels: np.ndarray) -> Callable[[], float]:
+    """A closure that runs one training step of the tinytorch CNN and returns its loss."""
+    from tinytorch.core.layers import Linear, ReLU, Sequential
+    from tinytorch.core.losses import cross_entropy
+    from tinytorch.core.optimizers import SGD
+    from tinytorch.core.spatial import Conv2d, Flatten, MaxPool2d
+    from tinytorch.core.tensor import Tensor
+
+    rng = np.random.default_rng(0)
+    model = Sequential(
+        Conv2d(3, 32, 3, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
+        Conv2d(32, 64, 3, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Linear(2304, CLASSES, rng=rng),
+    )
+    optimizer = SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    x = Tensor(images)
+
+    def step() -> float:
+        optimizer.zero_grad()
+        loss = cross_entropy(model(x), labels)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def torch_step(images: np.ndarray, labels: np.ndarray) -> Callable[[], float]:
+    """The same network and step in PyTorch (NCHW, float32, two threads)."""
+    import torch
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    nn = torch.nn
+    model = nn.Sequential(
+        nn.Conv2d(3, 32, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2304, CLASSES),
+    )
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    x, y = torch.from_numpy(images), torch.from_numpy(labels)
+
+    def step() -> float:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def timed(step: Callable[[], float], warmup: int, steps: int) -> list[float]:
+    """Seconds of each of `steps` calls of `step`, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per framework and round")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps before each block")
+    parser.add_argument("--rounds", type=int, default=3, help="blocks per framework, alternated")
+    parser.add_argument("--tree", default="solutions", help="where modules 01-09 come from")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((BATCH, 3, 32, 32)).astype(np.float32)
+    labels = rng.integers(0, CLASSES, BATCH)
+    with tempfile.TemporaryDirectory(prefix="tinytorch-bench-") as build:
+        load_tinytorch(args.tree, Path(build))
+        steps = {"tinytorch": tinytorch_step(images, labels), "pytorch": torch_step(images, labels)}
+        times: dict[str, list[float]] = {name: [] for name in steps}
+        for _ in range(args.rounds):
+            for name, step in steps.items():
+                times[name] += timed(step, args.warmup, args.steps)
+
+    import torch
+
+    print(f"CNN training step, batch {BATCH} x 3x32x32 (conv32-pool-conv64-pool-linear, SGD)")
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}")
+    print(f"threads: torch {torch.get_num_threads()}, numpy BLAS {blas}; {args.rounds} rounds")
+    print(f"{'framework':10} {'median ms':>10} {'min ms':>8} {'images/s':>9}")
+    medians = {}
+    for name, samples in times.items():
+        medians[name] = statistics.median(samples)
+        print(
+            f"{name:10} {medians[name] * 1e3:10.1f} {min(samples) * 1e3:8.1f} "
+            f"{BATCH / medians[name]:9.0f}"
+        )
+    ratio = medians["tinytorch"] / medians["pytorch"]
+    verdict = "within" if ratio <= TARGET_RATIO else "OVER"
+    print(f"ratio tinytorch / pytorch = {ratio:.2f}x ({verdict} the {TARGET_RATIO}x target)")
+
+
+if __name__ == "__main__":
+    main()
