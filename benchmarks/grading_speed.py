@@ -29,8 +29,10 @@ def main() -> int:
                 started = time.perf_counter()
                 score = grade_module(layout, course, module, layout.root / tree).score
                 times.append(time.perf_counter() - started)
-            print(f"{module.dirname:<18} {tree:<10} {statistics.median(times):>9.2f} "
-                  f"{max(times):>7.2f}  {score:g}/{module.points:g}")
+            print(
+                f"{module.dirname:<18} {tree:<10} {statistics.median(times):>9.2f} "
+                f"{max(times):>7.2f}  {score:g}/{module.points:g}"
+            )
     return 0
 
 
