@@ -9,7 +9,9 @@ flatten, linear 2304->10, cross-entropy, SGD (lr 0.01, momentum 0.9). One step i
 forward pass, the backward pass and the update. The two frameworks run in the same
 process and alternate in blocks (warm-up steps, then timed steps; three rounds), so
 both see the same machine load while neither one's idle threads disturb the other's
-steps; the figures are medians of the timed steps. PyTorch gets two threads
+steps; the figures are medians of the timed steps. Between blocks tinytorch's
+buffer cache (module 09's `_empty`) is emptied, so that PyTorch runs on the heap it
+would have alone; tinytorch refills it during its warm-up steps. PyTorch gets two threads
 (`torch.set_num_threads(2)`); NumPy's BLAS uses its default (all cores) unless
 OPENBLAS_NUM_THREADS is set.
 
@@ -147,9 +149,14 @@ def main() -> None:
         load_tinytorch(args.tree, Path(build))
         steps = {"tinytorch": tinytorch_step(images, labels), "pytorch": torch_step(images, labels)}
         times: dict[str, list[float]] = {name: [] for name in steps}
+        from tinytorch.core import spatial
+
         for _ in range(args.rounds):
             for name, step in steps.items():
                 times[name] += timed(step, args.warmup, args.steps)
+                # tinytorch's cached buffers would sit on top of the heap during PyTorch's
+                # block and make its fresh allocations fault: hand them back in between.
+                spatial._CACHE.clear()
 
     import torch
 
