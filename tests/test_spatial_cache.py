@@ -43,10 +43,14 @@ def test_a_released_buffer_is_recycled_with_its_new_shape():
     assert all(b.nbytes != small.nbytes for b in spatial._CACHE), "small arrays are not kept"
 
 
-def test_the_cache_stops_growing_at_its_limit(monkeypatch):
+def test_the_cache_stops_growing_at_its_limit_and_free_buffers_make_room(monkeypatch):
     monkeypatch.setattr(spatial, "_CACHE_MAX_BYTES", 3 * (1 << 21))
     held = [spatial._empty(BIG, np.float32) for _ in range(5)]
     assert len(spatial._CACHE) == 3 and len({id(a.base) for a in held}) == 5
+    del held[:2]  # frees two cached buffers
+    other = spatial._empty((2, 512, 1024), np.float32)  # 4 MiB: evicts both free ones
+    assert [b.nbytes for b in spatial._CACHE] == [1 << 21, 1 << 22]
+    assert np.shares_memory(other, spatial._CACHE[1]), "the new buffer is the cached one"
 
 
 CNN_STEPS = textwrap.dedent(

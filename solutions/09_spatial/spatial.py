@@ -65,7 +65,7 @@ Size2 = int | tuple[int, int]
 # %%
 _CACHE: list[np.ndarray] = []
 _CACHE_MIN_BYTES = 1 << 20  # smaller arrays come from NumPy's own allocator
-_CACHE_MAX_BYTES = 1 << 30  # past this, new arrays are not kept
+_CACHE_MAX_BYTES = 1 << 30  # past this, free arrays make room, or new ones are not kept
 
 
 def _empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -79,7 +79,13 @@ def _empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         if buffer.nbytes == nbytes and buffer.dtype == dtype and sys.getrefcount(buffer) == 3:
             return buffer.reshape(shape)  # a view: it keeps `buffer` busy while it lives
     buffer = np.empty(shape, dtype)
-    if sum(b.nbytes for b in _CACHE) + nbytes <= _CACHE_MAX_BYTES:
+    cached, index = sum(b.nbytes for b in _CACHE), 0
+    while cached + nbytes > _CACHE_MAX_BYTES and index < len(_CACHE):
+        if sys.getrefcount(_CACHE[index]) == 2:  # free (the list, the argument): make room
+            cached -= _CACHE.pop(index).nbytes
+        else:
+            index += 1
+    if cached + nbytes <= _CACHE_MAX_BYTES:
         _CACHE.append(buffer)
     return buffer.reshape(shape)
 
