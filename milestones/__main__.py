@@ -11,12 +11,16 @@ python -m milestones 03 --submission solutions   # instructors: the reference co
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from grader.course import load_course
-from grader.layout import Layout
-from milestones.runner import MilestoneError, discover, needed_modules, run
+if "OMP_NUM_THREADS" not in os.environ:  # before anything loads NumPy (see runner.py)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from grader.course import load_course  # noqa: E402
+from grader.layout import Layout  # noqa: E402
+from milestones.runner import MilestoneError, discover, needed_modules, run  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

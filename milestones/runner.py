@@ -10,15 +10,15 @@ default): its file must exist and must not raise a task's `NotImplementedError` 
 package built from that tree into a temporary folder, so it always uses the code as it is
 now, and the repository's `tinytorch/` is left alone.
 
-BLAS runs single-threaded unless `OPENBLAS_NUM_THREADS` (or `OMP_NUM_THREADS`) says
-otherwise: on a busy 2-core machine two BLAS threads made the MLP's matrix products 8 to
-50 times slower (measured), while one thread loses little at these sizes.
+`python -m milestones` runs BLAS single-threaded unless `OPENBLAS_NUM_THREADS` (or
+`OMP_NUM_THREADS`) says otherwise: on a busy 2-core machine two BLAS threads made the
+MLP's matrix products 8 to 50 times slower (measured). On a quiet machine the CNNs of
+milestone 04 gain from two threads (see its README): set OPENBLAS_NUM_THREADS=2.
 """
 
 from __future__ import annotations
 
 import ast
-import os
 import re
 import runpy
 import sys
@@ -136,8 +136,6 @@ def run(layout: Layout, course: Course, milestone: Milestone, tree: Path, args: 
     shown = _shown(tree, layout)
     check_ready(course, milestone, tree, shown)
     modules = needed_modules(course, milestone)
-    if "OMP_NUM_THREADS" not in os.environ:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # read when NumPy loads
     with tempfile.TemporaryDirectory(prefix="tinytorch-milestone-") as stage:
         build_package(
             Path(stage),
