@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.testing.checks import assert_tensor, central_difference
+from grader.testing.checks import assert_tensor
+from grader.testing.gradcheck import grad_check
 from grader.testing.strategies import (
     array_and_dim,
     arrays,
@@ -29,31 +30,6 @@ from tinytorch.core.autograd import backward_rule, no_grad
 from tinytorch.core.tensor import Context, Function, Tensor, cat, where
 
 F64 = np.float64
-
-
-def _grad_check(fn, reference, *inputs, what, rtol=1e-5, atol=1e-6):
-    """Backward of sum(fn(*inputs) * weights) against central differences of the reference."""
-    tensors = [Tensor(x.astype(F64), dtype=F64, requires_grad=True) for x in inputs]
-    out = fn(*tensors)
-    weights = np.linspace(0.5, 1.5, out.numel()).reshape(out.shape)
-    out.backward(weights)
-    for index, (tensor, value) in enumerate(zip(tensors, inputs, strict=True)):
-
-        def loss(arr, index=index):
-            args = [x.astype(F64) for x in inputs]
-            args[index] = arr
-            return float(np.sum(reference(*args) * weights))
-
-        expected = central_difference(loss, value.astype(F64))
-        assert tensor.grad is not None, f"{what}: input {index} got no gradient"
-        assert_tensor(
-            tensor.grad,
-            expected,
-            f"{what}: gradient of input {index}",
-            rtol=rtol,
-            atol=atol,
-            dtype=F64,
-        )
 
 
 def _away_from(kinks, margin=0.05):
@@ -91,7 +67,7 @@ BINARY = [
 @given(data=st.data())
 def test_binary_op_gradients_with_broadcasting(name, fn, reference, domain, data):
     a, b = data.draw(broadcastable_pairs(*domain))
-    _grad_check(fn, reference, a, b, what=f"{name} of shapes {a.shape} and {b.shape}")
+    grad_check(fn, reference, a, b, what=f"{name} of shapes {a.shape} and {b.shape}")
 
 
 UNARY = [
@@ -123,7 +99,7 @@ def test_elementwise_gradients(name, fn, reference, domain, kinks, data):
     x = data.draw(arrays(shapes(max_dims=3), *domain))
     if kinks:
         x = _away_from(kinks)(x)
-    _grad_check(fn, reference, x, what=f"{name} of shape {x.shape}")
+    grad_check(fn, reference, x, what=f"{name} of shape {x.shape}")
 
 
 @pytest.mark.task("05.3")
@@ -132,7 +108,7 @@ def test_elementwise_gradients(name, fn, reference, domain, kinks, data):
 def test_where_sends_gradient_to_the_chosen_side(pair):
     a, b = pair
     condition = np.broadcast_to(a > 0, np.broadcast_shapes(a.shape, b.shape))
-    _grad_check(
+    grad_check(
         lambda x, y: where(condition, x, y),
         lambda x, y: np.where(condition, x, y),
         a,
@@ -146,7 +122,7 @@ def test_where_sends_gradient_to_the_chosen_side(pair):
 @given(pair=matmul_pairs())
 def test_matmul_gradients_for_vectors_matrices_and_batches(pair):
     a, b = pair
-    _grad_check(lambda x, y: x @ y, np.matmul, a, b, what=f"matmul of {a.shape} and {b.shape}")
+    grad_check(lambda x, y: x @ y, np.matmul, a, b, what=f"matmul of {a.shape} and {b.shape}")
 
 
 @pytest.mark.task("05.4")
@@ -155,13 +131,13 @@ def test_matmul_gradients_for_vectors_matrices_and_batches(pair):
 @given(case=array_and_dim())
 def test_sum_and_mean_gradients(keepdim, case):
     x, dim = case
-    _grad_check(
+    grad_check(
         lambda t: t.sum(dim=dim, keepdim=keepdim),
         lambda a: a.sum(axis=dim, keepdims=keepdim),
         x,
         what=f"sum(dim={dim}, keepdim={keepdim})",
     )
-    _grad_check(
+    grad_check(
         lambda t: t.mean(dim=dim, keepdim=keepdim),
         lambda a: a.mean(axis=dim, keepdims=keepdim),
         x,
@@ -175,7 +151,7 @@ def test_sum_and_mean_gradients(keepdim, case):
 @given(x=_distinct(), data=st.data())
 def test_max_gradient_goes_to_the_winner(keepdim, x, data):
     dim = data.draw(st.one_of(st.none(), st.integers(-x.ndim, x.ndim - 1)))
-    _grad_check(
+    grad_check(
         lambda t: t.max(dim=dim, keepdim=keepdim),
         lambda a: a.max(axis=dim, keepdims=keepdim),
         x,
@@ -196,11 +172,11 @@ def test_max_splits_the_gradient_between_ties():
 @given(x=arrays(shapes(min_dims=1)), data=st.data())
 def test_shape_op_gradients(x, data):
     order = tuple(data.draw(st.permutations(range(x.ndim))))
-    _grad_check(
+    grad_check(
         lambda t: t.permute(*order), lambda a: np.transpose(a, order), x, what=f"permute{order}"
     )
-    _grad_check(lambda t: t.reshape(-1), lambda a: a.reshape(-1), x, what="reshape(-1)")
-    _grad_check(
+    grad_check(lambda t: t.reshape(-1), lambda a: a.reshape(-1), x, what="reshape(-1)")
+    grad_check(
         lambda t: t.transpose(0, -1), lambda a: np.swapaxes(a, 0, -1), x, what="transpose(0, -1)"
     )
 
@@ -210,14 +186,14 @@ def test_shape_op_gradients(x, data):
 @given(x=arrays(shapes(min_dims=2, min_side=2)), data=st.data())
 def test_indexing_gradients_including_repeated_indices(x, data):
     picks = np.array(data.draw(st.lists(st.integers(0, x.shape[0] - 1), min_size=1, max_size=6)))
-    _grad_check(
+    grad_check(
         lambda t: t[picks], lambda a: a[picks], x, what=f"x[{picks.tolist()}] (repeats add up)"
     )
-    _grad_check(lambda t: t[1:, ::2], lambda a: a[1:, ::2], x, what="x[1:, ::2]")
-    _grad_check(lambda t: t[..., 0], lambda a: a[..., 0], x, what="x[..., 0]")
+    grad_check(lambda t: t[1:, ::2], lambda a: a[1:, ::2], x, what="x[1:, ::2]")
+    grad_check(lambda t: t[..., 0], lambda a: a[..., 0], x, what="x[..., 0]")
     rows = np.arange(x.shape[0])
     cols = np.zeros(x.shape[0], dtype=np.int64)
-    _grad_check(lambda t: t[rows, cols], lambda a: a[rows, cols], x, what="x[rows, cols]")
+    grad_check(lambda t: t[rows, cols], lambda a: a[rows, cols], x, what="x[rows, cols]")
 
 
 @pytest.mark.task("05.5")
@@ -226,7 +202,7 @@ def test_indexing_gradients_including_repeated_indices(x, data):
 def test_cat_gradients(x, data):
     dim = data.draw(st.integers(0, x.ndim - 1))
     y = x[..., ::-1].copy() * 2
-    _grad_check(
+    grad_check(
         lambda a, b: cat([a, b, a], dim=dim),
         lambda a, b: np.concatenate([a, b, a], axis=dim),
         x,
@@ -269,7 +245,7 @@ ACTIVATIONS = [
 @pytest.mark.parametrize("name, fn, reference, kinks", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
 @given(x=arrays(shapes(min_dims=1, max_dims=3), -4, 4))
 def test_activation_gradients(name, fn, reference, kinks, x):
-    _grad_check(fn, reference, _away_from(kinks)(x), what=f"{name} of shape {x.shape}")
+    grad_check(fn, reference, _away_from(kinks)(x), what=f"{name} of shape {x.shape}")
 
 
 @pytest.mark.task("05.6")
@@ -285,7 +261,7 @@ def test_cross_entropy_gradient(reduction, data):
         losses = -_log_softmax(z, 1)[np.arange(n), targets]
         return {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
 
-    _grad_check(
+    grad_check(
         lambda z: losses.cross_entropy(z, targets, reduction=reduction),
         reference,
         logits,
@@ -301,19 +277,19 @@ def test_composite_loss_gradients(data):
     prediction = data.draw(arrays(shape, 0.05, 0.95))
     target = data.draw(arrays(shape, 0.0, 1.0))
     logits = data.draw(arrays(shape, -6, 6))
-    _grad_check(
+    grad_check(
         lambda p: losses.mse_loss(p, Tensor(target, dtype=F64)),
         lambda p: np.mean((p - target) ** 2),
         prediction,
         what="mse_loss",
     )
-    _grad_check(
+    grad_check(
         lambda p: losses.binary_cross_entropy(p, Tensor(target, dtype=F64)),
         lambda p: np.mean(-(target * np.log(p) + (1 - target) * np.log(1 - p))),
         prediction,
         what="binary_cross_entropy",
     )
-    _grad_check(
+    grad_check(
         lambda z: losses.binary_cross_entropy_with_logits(z, Tensor(target, dtype=F64)),
         lambda z: np.mean(np.maximum(z, 0) - z * target + np.log1p(np.exp(-np.abs(z)))),
         _away_from((0.0,))(logits),

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.testing.checks import assert_tensor, central_difference
+from grader.testing.checks import assert_tensor
+from grader.testing.gradcheck import grad_check
 from grader.testing.strategies import arrays, conv_inputs, pool_inputs
 from tinytorch.core.autograd import no_grad
 from tinytorch.core.layers import Linear, ReLU, Sequential
@@ -61,33 +62,6 @@ def ref_batch_norm(x, weight, bias, eps=1e-5):
     mean = x.mean(axis=(0, 2, 3), keepdims=True)
     var = x.var(axis=(0, 2, 3), keepdims=True)
     return (x - mean) / np.sqrt(var + eps) * weight[None, :, None, None] + bias[None, :, None, None]
-
-
-def _grad_check(fn, reference, *inputs, what, rtol=1e-5, atol=1e-6):
-    """Forward against the reference, then backward of sum(out * weights) against
-    central differences of the reference, for every input, in float64."""
-    tensors = [Tensor(x.astype(F64), dtype=F64, requires_grad=True) for x in inputs]
-    out = fn(*tensors)
-    expected = reference(*[x.astype(F64) for x in inputs])
-    assert_tensor(out, expected, f"{what}: forward", rtol=rtol, atol=atol, dtype=F64)
-    weights = np.linspace(0.5, 1.5, expected.size).reshape(expected.shape)
-    out.backward(weights)
-    for index, (tensor, value) in enumerate(zip(tensors, inputs, strict=True)):
-
-        def loss(arr, index=index):
-            args = [x.astype(F64) for x in inputs]
-            args[index] = arr
-            return float(np.sum(reference(*args) * weights))
-
-        assert tensor.grad is not None, f"{what}: input {index} got no gradient"
-        assert_tensor(
-            tensor.grad,
-            central_difference(loss, value.astype(F64)),
-            f"{what}: gradient of input {index}",
-            rtol=rtol,
-            atol=atol,
-            dtype=F64,
-        )
 
 
 # ---- 09.1 convolution forward ----
@@ -153,7 +127,7 @@ def test_conv2d_keeps_float32_and_rejects_a_kernel_larger_than_the_input():
 @given(case=conv_inputs(max_side=5))
 def test_conv2d_gradients(case):
     x, weight, bias, stride, padding = case
-    _grad_check(
+    grad_check(
         lambda a, w, b: conv2d(a, w, b, stride=stride, padding=padding),
         lambda a, w, b: ref_conv(a, w, b, stride, padding),
         x,
@@ -182,7 +156,7 @@ def test_conv2d_gradients_without_bias_and_for_constant_images():
 @given(case=pool_inputs())
 def test_max_pool_forward_and_gradient(case):
     x, kernel, stride = case
-    _grad_check(
+    grad_check(
         lambda a: max_pool2d(a, kernel, stride),
         lambda a: ref_max_pool(a, kernel, stride),
         x,
@@ -206,7 +180,7 @@ def test_max_pool_ties_and_overlapping_windows():
 @given(case=pool_inputs())
 def test_avg_pool_forward_and_gradient(case):
     x, kernel, stride = case
-    _grad_check(
+    grad_check(
         lambda a: avg_pool2d(a, kernel, stride),
         lambda a: ref_avg_pool(a, kernel, stride),
         x,
@@ -232,7 +206,7 @@ def test_batch_norm_training_forward_and_gradients(data):
     x = data.draw(arrays((n, c, h, w), -3, 3))
     x = x + np.linspace(0, 1, x.size, dtype=np.float32).reshape(x.shape)  # never constant
     weight, bias = data.draw(arrays((c,), -2, 2)), data.draw(arrays((c,), -2, 2))
-    _grad_check(
+    grad_check(
         lambda a, g, b: batch_norm(a, None, None, g, b, training=True),
         ref_batch_norm,
         x,
