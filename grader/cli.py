@@ -38,10 +38,21 @@ NO_HIDDEN_TESTS = (
 )
 
 
+class RequestError(ValueError):
+    """The command asks for something this repository cannot do (said in one sentence)."""
+
+
 def _modules(course: Course, layout: Layout, keys: list[str]) -> list[ModuleSpec]:
     if keys == ["all"]:
         return [m for m in course.modules if (layout.assignments / m.dirname).is_dir()]
-    return [course.module(key) for key in keys]
+    modules = [course.module(key) for key in keys]
+    for module in modules:
+        if not layout.visible_tests(module).is_dir():
+            raise RequestError(
+                f"module {module.key} ({module.title}) cannot be graded yet: this course "
+                f"repository has no starter/{module.dirname}/ yet (release date: {module.release})"
+            )
+    return modules
 
 
 def _submission(layout: Layout, given: str | None) -> Path:
@@ -334,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         course = load_course(layout.manifest)
         return args.run(args, layout, course)
-    except CourseConfigError as error:
+    except (CourseConfigError, RequestError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception:  # the grader reports its own faults instead of dying silently

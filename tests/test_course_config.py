@@ -97,3 +97,12 @@ def test_cli_reports_config_errors_without_a_traceback(tmp_path, capsys):
     assert main(["--root", str(tmp_path), "check-config"]) == 2
     err = capsys.readouterr().err
     assert "modules: expected a non-empty list" in err and "Traceback" not in err
+
+
+def test_grading_a_module_that_is_not_built_yet_says_so(capsys):
+    from grader.cli import main
+
+    assert main(["grade", "--module", "20"]) == 2
+    err = capsys.readouterr().err
+    assert "module 20 (Capstone: TinyMLPerf) cannot be graded yet" in err
+    assert "Traceback" not in err
