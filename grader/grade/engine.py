@@ -106,14 +106,21 @@ def _student_paths(text: str, stage: Path, names: dict[str, str]) -> str:
     return re.sub(r"tinytorch/core/(\w+)\.py(\", line |:)(\d+)", replace, text)
 
 
-def _feedback(outcome: RawOutcome, hidden: bool, stage: Path, names: dict[str, str]) -> str:
+def _feedback(
+    outcome: RawOutcome, hidden: bool, stage: Path, names: dict[str, str], memory_mb: int
+) -> str:
     if outcome.passed:
         return ""
-    message = _student_paths(outcome.message, stage, names)
-    if hidden or not outcome.traceback:
-        return message
-    lines = _student_paths(outcome.traceback, stage, names).splitlines()
-    return "\n".join(lines[-TRACEBACK_LINES:])
+    text = _student_paths(outcome.message, stage, names)
+    if not hidden and outcome.traceback:
+        lines = _student_paths(outcome.traceback, stage, names).splitlines()
+        text = "\n".join(lines[-TRACEBACK_LINES:])
+    if "MemoryError" in outcome.message:
+        text += (
+            f"\nEach grading process may use {memory_mb} MB: look for an array far larger "
+            f"than the data (mixed-up shapes, or a copy made inside a loop)."
+        )
+    return text
 
 
 def grade_module(
@@ -151,7 +158,7 @@ def grade_module(
                 Path(tmp) / "reference", layout, module, prerequisites, limits, include_hidden
             )
         stage_dir = Path(tmp) / "run" / "stage"
-        tests = _score(module, manifest, run, problems, stage_dir, names)
+        tests = _score(module, manifest, run, problems, stage_dir, names, limits.memory_mb)
     if run.forged:
         notes.append(
             f"The grader ignored {run.forged} result line(s) it did not write: something in "
@@ -200,6 +207,7 @@ def _score(
     problems: list[Problem],
     stage: Path,
     names: dict[str, str],
+    memory_mb: int,
 ) -> list[TestResult]:
     """Scale marker points to the module's points and attach feedback."""
     shares = _shares(module.points, [t["points"] for t in manifest])
@@ -221,7 +229,7 @@ def _score(
                 score=max_score if outcome.passed else 0.0,
                 max_score=max_score,
                 passed=outcome.passed,
-                feedback=_feedback(outcome, entry["hidden"], stage, names),
+                feedback=_feedback(outcome, entry["hidden"], stage, names, memory_mb),
                 hidden=entry["hidden"],
                 duration=outcome.duration,
             )
