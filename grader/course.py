@@ -69,6 +69,8 @@ class Policies:
     time_limit_seconds: float
     memory_limit_mb: int
     prerequisites_from: str
+    hang_budget_seconds: float = 60.0
+    """Once a module's hung tests have cost this long, its remaining tests fail at once."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,9 @@ def parse_course(raw: Any, source: str = "classroom.yml") -> Course:
             grading.get("prerequisites_from", "reference"),
             "grading.prerequisites_from",
             PREREQUISITE_SOURCES,
+        ),
+        hang_budget_seconds=reader.number(
+            grading.get("hang_budget_seconds", 60), "grading.hang_budget_seconds", 1, 3600
         ),
     )
     entries = top.get("modules")

@@ -37,9 +37,10 @@ def test_only_a_module_changed_after_its_due_time_is_late(tmp_path, course):
 
 def test_the_penalty_reaches_the_score_and_every_format(course):
     test = TestResult("tests/visible/t.py::test_a", "02.1", 100.0, 100.0, True, "", False, 0.1)
-    result = ModuleResult("02_activations", "Activations", [test], 100.0, 1.0, "now")
+    on_time = ModuleResult("02_activations", "Activations", (test,), 100.0, 1.0, "now")
     when = dt.datetime(2026, 9, 29, 12, tzinfo=UTC)
-    apply_late_policy(result, course.module(2), course.policies, when)
+    result = apply_late_policy(on_time, course.module(2), course.policies, when)
+    assert on_time.late_penalty == 0 and on_time.notes == ()
     assert result.late_penalty == 0.2 and result.score == 80
     assert "2 day(s) after the due time" in result.notes[0]
     assert to_gradescope(result)["score"] == 80

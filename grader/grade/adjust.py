@@ -56,29 +56,29 @@ def late_fraction(module: ModuleSpec, policies: Policies, when: dt.datetime) -> 
 
 def apply_late_policy(
     result: ModuleResult, module: ModuleSpec, policies: Policies, when: dt.datetime
-) -> None:
-    """Set `result.late_penalty` and explain it in the notes."""
+) -> ModuleResult:
+    """The result with the late penalty for a hand-in at `when`, explained in the notes."""
     fraction, days = late_fraction(module, policies, when)
     if not days:
-        return
-    result.late_penalty = fraction
+        return result
     due = module.due.strftime("%Y-%m-%d %H:%M %Z")
     if days > policies.max_late_days:
         why = f"more than the {policies.max_late_days} late days allowed, so it scores 0"
     else:
         why = f"late penalty {fraction:.0%}"
-    result.notes.append(f"Handed in {days} day(s) after the due time ({due}): {why}.")
+    note = f"Handed in {days} day(s) after the due time ({due}): {why}."
+    return dataclasses.replace(result, late_penalty=fraction, notes=(*result.notes, note))
 
 
-def apply_integrity(result: ModuleResult, unrestorable: list[str]) -> None:
-    """Score 0 if protected files this module depends on could not be restored."""
+def apply_integrity(result: ModuleResult, unrestorable: list[str]) -> ModuleResult:
+    """The result scored 0 if protected files this module depends on were not restored."""
     if not affects(unrestorable, result.module):
-        return
+        return result
     message = (
         "Not counted: protected files this module's grading depends on differ from the "
         "template and could not be restored (" + ", ".join(unrestorable) + ")."
     )
-    result.tests = [
+    tests = tuple(
         dataclasses.replace(t, score=0.0, passed=False, feedback=message) for t in result.tests
-    ]
-    result.notes.append(message)
+    )
+    return dataclasses.replace(result, tests=tests, notes=(*result.notes, message))

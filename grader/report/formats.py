@@ -50,6 +50,7 @@ def to_gradescope(result: ModuleResult) -> dict:
             "raw_score": result.raw_score,
             "late_penalty": result.late_penalty,
             "graded_at": result.graded_at,
+            "isolation": result.isolation,
         },
         "tests": [
             {
@@ -109,8 +110,30 @@ def classroom_result(results: Sequence[ModuleResult]) -> str:
     return base64.b64encode(json.dumps(payload).encode("utf-8")).decode("ascii")
 
 
+def combined_results(
+    results: Sequence[ModuleResult], preamble: Sequence[str], flagged: bool
+) -> dict:
+    """Every module's results plus the run's totals, in one JSON document."""
+    return {
+        "score": round(sum(r.score for r in results), 2),
+        "max_score": sum(r.max_score for r in results),
+        "points": points_line(results),
+        "notes": list(preamble),
+        "flagged": flagged,
+        "modules": [to_gradescope(r) for r in results],
+        "classroom_result": classroom_result(results),
+    }
+
+
 def _status(test: TestResult) -> str:
     return "PASS" if test.passed else "FAIL"
+
+
+def _shown_lines(lines: list[str], limit: int = 14) -> list[str]:
+    """A long feedback's first lines and its last ones (the error is at the end)."""
+    if len(lines) <= limit:
+        return lines
+    return [*lines[:3], f"... ({len(lines) - limit + 1} lines cut) ...", *lines[-(limit - 4) :]]
 
 
 def console_table(result: ModuleResult, width: int = 100) -> str:
@@ -126,7 +149,7 @@ def console_table(result: ModuleResult, width: int = 100) -> str:
         score = f"{_number(test.score)}/{_number(test.max_score)}"
         lines.append(f"  {test.task:<6} {_status(test):<6} {score:>13}  {test.name}{where}")
         if test.feedback and not test.passed:
-            for paragraph in test.feedback.splitlines()[:12]:
+            for paragraph in _shown_lines(test.feedback.splitlines()):
                 lines += textwrap.wrap(
                     paragraph, width - 10, initial_indent=" " * 10, subsequent_indent=" " * 12
                 ) or [""]

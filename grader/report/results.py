@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -30,22 +30,25 @@ class TestResult:
         return self.nodeid.split("::", 1)[-1]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModuleResult:
-    """The grade of one module for one submission."""
+    """The grade of one module for one submission (immutable: the late policy and the
+    integrity verdict make new results with `dataclasses.replace`)."""
 
     module: str
     """Directory name, such as `01_tensor`."""
     title: str
-    tests: list[TestResult]
+    tests: tuple[TestResult, ...]
     max_score: float
     execution_time: float
     graded_at: str
     """ISO 8601 time the grading finished (the one field that differs between runs)."""
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
     """Module-level messages: syntax errors, forbidden imports, where prerequisites came from."""
     late_penalty: float = 0.0
     """Fraction of the score removed for lateness (0 when on time)."""
+    isolation: str = ""
+    """How the worker that ran the student's code was isolated (said in every report)."""
 
     @property
     def raw_score(self) -> float:

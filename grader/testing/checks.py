@@ -1,5 +1,10 @@
-"""Assertions with student-friendly messages. They only inspect values: they never call
-student code, so a bug in one op cannot make an unrelated check pass."""
+"""Assertions with student-friendly messages, decided here on the trusted side.
+
+They take what the student's code returned (a handle, or plain data that came back),
+fetch the plain values they need (`.data` of a Tensor arrives as an exact `np.ndarray`),
+and compare those with expected values computed here. They never ask the student's code
+whether it is right.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,33 @@ from typing import Any
 
 import numpy as np
 
+from grader.testing.kit import type_name
+from grader.testing.remote import Handle
+
 
 def as_array(value: Any, what: str) -> np.ndarray:
-    """The ndarray behind a Tensor-like result (anything with `.data`), checked to exist."""
-    data = getattr(value, "data", None)
-    if not isinstance(data, np.ndarray):
+    """The array inside a Tensor that the student's code returned."""
+    if isinstance(value, np.ndarray):
         raise AssertionError(
-            f"{what} should return a Tensor whose .data is a NumPy array, "
-            f"got {type(value).__name__}"
+            f"{what} should return a Tensor, but it returned a bare NumPy array: wrap the "
+            "result, as in `Tensor(result)`"
+        )
+    if not isinstance(value, Handle):
+        raise AssertionError(f"{what} should return a Tensor, but it returned {_describe(value)}")
+    data = value.data
+    if type(data) is not np.ndarray:
+        raise AssertionError(
+            f"{what} returned a {type_name(value)} whose .data is {_describe(data)}; "
+            "a Tensor keeps its values in .data as a NumPy array"
         )
     return data
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Handle):
+        return f"a {type_name(value)} object"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
 def assert_tensor(
@@ -30,13 +52,27 @@ def assert_tensor(
 ) -> None:
     """`value` is a Tensor with `expected`'s shape, the given dtype, and close values."""
     data = as_array(value, what)
+    assert_array(data, expected, what, rtol=rtol, atol=atol, dtype=dtype)
+
+
+def assert_array(
+    data: Any,
+    expected: np.ndarray,
+    what: str,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    dtype: Any = np.float32,
+) -> None:
+    """`data` (an array that came back) has `expected`'s shape and dtype, and close values."""
+    if type(data) is not np.ndarray:
+        raise AssertionError(f"{what}: expected a NumPy array, got {_describe(data)}")
     expected = np.asarray(expected)
     if data.shape != expected.shape:
         raise AssertionError(f"{what}: expected shape {expected.shape}, got {data.shape}")
     if dtype is not None and data.dtype != np.dtype(dtype):
         raise AssertionError(
             f"{what}: expected dtype {np.dtype(dtype)}, got {data.dtype} "
-            f"(look for a float64 constant or an explicit cast)"
+            f"(look for a {data.dtype} constant or an explicit cast)"
         )
     np.testing.assert_allclose(
         data,

@@ -1,8 +1,8 @@
-"""A stand-in autograd engine for the tests of modules 03-04 (before autograd exists).
+"""Checks that a result was computed with tensor operations (modules 03-04).
 
-It records which tensors each op was computed from, so a test can check that a layer or
-a loss is built from tensor operations (which module 05 can differentiate) rather than
-from raw `.data` arrays.
+The recorder runs in the worker (grader/worker/aids/graph.py) and reports the graph's
+edges; whether the output reaches a source is decided here. (The worker could report a
+false graph: this check catches honest mistakes, and the values are checked separately.)
 """
 
 from __future__ import annotations
@@ -11,41 +11,42 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tinytorch.core.tensor import install_autograd
-
-
-class GraphRecorder:
-    """Records `output -> inputs` for every op; `backward` is not available."""
-
-    def __init__(self) -> None:
-        self.ops: list[tuple[Any, tuple]] = []
-
-    def record(self, fn: type, ctx: Any, inputs: tuple, output: Any) -> None:
-        self.ops.append((output, inputs))
-
-    def backward(self, tensor: Any, gradient: Any) -> None:
-        raise AssertionError("backward() is not part of this module's tests")
-
-    def reaches(self, output: Any, source: Any) -> bool:
-        """Whether `source` is an input of `output` through recorded ops."""
-        parents = {id(out): inputs for out, inputs in self.ops}
-        stack, seen = [output], set()
-        while stack:
-            tensor = stack.pop()
-            if tensor is source:
-                return True
-            if id(tensor) not in seen:
-                seen.add(id(tensor))
-                stack.extend(parents.get(id(tensor), ()))
-        return False
+from grader.testing.kit import aids
+from grader.testing.remote import Handle
 
 
 @contextmanager
-def recording() -> Iterator[GraphRecorder]:
-    """Install a `GraphRecorder` for the block, then run without autograd again."""
-    engine = GraphRecorder()
-    install_autograd(engine)
-    try:
+def recording() -> Iterator[Any]:
+    """Record the graph of every op inside the block (a handle to the recorder)."""
+    with aids.graph.recording() as engine:
         yield engine
-    finally:
-        install_autograd(None)
+
+
+def reaches(engine: Any, output: Any, source: Any) -> bool:
+    """Whether `source` is an input of `output` through the recorded ops."""
+    edges = engine.edges()
+    if type(edges) is not list:
+        return False
+    parents: dict[Handle, list[Handle]] = {}
+    for edge in edges:
+        if type(edge) is list and len(edge) == 2 and isinstance(edge[0], Handle):
+            inputs = edge[1] if type(edge[1]) is list else []
+            parents.setdefault(edge[0], []).extend(x for x in inputs if isinstance(x, Handle))
+    stack, seen = [output], set()
+    while stack:
+        tensor = stack.pop()
+        if tensor is source:
+            return True
+        if isinstance(tensor, Handle) and tensor not in seen:
+            seen.add(tensor)
+            stack.extend(parents.get(tensor, ()))
+    return False
+
+
+def assert_built_from(engine: Any, output: Any, *sources: Any, what: str) -> None:
+    """`output` was computed from every one of `sources` with tensor operations."""
+    for source in sources:
+        assert reaches(engine, output, source), (
+            f"{what} should compute its result from its inputs and parameters with tensor "
+            "operations (module 05 differentiates those), not from .data arrays"
+        )

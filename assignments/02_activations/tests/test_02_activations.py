@@ -1,11 +1,19 @@
-"""Visible tests for module 02 (Activations). Run them with `make grade MODULE=02`."""
+"""Visible tests for module 02 (Activations). Run them with `make grade MODULE=02`.
+
+Your code runs in a separate process: `student.activations.relu` is your `relu` there,
+and `assert_tensor` fetches the result's `.data` and compares it with the expected array.
+"""
 
 import numpy as np
 import pytest
 
 from grader.testing.checks import assert_tensor
-from tinytorch.core.activations import gelu, relu, sigmoid, softmax, tanh
-from tinytorch.core.tensor import Tensor
+from grader.testing.kit import student
+
+activations = student.activations
+gelu, relu, sigmoid = activations.gelu, activations.relu, activations.sigmoid
+softmax, tanh = activations.softmax, activations.tanh
+Tensor = student.tensor.Tensor
 
 X = np.array([-2.0, -0.5, 0.0, 0.5, 2.0], dtype=np.float32)
 

@@ -1,6 +1,8 @@
 """Visible tests for module 04 (Losses). Run them with `make grade MODULE=04`.
 
 Each test names its task; the hidden tests check the same tasks on many more inputs.
+Your code runs in a separate process: `student.losses.mse_loss` is your `mse_loss` there,
+and `assert_tensor` fetches the result's `.data` and compares it with the expected array.
 """
 
 import math
@@ -9,17 +11,18 @@ import numpy as np
 import pytest
 
 from grader.testing.checks import assert_tensor
-from tinytorch.core.losses import (
-    BCEWithLogitsLoss,
-    CrossEntropyLoss,
-    MSELoss,
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    log_softmax,
-    mse_loss,
-)
-from tinytorch.core.tensor import Tensor
+from grader.testing.kit import student
+
+Tensor = student.tensor.Tensor
+losses = student.losses
+MSELoss = losses.MSELoss
+CrossEntropyLoss = losses.CrossEntropyLoss
+BCEWithLogitsLoss = losses.BCEWithLogitsLoss
+mse_loss = losses.mse_loss
+log_softmax = losses.log_softmax
+cross_entropy = losses.cross_entropy
+binary_cross_entropy = losses.binary_cross_entropy
+binary_cross_entropy_with_logits = losses.binary_cross_entropy_with_logits
 
 
 @pytest.mark.task("04.1")

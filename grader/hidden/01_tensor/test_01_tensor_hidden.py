@@ -1,5 +1,6 @@
 """Hidden tests for module 01 (Tensor): properties against NumPy over many shapes.
 
+Every call on `Tensor` runs in the worker; expected values are computed here with NumPy.
 PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's source.
 """
 
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.testing.checks import assert_tensor
+from grader.testing.kit import student
 from grader.testing.strategies import (
     array_and_dim,
     arrays,
@@ -17,7 +19,9 @@ from grader.testing.strategies import (
     permutations_of,
     shapes,
 )
-from tinytorch.core.tensor import Tensor, cat, stack, where
+
+tensor = student.tensor
+Tensor, cat, stack, where = tensor.Tensor, tensor.cat, tensor.stack, tensor.where
 
 # One row per binary op: (name, tinytorch op on two operands, NumPy reference).
 BINARY_OPS = [

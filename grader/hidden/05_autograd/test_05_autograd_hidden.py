@@ -2,12 +2,11 @@
 
 Every op's gradient is checked against central differences of a float64 NumPy
 reference (never against student code), over hypothesis-drawn shapes; the engine is
-checked with toy ops defined here, so a wrong rule elsewhere cannot sink it.
+checked with toy ops (grader/worker/aids/autograd.py), so a wrong rule elsewhere cannot
+sink it.
 
 PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's source.
 """
-
-import math
 
 import numpy as np
 import pytest
@@ -15,8 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.testing.checks import assert_tensor
+from grader.testing import reference as ref
+from grader.testing.checks import assert_array, assert_tensor
 from grader.testing.gradcheck import grad_check
+from grader.testing.kit import aids, student, worker_module
 from grader.testing.strategies import (
     array_and_dim,
     arrays,
@@ -24,10 +25,12 @@ from grader.testing.strategies import (
     matmul_pairs,
     shapes,
 )
-from tinytorch.core import activations as acts
-from tinytorch.core import losses
-from tinytorch.core.autograd import backward_rule, no_grad
-from tinytorch.core.tensor import Context, Function, Tensor, cat, where
+
+acts, losses = student.activations, student.losses
+no_grad = student.autograd.no_grad
+Tensor, cat, where = student.tensor.Tensor, student.tensor.cat, student.tensor.where
+toys = aids.autograd
+TripleFn, PlusFn, NoRuleFn = toys.TripleFn, toys.PlusFn, toys.NoRuleFn
 
 F64 = np.float64
 
@@ -211,32 +214,16 @@ def test_cat_gradients(x, data):
     )
 
 
-_erf = np.vectorize(math.erf)
-
-
-def _softmax(x, dim=-1):
-    e = np.exp(x - x.max(axis=dim, keepdims=True))
-    return e / e.sum(axis=dim, keepdims=True)
-
-
-def _log_softmax(x, dim=-1):
-    shifted = x - x.max(axis=dim, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
-
-
+# Lambdas, not the names themselves: hypothesis prints a failing example's parameters, and
+# a name in the student's code cannot be printed without running their code.
 ACTIVATIONS = [
-    ("relu", acts.relu, lambda x: np.maximum(x, 0), (0.0,)),
-    ("sigmoid", acts.sigmoid, lambda x: 1 / (1 + np.exp(-x)), ()),
-    ("tanh", acts.tanh, np.tanh, ()),
-    ("gelu", acts.gelu, lambda x: x * 0.5 * (1 + _erf(x / math.sqrt(2))), ()),
-    (
-        "gelu_tanh",
-        lambda t: acts.gelu(t, approximate="tanh"),
-        lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
-        (),
-    ),
-    ("softmax", lambda t: acts.softmax(t, dim=-1), _softmax, ()),
-    ("log_softmax", lambda t: losses.log_softmax(t, dim=-1), _log_softmax, ()),
+    ("relu", lambda t: acts.relu(t), lambda x: np.maximum(x, 0), (0.0,)),
+    ("sigmoid", lambda t: acts.sigmoid(t), ref.sigmoid, ()),
+    ("tanh", lambda t: acts.tanh(t), np.tanh, ()),
+    ("gelu", lambda t: acts.gelu(t), ref.gelu, ()),
+    ("gelu_tanh", lambda t: acts.gelu(t, approximate="tanh"), ref.gelu_tanh, ()),
+    ("softmax", lambda t: acts.softmax(t, dim=-1), ref.softmax, ()),
+    ("log_softmax", lambda t: losses.log_softmax(t, dim=-1), ref.log_softmax, ()),
 ]
 
 
@@ -258,8 +245,8 @@ def test_cross_entropy_gradient(reduction, data):
     targets = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
 
     def reference(z):
-        losses = -_log_softmax(z, 1)[np.arange(n), targets]
-        return {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
+        per_sample = -ref.log_softmax(z, 1)[np.arange(n), targets]
+        return {"mean": per_sample.mean(), "sum": per_sample.sum(), "none": per_sample}[reduction]
 
     grad_check(
         lambda z: losses.cross_entropy(z, targets, reduction=reduction),
@@ -308,33 +295,8 @@ def test_cross_entropy_gradient_is_finite_for_huge_logits():
     )
 
 
-# ---- the engine, checked with toy ops defined here ----
-class TripleFn(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
-        return a * 3
-
-
-class PlusFn(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return a + b
-
-
-class NoRuleFn(Function):
-    @staticmethod
-    def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
-        return a.copy()
-
-
-@backward_rule(TripleFn)
-def _triple_backward(ctx, grad_output):
-    return (grad_output * 3,)
-
-
-@backward_rule(PlusFn)
-def _plus_backward(ctx, grad_output):
-    return grad_output, grad_output
+# ---- the engine, checked with the toy ops of grader/worker/aids/autograd.py ----
+# TripleFn (3 * a, rule: 3 * grad), PlusFn (a + b, rule: grad, grad), NoRuleFn (no rule).
 
 
 @pytest.mark.task("05.1")
@@ -360,9 +322,7 @@ def test_a_tensor_used_twice_gets_both_contributions():
 @pytest.mark.points(2)
 def test_a_chain_of_5000_ops_needs_no_recursion():
     x = Tensor([1.0], requires_grad=True)
-    y = x
-    for _ in range(5000):
-        y = PlusFn.apply(y, Tensor([0.0]))
+    y = toys.plus_chain(x, 5000)  # y = PlusFn.apply(y, Tensor([0.0])), 5000 times from y = x
     y.backward(np.ones(1))
     assert_tensor(x.grad, np.array([1.0]), "x.grad through 5000 additions")
 
@@ -408,13 +368,11 @@ def test_no_grad_nests_restores_and_decorates():
             pass
         assert not TripleFn.apply(x).requires_grad
     assert TripleFn.apply(x).requires_grad
-    with pytest.raises(ZeroDivisionError), no_grad():
-        _ = 1 / 0
+    with pytest.raises(ZeroDivisionError):  # raised inside `with no_grad():`, in your process
+        toys.run_inside(no_grad(), worker_module("operator").truediv, 1, 0)
     assert TripleFn.apply(x).requires_grad, "no_grad must restore recording after an exception"
 
-    @no_grad()
-    def evaluate(t):
-        return TripleFn.apply(t)
+    evaluate = no_grad()(toys.triple)  # @no_grad() def evaluate(t): return TripleFn.apply(t)
 
     assert not evaluate(x).requires_grad
     assert TripleFn.apply(x).requires_grad
@@ -425,12 +383,12 @@ def test_no_grad_nests_restores_and_decorates():
 def test_grads_never_share_memory_with_each_other_or_the_seed():
     a = Tensor([1.0, 2.0], requires_grad=True)
     b = Tensor([3.0, 4.0], requires_grad=True)
-    seed = np.ones(2)
-    PlusFn.apply(a, b).backward(seed)
-    a.grad.data[...] = 7.0
+    seed = toys.KeptArray(np.ones(2))  # an array in your process, watched by the test
+    toys.backward_with(PlusFn.apply(a, b), seed)  # PlusFn.apply(a, b).backward(seed)
+    toys.fill_grad(a, 7.0)  # a.grad.data[...] = 7.0
     assert_tensor(b.grad, np.ones(2), "b.grad after editing a.grad in place")
-    assert_tensor(Tensor(seed), np.ones(2), "the gradient passed to backward()")
+    assert_array(seed.values(), np.ones(2), "the gradient passed to backward()", dtype=np.float64)
     leaf = Tensor([5.0], requires_grad=True)
-    leaf.backward(seed[:1])
-    leaf.grad.data[...] = 0.0
-    assert seed[0] == 1.0, "backward() on a leaf must copy the gradient it was given"
+    toys.backward_with(leaf, seed, slice(None, 1))  # leaf.backward(seed[:1])
+    toys.fill_grad(leaf, 0.0)  # leaf.grad.data[...] = 0.0
+    assert seed.values()[0] == 1.0, "backward() on a leaf must copy the gradient it was given"

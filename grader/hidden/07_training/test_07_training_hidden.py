@@ -2,7 +2,9 @@
 
 Clipping and schedules are checked against float64 NumPy formulas over hypothesis-drawn
 inputs; the Trainer against a training loop written out here; checkpoints by resuming
-training and comparing every parameter bit for bit.
+training and comparing every parameter bit for bit. Every call runs in the worker (with the
+generators handed to it, made there by `default_rng`); checkpoint files are read back here
+from the scratch folder, and every comparison runs here.
 
 PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's source.
 """
@@ -17,40 +19,28 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.testing.checks import assert_tensor
+from grader.testing.data import blobs as _blobs
+from grader.testing.kit import aids, scratch, student, worker_module
+from grader.testing.reference import log_softmax
 from grader.testing.strategies import arrays, shapes
-from tinytorch.core.autograd import no_grad
-from tinytorch.core.layers import Dropout, Linear, Module, ReLU, Sequential
-from tinytorch.core.losses import cross_entropy, mse_loss
-from tinytorch.core.optimizers import SGD, Adam
-from tinytorch.core.tensor import Tensor
-from tinytorch.core.training import (
-    CosineWarmupLR,
-    StepLR,
-    Trainer,
-    batches,
-    clip_grad_norm_,
-    load_checkpoint,
-    save_checkpoint,
-)
+
+no_grad = student.autograd.no_grad
+Linear = student.layers.Linear
+cross_entropy, mse_loss = student.losses.cross_entropy, student.losses.mse_loss
+SGD, Adam = student.optimizers.SGD, student.optimizers.Adam
+Tensor = student.tensor.Tensor
+training = student.training
+CosineWarmupLR, StepLR, Trainer = training.CosineWarmupLR, training.StepLR, training.Trainer
+batches, clip_grad_norm_ = training.batches, training.clip_grad_norm_
+load_checkpoint, save_checkpoint = training.load_checkpoint, training.save_checkpoint
+Kept = aids.layers.Kept
+default_rng = worker_module("numpy.random").default_rng
+StringIO = worker_module("io").StringIO
+numpy_there = worker_module("numpy")
+length = worker_module("builtins").len  # len() there (a batch of targets)
+_model = aids.training.blob_classifier  # (dropout=0.0, seed=0): Linear, ReLU, Dropout, Linear
 
 F64 = np.float64
-
-
-def _blobs(n_per_class=40, seed=7):
-    rng = np.random.default_rng(seed)
-    centers = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5]])
-    labels = np.repeat(np.arange(3), n_per_class)
-    points = centers[labels] + 0.6 * rng.standard_normal((len(labels), 2))
-    return points.astype(np.float32), labels
-
-
-def _model(dropout=0.0, seed=0):
-    return Sequential(
-        Linear(2, 16, rng=np.random.default_rng(seed)),
-        ReLU(),
-        Dropout(dropout, rng=np.random.default_rng(seed + 5)),
-        Linear(16, 3, rng=np.random.default_rng(seed + 1)),
-    )
 
 
 # ---- 07.1 clip_grad_norm_ ----
@@ -171,11 +161,12 @@ def test_scheduler_state_round_trip_continues_the_schedule():
     scheduler = CosineWarmupLR(optimizer, 2, 10)
     for _ in range(4):
         scheduler.step()
-    saved_optimizer, saved = optimizer.state_dict(), scheduler.state_dict()
+    saved_optimizer = Kept.result_of(optimizer, "state_dict")  # the very dicts, kept there
+    saved = Kept.result_of(scheduler, "state_dict")
     other = _two_group_sgd(1.0, 0.5)
     resumed = CosineWarmupLR(other, 2, 10)
-    other.load_state_dict(saved_optimizer)
-    resumed.load_state_dict(saved)
+    saved_optimizer.pass_to(other, "load_state_dict")
+    saved.pass_to(resumed, "load_state_dict")
     scheduler.step()
     resumed.step()
     assert resumed.get_last_lr() == scheduler.get_last_lr(), "the schedule did not resume"
@@ -195,15 +186,17 @@ def _manual_epoch(model, optimizer, data, max_grad_norm=None):
         loss = cross_entropy(outputs, targets)
         loss.backward()
         if max_grad_norm is not None:
-            grads = [p.grad.data for p in model.parameters()]
-            total = math.sqrt(sum(float(np.sum(g.astype(F64) ** 2)) for g in grads))
+            grads = [p.grad for p in model.parameters()]
+            arrays = [g.data for g in grads]
+            total = math.sqrt(sum(float(np.sum(a.astype(F64) ** 2)) for a in arrays))
             if total > max_grad_norm:
-                for g in grads:
-                    g *= max_grad_norm / (total + 1e-6)
+                for grad, array in zip(grads, arrays, strict=True):
+                    array *= max_grad_norm / (total + 1e-6)
+                    grad.data = array
         optimizer.step()
-        loss_sum += loss.item() * len(targets)
+        loss_sum += loss.item() * length(targets)
         correct += int(np.sum(outputs.data.argmax(axis=1) == targets.data))
-        count += len(targets)
+        count += length(targets)
     return loss_sum / count, correct / count
 
 
@@ -218,8 +211,8 @@ def test_train_epoch_does_exactly_what_the_textbook_loop_does(max_grad_norm):
     mine.eval()
     trainer = Trainer(mine, opt_mine, cross_entropy, max_grad_norm=max_grad_norm, verbose=False)
     for seed in range(2):
-        stats = trainer.train_epoch(batches(x, y, 50, np.random.default_rng(seed)))
-        data = batches(x, y, 50, np.random.default_rng(seed))  # batches of 50, 50 and 20
+        stats = trainer.train_epoch(batches(x, y, 50, default_rng(seed)))
+        data = batches(x, y, 50, default_rng(seed))  # batches of 50, 50 and 20
         loss, accuracy = _manual_epoch(reference, opt_ref, data, max_grad_norm)
         what = f"epoch {seed + 1}"
         assert math.isclose(stats.loss, loss, rel_tol=1e-5), (
@@ -239,7 +232,7 @@ def test_train_epoch_steps_the_scheduler_counts_epochs_and_reports():
     x, y = _blobs()
     model = _model()
     optimizer = SGD(model.parameters(), lr=0.1)
-    out = io.StringIO()
+    out = StringIO()  # in the worker, where the Trainer writes to it
     trainer = Trainer(model, optimizer, cross_entropy, StepLR(optimizer, 1, 0.5), out=out)
     for _ in range(2):
         trainer.train_epoch(batches(x, y, 40))
@@ -258,35 +251,23 @@ def test_training_reaches_high_accuracy_on_blobs():
     trainer = Trainer(
         model, optimizer, cross_entropy, CosineWarmupLR(optimizer, 1, 8), verbose=False
     )
-    rng = np.random.default_rng(0)
+    rng = default_rng(0)
     for _ in range(8):
         stats = trainer.train_epoch(batches(x, y, 20, rng))
-    assert stats.accuracy >= 0.95 and stats.loss < 0.2, f"after 8 epochs: {stats}"
+    accuracy, loss = stats.accuracy, stats.loss
+    assert accuracy >= 0.95 and loss < 0.2, f"after 8 epochs: loss {loss}, accuracy {accuracy}"
 
 
 # ---- 07.4 evaluate ----
-class Recorder(Module):
-    """Wraps a model and records whether outputs required grad and the mode it ran in."""
-
-    def __init__(self, inner):
-        super().__init__()
-        self.inner = inner
-        self.seen = []
-
-    def forward(self, x):
-        out = self.inner(x)
-        self.seen.append((out.requires_grad, self.inner.training))
-        return out
-
-
+# Recorder (aids.training.Recorder) wraps a model; its `seen` records, for every call,
+# whether the output required grad and the mode the inner model ran in.
 def _reference_eval(model, x, y):
     """Mean cross-entropy and accuracy of `model` on all of x, computed in float64."""
     with no_grad():
         model.eval()
         logits = model(Tensor(x)).data.astype(F64)
         model.train()
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probs = log_softmax(logits, dim=1)
     return -log_probs[np.arange(len(y)), y].mean(), float(np.mean(logits.argmax(axis=1) == y))
 
 
@@ -295,16 +276,18 @@ def _reference_eval(model, x, y):
 @pytest.mark.parametrize("start_in_train_mode", [True, False], ids=["from-train", "from-eval"])
 def test_evaluate_averages_over_samples_without_a_graph(start_in_train_mode):
     x, y = _blobs()
-    model = Recorder(_model(dropout=0.5))
+    model = aids.training.Recorder(_model(dropout=0.5))
     model.train(start_in_train_mode)
     trainer = Trainer(model, SGD(model.parameters(), lr=0.1), cross_entropy, verbose=False)
     stats = trainer.evaluate(batches(x, y, 50))  # uneven batches: 50, 50, 20
+    seen = model.seen
     loss, accuracy = _reference_eval(model.inner, x, y)
-    assert math.isclose(stats.loss, loss, rel_tol=1e-5), f"mean loss {stats.loss}, expected {loss}"
-    assert math.isclose(stats.accuracy, accuracy), f"accuracy {stats.accuracy}, expected {accuracy}"
+    got_loss, got_accuracy = stats.loss, stats.accuracy
+    assert math.isclose(got_loss, loss, rel_tol=1e-5), f"mean loss {got_loss}, expected {loss}"
+    assert math.isclose(got_accuracy, accuracy), f"accuracy {got_accuracy}, expected {accuracy}"
     assert stats.samples == 120
-    assert all(not grad for grad, _ in model.seen), "evaluate() built a graph (use no_grad)"
-    assert all(not mode for _, mode in model.seen), "evaluate() ran the model in training mode"
+    assert all(not grad for grad, _ in seen), "evaluate() built a graph (use no_grad)"
+    assert all(not mode for _, mode in seen), "evaluate() ran the model in training mode"
     assert model.training == start_in_train_mode, "evaluate() did not restore the mode"
     assert all(p.grad is None for p in model.parameters())
 
@@ -314,10 +297,7 @@ def test_evaluate_averages_over_samples_without_a_graph(start_in_train_mode):
 def test_evaluate_restores_the_mode_when_the_loss_fails():
     x, y = _blobs()
     model = _model()
-
-    def broken_loss(outputs, targets):
-        raise RuntimeError("broken loss")
-
+    broken_loss = aids.training.broken_loss  # raises RuntimeError("broken loss")
     trainer = Trainer(model, SGD(model.parameters(), lr=0.1), broken_loss, verbose=False)
     with pytest.raises(RuntimeError, match="broken loss"):
         trainer.evaluate(batches(x, y, 50))
@@ -328,7 +308,7 @@ def test_evaluate_restores_the_mode_when_the_loss_fails():
 @pytest.mark.points(1)
 def test_evaluate_regression_has_no_accuracy():
     x = np.linspace(-1, 1, 30, dtype=np.float32).reshape(-1, 1)
-    model = Linear(1, 1, rng=np.random.default_rng(0))
+    model = Linear(1, 1, rng=default_rng(0))
     trainer = Trainer(model, SGD(model.parameters(), lr=0.1), mse_loss, verbose=False)
     stats = trainer.evaluate(batches(x, 2 * x, 8))
     expected = np.mean((x @ model.weight.data.T + model.bias.data - 2 * x).astype(F64) ** 2)
@@ -351,16 +331,17 @@ def _make_trainer(seed=0):
 
 @pytest.mark.task("07.5")
 @pytest.mark.points(5)
-def test_resume_from_a_checkpoint_is_bit_for_bit(tmp_path):
+def test_resume_from_a_checkpoint_is_bit_for_bit():
     x, y = _blobs()
-    straight, rng = _make_trainer(), np.random.default_rng(21)
+    folder = scratch()
+    straight, rng = _make_trainer(), default_rng(21)
     for _ in range(4):
         straight.train_epoch(batches(x, y, 12, rng))
-    first, rng = _make_trainer(), np.random.default_rng(21)
+    first, rng = _make_trainer(), default_rng(21)
     for _ in range(2):
         first.train_epoch(batches(x, y, 12, rng))
-    path = first.save_checkpoint(tmp_path / "ckpt.npz", rng=rng)
-    resumed, rng = _make_trainer(seed=3), np.random.default_rng(999)
+    path = first.save_checkpoint(folder.path("ckpt.npz"), rng=rng)
+    resumed, rng = _make_trainer(seed=3), default_rng(999)
     epoch = resumed.load_checkpoint(path, rng=rng)
     assert epoch == 2 and resumed.epoch == 2, f"load_checkpoint returned epoch {epoch}, not 2"
     for _ in range(2):
@@ -375,16 +356,18 @@ def test_resume_from_a_checkpoint_is_bit_for_bit(tmp_path):
 
 @pytest.mark.task("07.5")
 @pytest.mark.points(3)
-def test_checkpoint_is_a_plain_npz_written_atomically(tmp_path):
+def test_checkpoint_is_a_plain_npz_written_atomically():
+    folder = scratch()
     trainer = _make_trainer()
     x, y = _blobs()
-    trainer.train_epoch(batches(x, y, 30, np.random.default_rng(0)))
+    trainer.train_epoch(batches(x, y, 30, default_rng(0)))
     path = save_checkpoint(
-        tmp_path / "c.npz", trainer.model, trainer.optimizer, trainer.scheduler, 1
+        folder.path("c.npz"), trainer.model, trainer.optimizer, trainer.scheduler, 1
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"], "temporary files were left"
-    assert zipfile.is_zipfile(path), "a checkpoint should be an .npz (zip) file"
-    with np.load(path, allow_pickle=False) as archive:
+    assert folder.names() == ["c.npz"], "temporary files were left"
+    written = folder.read_bytes("c.npz")
+    assert zipfile.is_zipfile(io.BytesIO(written)), "a checkpoint should be an .npz (zip) file"
+    with np.load(io.BytesIO(written), allow_pickle=False) as archive:
         kinds = {archive[k].dtype.kind for k in archive.files}
         keys = set(archive.files)
     assert "O" not in kinds, "a checkpoint must not hold object (pickled) arrays"
@@ -397,13 +380,13 @@ def test_checkpoint_is_a_plain_npz_written_atomically(tmp_path):
 
 @pytest.mark.task("07.5")
 @pytest.mark.points(2)
-def test_loading_something_else_is_a_clear_error(tmp_path):
-    other = tmp_path / "other.npz"
-    np.savez(other, weights=np.zeros(3))
+def test_loading_something_else_is_a_clear_error():
+    folder = scratch()
+    numpy_there.savez(folder.path("other.npz"), weights=np.zeros(3))  # not a checkpoint
     with pytest.raises(ValueError, match="checkpoint"):
-        load_checkpoint(other, _model())
+        load_checkpoint(folder.path("other.npz"), _model())
     trainer = _make_trainer()
-    path = save_checkpoint(tmp_path / "c.npz", trainer.model)
+    path = save_checkpoint(folder.path("c.npz"), trainer.model)
     with pytest.raises((ValueError, RuntimeError)):
         load_checkpoint(path, Linear(3, 3))
     with pytest.raises(ValueError):

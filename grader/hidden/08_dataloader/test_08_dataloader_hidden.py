@@ -1,6 +1,8 @@
 """Hidden tests for module 08 (DataLoader): batching and shuffling over many sizes,
 transforms against NumPy references, reproducibility from seeds.
 
+Every call on the loader and the transforms runs in the worker; expected values are
+computed here with NumPy from the inputs this file made.
 PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's source.
 """
 
@@ -9,33 +11,56 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.testing.checks import as_array, assert_tensor
+from grader.testing.checks import as_array, assert_array, assert_tensor
+from grader.testing.kit import aids, student, worker_module
+from grader.testing.remote import Remote
 from grader.testing.strategies import arrays
-from tinytorch.core.dataloader import (
-    Compose,
-    DataLoader,
-    Dataset,
-    Normalize,
-    RandomCrop,
-    RandomHorizontalFlip,
-    TensorDataset,
+
+dataloader = student.dataloader
+Compose, DataLoader, TensorDataset = (
+    dataloader.Compose,
+    dataloader.DataLoader,
+    dataloader.TensorDataset,
 )
-from tinytorch.core.tensor import Tensor
+Normalize, RandomCrop, RandomHorizontalFlip = (
+    dataloader.Normalize,
+    dataloader.RandomCrop,
+    dataloader.RandomHorizontalFlip,
+)
+Tensor = student.tensor.Tensor
+builtins = worker_module("builtins")
+length, listed = builtins.len, builtins.list  # len(...) and list(...) beside the student's code
+Squares = aids.dataloader.Squares  # only __len__ and __getitem__: the loader's slow path
 
 
-def _labels(loader):
-    """The label field of every batch, concatenated."""
-    return np.concatenate([as_array(batch[-1], "a loader batch") for batch in loader])
+def _epochs(loader, count=1):
+    """`count` passes over the loader (one request): each a list of batches, each batch
+    the `.data` of its fields."""
+    return aids.dataloader.epochs(loader, count)
 
 
-class Squares(Dataset):
-    """A dataset with only __len__ and __getitem__: the loader's slow path."""
+def _labels(loader, count=1):
+    """The label field of every batch, concatenated, for each of `count` epochs."""
+    result = []
+    for epoch in _epochs(loader, count):
+        labels = [fields[-1] for fields in epoch]
+        for value in labels:
+            if type(value) is not np.ndarray:
+                raise AssertionError(
+                    "a loader batch should hold Tensors (with a NumPy array in .data), but "
+                    f"its last field's .data is {value!r}"
+                )
+        result.append(np.concatenate(labels))
+    return result
 
-    def __len__(self):
-        return 7
 
-    def __getitem__(self, index):
-        return np.full((2, 2), float(index)), index * index
+def _values(value, what):
+    """An array that came back, or the `.data` of a Tensor that stayed in the worker."""
+    if isinstance(value, Remote):
+        value = getattr(value, "data", value)
+    if isinstance(value, Remote):
+        raise AssertionError(f"{what} should be an array or a Tensor, got a {value!r}")
+    return np.asarray(value)
 
 
 @pytest.mark.task("08.1")
@@ -45,13 +70,15 @@ def test_tensor_dataset_indexing(n, data):
     images = np.arange(n * 6, dtype=np.float32).reshape(n, 2, 3)
     labels = np.arange(n) % 3
     dataset = TensorDataset(Tensor(images), labels)
-    assert len(dataset) == n
+    assert length(dataset) == n
     i = data.draw(st.integers(0, n - 1))
     image, label = dataset[i]
-    np.testing.assert_array_equal(np.asarray(getattr(image, "data", image)), images[i])
-    assert int(np.asarray(getattr(label, "data", label))) == labels[i]
+    np.testing.assert_array_equal(_values(image, "dataset[i][0]"), images[i])
+    assert int(_values(label, "dataset[i][1]")) == labels[i]
     picks = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=5)))
     batch_images, batch_labels = dataset.get_batch(picks)
+    for name, value in (("images", batch_images), ("labels", batch_labels)):
+        assert not isinstance(value, Remote), f"get_batch should return arrays, its {name} is not"
     np.testing.assert_array_equal(np.asarray(batch_images), images[picks])
     np.testing.assert_array_equal(np.asarray(batch_labels), labels[picks])
 
@@ -71,25 +98,25 @@ def test_batch_count_sizes_and_order(n, batch_size, drop_last):
     y = np.arange(n)
     loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, drop_last=drop_last)
     expected_count = n // batch_size if drop_last else -(-n // batch_size)
-    assert len(loader) == expected_count, f"len(loader) for N={n}, batch_size={batch_size}"
-    batches = list(loader)
+    assert length(loader) == expected_count, f"len(loader) for N={n}, batch_size={batch_size}"
+    (batches,) = _epochs(loader)  # the .data of each Tensor of each batch
     assert len(batches) == expected_count, "iteration must yield len(loader) batches"
     seen = expected_count * batch_size if drop_last else n
     for index, (xb, yb) in enumerate(batches):
         rows = slice(index * batch_size, min((index + 1) * batch_size, seen))
-        assert_tensor(xb, x[rows], f"batch {index} of x (float data as float32)")
-        assert_tensor(yb, y[rows], f"batch {index} of labels (int64)", dtype=np.int64)
+        assert_array(xb, x[rows], f"batch {index} of x (float data as float32)")
+        assert_array(yb, y[rows], f"batch {index} of labels (int64)", dtype=np.int64)
 
 
 @pytest.mark.task("08.2")
 @pytest.mark.points(2)
 def test_datasets_without_array_indexing_are_stacked():
-    batches = list(DataLoader(Squares(), batch_size=3))
+    batches = listed(DataLoader(Squares(), batch_size=3))
     assert [tuple(x.shape) for x, _ in batches] == [(3, 2, 2), (3, 2, 2), (1, 2, 2)]
     assert_tensor(batches[1][0], np.stack([np.full((2, 2), i) for i in (3, 4, 5)]), "x")
     assert_tensor(batches[2][1], [36], "labels of the last batch", dtype=np.int64)
     assert_tensor(
-        list(DataLoader(Squares(), batch_size=7))[0][1], np.arange(7) ** 2, "y", dtype=np.int64
+        listed(DataLoader(Squares(), batch_size=7))[0][1], np.arange(7) ** 2, "y", dtype=np.int64
     )
 
 
@@ -102,11 +129,11 @@ def test_shuffled_epochs_are_permutations_reproducible_from_the_seed(n, batch_si
         return DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=seed)
 
     first_loader, second_loader = loader(), loader()
-    epochs = [_labels(first_loader) for _ in range(3)]
+    epochs = _labels(first_loader, 3)
     for epoch in epochs:
         assert sorted(epoch.tolist()) == list(range(n)), "an epoch must visit each sample once"
-    for epoch in epochs:
-        np.testing.assert_array_equal(_labels(second_loader), epoch, "same seed, same epochs")
+    for epoch, again in zip(epochs, _labels(second_loader, 3), strict=True):
+        np.testing.assert_array_equal(again, epoch, "same seed, same epochs")
     if n >= 6:
         assert not np.array_equal(epochs[0], epochs[1]), "every epoch needs a new order"
 
@@ -114,14 +141,14 @@ def test_shuffled_epochs_are_permutations_reproducible_from_the_seed(n, batch_si
 @pytest.mark.task("08.3")
 @pytest.mark.points(2)
 def test_shuffle_is_uniform_and_takes_a_generator():
-    generator = np.random.default_rng(1)
+    generator = worker_module("numpy.random").default_rng(1)
     loader = DataLoader(
         TensorDataset(np.arange(4)), batch_size=4, shuffle=True, generator=generator
     )
-    firsts = np.bincount([_labels(loader)[0] for _ in range(400)], minlength=4)
+    firsts = np.bincount([epoch[0] for epoch in _labels(loader, 400)], minlength=4)
     assert firsts.min() > 60, f"each sample should come first about 100 times in 400: {firsts}"
     unshuffled = DataLoader(TensorDataset(np.arange(5)), batch_size=2)
-    np.testing.assert_array_equal(_labels(unshuffled), np.arange(5))
+    np.testing.assert_array_equal(_labels(unshuffled)[0], np.arange(5))
 
 
 @pytest.mark.task("08.4")

@@ -1,6 +1,9 @@
 """Visible tests for module 07 (Training). Run them with `make grade MODULE=07`.
 
 Each test names its task; the hidden tests check the same tasks on many more inputs.
+Your code runs in a separate process: `student.training.Trainer` is your `Trainer` there,
+the random generators handed to it live there too (`default_rng` below), and the model is
+built there by `blob_classifier` (grader/worker/aids/training.py).
 """
 
 import math
@@ -9,34 +12,17 @@ import numpy as np
 import pytest
 
 from grader.testing.checks import assert_tensor
-from tinytorch.core.layers import Dropout, Linear, ReLU, Sequential
-from tinytorch.core.losses import cross_entropy
-from tinytorch.core.optimizers import SGD, Adam
-from tinytorch.core.tensor import Tensor
-from tinytorch.core.training import (
-    CosineWarmupLR,
-    StepLR,
-    Trainer,
-    batches,
-    clip_grad_norm_,
-)
+from grader.testing.data import blobs
+from grader.testing.kit import aids, scratch, student, worker_module
 
-
-def _blobs():
-    """120 points in three well-separated clusters, labels 0, 1, 2."""
-    rng = np.random.default_rng(7)
-    centers = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5]])
-    labels = np.repeat(np.arange(3), 40)
-    return (centers[labels] + 0.6 * rng.standard_normal((120, 2))).astype(np.float32), labels
-
-
-def _model(dropout=0.0):
-    return Sequential(
-        Linear(2, 16, rng=np.random.default_rng(0)),
-        ReLU(),
-        Dropout(dropout, rng=np.random.default_rng(5)),
-        Linear(16, 3, rng=np.random.default_rng(1)),
-    )
+cross_entropy = student.losses.cross_entropy
+SGD, Adam = student.optimizers.SGD, student.optimizers.Adam
+Tensor = student.tensor.Tensor
+training = student.training
+CosineWarmupLR, StepLR, Trainer = training.CosineWarmupLR, training.StepLR, training.Trainer
+batches, clip_grad_norm_ = training.batches, training.clip_grad_norm_
+default_rng = worker_module("numpy.random").default_rng
+_model = aids.training.blob_classifier  # Linear(2, 16), ReLU, Dropout, Linear(16, 3)
 
 
 @pytest.mark.task("07.1")
@@ -77,23 +63,24 @@ def test_cosine_warmup_rises_then_falls_to_eta_min():
 @pytest.mark.task("07.3")
 @pytest.mark.points(3)
 def test_train_epoch_learns_and_reports_loss_accuracy_and_speed():
-    x, y = _blobs()
+    x, y = blobs()
     model = _model()
     trainer = Trainer(model, SGD(model.parameters(), lr=0.1, momentum=0.9), cross_entropy)
-    first = trainer.train_epoch(batches(x, y, 16, np.random.default_rng(0)))
+    first = trainer.train_epoch(batches(x, y, 16, default_rng(0)))
     for _ in range(3):
-        last = trainer.train_epoch(batches(x, y, 16, np.random.default_rng(1)))
+        last = trainer.train_epoch(batches(x, y, 16, default_rng(1)))
     assert first.samples == 120 and trainer.epoch == 4, "wrong sample or epoch count"
-    assert last.loss < first.loss and last.loss < 0.2, f"the loss went {first.loss} -> {last.loss}"
+    first_loss, last_loss = first.loss, last.loss
+    assert last_loss < first_loss and last_loss < 0.2, f"the loss went {first_loss} -> {last_loss}"
     assert last.accuracy > 0.9 and last.samples_per_second > 0
 
 
 @pytest.mark.task("07.4")
 @pytest.mark.points(2)
 def test_evaluate_changes_nothing_and_restores_training_mode():
-    x, y = _blobs()
+    x, y = blobs()
     model = _model(dropout=0.5)
-    before = [p.data.copy() for p in model.parameters()]
+    before = [p.data for p in model.parameters()]
     trainer = Trainer(model, SGD(model.parameters(), lr=0.1), cross_entropy, verbose=False)
     first = trainer.evaluate(batches(x, y, 50))
     second = trainer.evaluate(batches(x, y, 50))
@@ -105,23 +92,24 @@ def test_evaluate_changes_nothing_and_restores_training_mode():
 
 @pytest.mark.task("07.5")
 @pytest.mark.points(4)
-def test_checkpoint_resume_is_bit_for_bit(tmp_path):
-    x, y = _blobs()
+def test_checkpoint_resume_is_bit_for_bit():
+    x, y = blobs()
+    folder = scratch()  # a folder your code may write
 
     def make():
         model = _model(dropout=0.2)
         optimizer = Adam(model.parameters(), lr=0.02)
         return Trainer(model, optimizer, cross_entropy, CosineWarmupLR(optimizer, 1, 4))
 
-    straight, rng = make(), np.random.default_rng(11)
+    straight, rng = make(), default_rng(11)
     for _ in range(4):
         straight.train_epoch(batches(x, y, 16, rng))
-    resumed, rng = make(), np.random.default_rng(11)
+    resumed, rng = make(), default_rng(11)
     for _ in range(2):
         resumed.train_epoch(batches(x, y, 16, rng))
-    resumed.save_checkpoint(tmp_path / "run.npz", rng=rng)
-    resumed, rng = make(), np.random.default_rng(0)
-    assert resumed.load_checkpoint(tmp_path / "run.npz", rng=rng) == 2
+    resumed.save_checkpoint(folder.path("run.npz"), rng=rng)
+    resumed, rng = make(), default_rng(0)
+    assert resumed.load_checkpoint(folder.path("run.npz"), rng=rng) == 2
     for _ in range(2):
         resumed.train_epoch(batches(x, y, 16, rng))
     for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):

@@ -1,0 +1,185 @@
+"""The pytest plugin of the trusted test process (`-p grader.grade.plugin`).
+
+This process runs the tests and never imports the student's code: the tests reach it
+through the worker session (grader/testing/remote.py) that this plugin starts. The plugin
+makes grading deterministic (one fixed hypothesis profile), insists that every test carries
+`points` and `task` markers, gives each test its time limit and captured output, and
+writes what happened to the results file (grader/grade/protocol.py): feedback already safe
+to show, with no hidden-test source.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from grader.grade.isolation import make_undumpable
+from grader.grade.protocol import CollectedTest, Kind, SuiteConfig, TestOutcome, record
+from grader.testing import remote
+from grader.testing.errors import GradingStop, StudentError
+
+PROFILE = "grading"
+settings.register_profile(
+    PROFILE,
+    max_examples=30,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=False,
+    report_multiple_bugs=False,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+FEEDBACK_LINES = 40
+NOTE_LIMIT = 1500
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("grader").addoption("--grading-config", help="the SuiteConfig JSON file")
+
+
+class GradingPlugin:
+    """One grading run: the worker session, and the results file."""
+
+    def __init__(self, config: SuiteConfig) -> None:
+        self.config = config
+        self.results = open(config.results, "a", encoding="utf-8")  # noqa: SIM115
+        work = config.results.parent
+        self.session = remote.Session(config.worker, work)
+        remote.activate(self.session)
+        self.session.launch()
+        self.failures: dict[str, list[str]] = {}
+        self.write(Kind.ISOLATION, config.worker.isolation)
+
+    def write(self, kind: Kind, payload: object) -> None:
+        self.results.write(record(kind, payload))
+        self.results.flush()
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.write(Kind.COLLECTION_ERROR, f"{report.nodeid}: {report.longreprtext[-3000:]}")
+
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """Record every collected test, then keep this shard's share of them."""
+        self.write(Kind.COLLECTED, [collected_test(item) for item in items])
+        shard, shards = self.config.shard, self.config.shards
+        mine = items[shard::shards]
+        if len(mine) < len(items):
+            config.hook.pytest_deselected(items=[i for i in items if i not in mine])
+            items[:] = mine
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
+        self.failures[item.nodeid] = []
+        started = time.monotonic()
+        self.session.begin_test(item.nodeid)
+        yield
+        output = self.session.end_test()
+        failures = self.failures.pop(item.nodeid)
+        self.write(
+            Kind.OUTCOME,
+            TestOutcome(
+                nodeid=item.nodeid,
+                passed=not failures,
+                feedback="\n\n".join(failures),
+                output="" if not failures else output,
+                duration=round(time.monotonic() - started, 3),
+            ),
+        )
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        if report.outcome == "passed" or item.nodeid not in self.failures:
+            return
+        if report.outcome == "skipped":
+            self.failures[item.nodeid].append(
+                f"A graded test may not be skipped: {report.longrepr}"
+            )
+            return
+        self.failures[item.nodeid].append(feedback(item, call, report))
+
+    def pytest_unconfigure(self) -> None:
+        self.session.close()
+        remote.activate(None)
+        self.results.close()
+
+
+def collected_test(item: pytest.Item) -> CollectedTest:
+    """A test's record; a test without proper markers is a maintainer's error."""
+    points, task = _marker_arg(item, "points"), _marker_arg(item, "task")
+    if not isinstance(points, int | float) or points <= 0:
+        raise pytest.UsageError(f"{item.nodeid}: points must be a positive number, got {points!r}")
+    hidden = "hidden" in Path(str(item.path)).parts
+    return CollectedTest(item.nodeid, str(task), float(points), hidden)
+
+
+def _marker_arg(item: pytest.Item, name: str) -> object:
+    marker = item.get_closest_marker(name)
+    if marker is None or len(marker.args) != 1:
+        raise pytest.UsageError(
+            f"{item.nodeid}: a graded test needs @pytest.mark.{name}(...) with one argument"
+        )
+    return marker.args[0]
+
+
+def cut_middle(text: str, max_lines: int = FEEDBACK_LINES) -> str:
+    """Keep the start and the end of a long text (the error is at the end), say what was cut."""
+    lines = text.splitlines()
+    if len(lines) <= max_lines:
+        return text
+    head, tail = max_lines // 4, max_lines - max_lines // 4
+    cut = len(lines) - head - tail
+    return "\n".join([*lines[:head], f"... ({cut} lines cut) ...", *lines[-tail:]])
+
+
+def feedback(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> str:
+    """What the student reads about a failure: never a hidden test's source."""
+    error = call.excinfo.value if call.excinfo else None
+    hidden = "hidden" in Path(str(item.path)).parts
+    if isinstance(error, StudentError):
+        message = error.explain()
+    elif isinstance(error, GradingStop):
+        message = str(error)
+    elif error is not None:
+        message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    else:
+        message = report.longreprtext
+    notes = "\n".join(getattr(error, "__notes__", []) or [])[:NOTE_LIMIT]
+    notes = ADDRESS.sub("", notes)  # `<function f at 0x7f...>` differs from run to run
+    location = "" if hidden or call.excinfo is None else _test_line(item, call.excinfo)
+    return cut_middle("\n".join(filter(None, [location, message, notes])))
+
+
+ADDRESS = re.compile(r" at 0x[0-9a-f]+")
+
+
+def _test_line(item: pytest.Item, excinfo: pytest.ExceptionInfo) -> str:
+    """Where in a visible test file the failure happened (the student can read that file)."""
+    entries = [e for e in excinfo.traceback if Path(str(e.path)) == Path(str(item.path))]
+    if not entries:
+        return ""
+    entry = entries[-1]
+    relative = Path(str(item.path)).relative_to(Path(str(item.config.rootpath))).as_posix()
+    statement = str(entry.statement).strip().splitlines()
+    first = statement[0] if statement else ""
+    return f'  File "{relative}", line {entry.lineno + 1}, in {entry.name}\n    {first}'
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "points(n): points a graded test is worth")
+    config.addinivalue_line("markers", "task(id): the task id (like '01.2') a graded test checks")
+    settings.load_profile(PROFILE)
+    path = config.getoption("--grading-config")
+    if path:
+        make_undumpable()
+        suite = SuiteConfig.from_json(Path(path).read_text(encoding="utf-8"))
+        config.pluginmanager.register(GradingPlugin(suite), "grading")

@@ -1,0 +1,124 @@
+"""The grade verb: one entry function that owns the walk over a submission's modules.
+
+`grade(...)` chooses the isolation once, grades each module (grader/grade/engine.py),
+applies the late policy and the integrity verdict (new, immutable results), and returns a
+`GradeRun`. Which modules count and how many points they are worth come from the trusted
+classroom.yml (`modules_to_grade`): a module that is missing from the submission scores 0
+of its points; deleting it never shrinks the total. The CLI only parses and prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.check.integrity import IntegrityReport
+from grader.course import Course, ModuleSpec
+from grader.grade.adjust import apply_integrity, apply_late_policy, handed_in
+from grader.grade.engine import grade_module
+from grader.grade.isolation import Isolation, choose, isolation_required, make_undumpable
+from grader.layout import Layout
+from grader.report.results import ModuleResult
+
+RUN_CAP_SECONDS = 900.0
+"""After this long, modules not yet graded are reported as not graded (a CI job's budget)."""
+
+
+class RequestError(ValueError):
+    """The command asks for something this repository cannot do (said in one sentence)."""
+
+
+@dataclass(frozen=True)
+class GradeRun:
+    """Everything one grading run produced."""
+
+    results: tuple[ModuleResult, ...]
+    preamble: tuple[str, ...]
+    """Run-wide messages (hidden tests missing, integrity, modules not counted)."""
+    flagged: bool
+    """The integrity check found protected files changed."""
+    isolation: Isolation
+
+
+def modules_to_grade(
+    course: Course, layout: Layout, keys: list[str], today: dt.date
+) -> tuple[list[ModuleSpec], list[str]]:
+    """The modules a run grades, and notes on released modules that cannot be graded.
+
+    `all` means every module released by `today` in the trusted classroom.yml whose tests
+    this course has: never "whatever folders the submission holds".
+    """
+    if keys != ["all"]:
+        modules = [course.module(key) for key in keys]
+        for module in modules:
+            if not layout.visible_tests(module).is_dir():
+                raise RequestError(
+                    f"module {module.key} ({module.title}) cannot be graded yet: this course "
+                    f"repository has no starter/{module.dirname}/ yet (release: {module.release})"
+                )
+        return modules, []
+    released = [m for m in course.modules if m.release <= today]
+    ready = [m for m in released if layout.visible_tests(m).is_dir()]
+    notes = [
+        f"Module {m.dirname} was released on {m.release}, but this course has no tests for "
+        "it yet, so it is not graded."
+        for m in released
+        if m not in ready
+    ]
+    return ready, notes
+
+
+def grade(
+    *,
+    layout: Layout,
+    course: Course,
+    modules: list[ModuleSpec],
+    submission: Path,
+    include_hidden: bool = True,
+    pushed_at: dt.datetime | None = None,
+    integrity: IntegrityReport | None = None,
+    isolation: Isolation | None = None,
+    notes: tuple[str, ...] = (),
+    on_result: Callable[[ModuleResult], None] | None = None,
+) -> GradeRun:
+    """Grade `modules` of the submission tree `submission` (it holds `NN_slug/` folders)."""
+    isolation = isolation or choose(isolation_required())
+    make_undumpable()
+    started = time.monotonic()
+    results = []
+    for module in modules:
+        if time.monotonic() - started > RUN_CAP_SECONDS:
+            result = _not_graded(module, f"the run's time cap of {RUN_CAP_SECONDS:g} s was reached")
+        else:
+            result = grade_module(layout, course, module, submission, include_hidden, isolation)
+            if pushed_at is not None:
+                when = handed_in(layout.root, module, pushed_at)
+                result = apply_late_policy(result, module, course.policies, when)
+            if integrity is not None:
+                result = apply_integrity(result, integrity.unrestorable)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    preamble = [*notes, f"Your code ran in a worker with {isolation.description}."]
+    preamble += integrity.summary() if integrity else []
+    return GradeRun(
+        results=tuple(results),
+        preamble=tuple(preamble),
+        flagged=bool(integrity and integrity.flagged),
+        isolation=isolation,
+    )
+
+
+def _not_graded(module: ModuleSpec, reason: str) -> ModuleResult:
+    return ModuleResult(
+        module=module.dirname,
+        title=module.title,
+        tests=(),
+        max_score=module.points,
+        execution_time=0.0,
+        graded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        notes=(f"Not graded: {reason}. It scores 0 in this run; ask for a regrade.",),
+    )

@@ -1,0 +1,46 @@
+"""Where the code of a graded module and of its prerequisites comes from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.course import Course, ModuleSpec
+from grader.layout import Layout
+
+
+def display_path(path: Path, layout: Layout) -> str:
+    """A path as the student knows it: relative to the repository when possible."""
+    try:
+        return path.resolve().relative_to(layout.root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def prerequisite_sources(
+    layout: Layout, course: Course, module: ModuleSpec, submission: Path
+) -> tuple[list[tuple[ModuleSpec, Path, str]], list[str]]:
+    """Where each earlier module's code comes from, and notes saying so."""
+    sources, notes = [], []
+    policy = course.policies.prerequisites_from
+    for earlier in course.prerequisite_closure(module):
+        candidates = (
+            [layout.reference, submission]
+            if policy == "reference"
+            else [submission, layout.reference]
+        )
+        candidates.append(layout.starter)
+        for tree in candidates:
+            path = layout.module_file(tree, earlier)
+            if path.is_file():
+                sources.append((earlier, path, display_path(path, layout)))
+                if tree != candidates[0]:
+                    notes.append(
+                        f"Module {earlier.dirname} came from {display_path(tree, layout)}/ "
+                        f"({policy} code is not available here)."
+                    )
+                break
+        else:
+            notes.append(
+                f"Module {earlier.dirname} is missing everywhere; tests that need it fail."
+            )
+    return sources, notes

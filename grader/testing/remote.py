@@ -1,0 +1,598 @@
+"""The trusted side of the worker: one process that runs the student's code, and handles.
+
+A `Session` starts the worker (grader/worker/server.py, isolated as
+grader/grade/isolation.py decides), sends it requests and decodes its answers as
+untrusted data (grader/worker/wire.py). Objects that are not plain data stay in the
+worker; the tests hold a `Handle` to each, whose attribute lookups, calls and operators
+become requests. Names in the student's modules are `RemoteName`s (`student.tensor.Tensor`
+in grader/testing/kit.py), looked up in the worker when they are used.
+
+Time: each test has a time limit. A request that runs past it kills the worker (a fresh
+one starts for the next test) and fails the test; once hangs have cost the module its
+hang budget (classroom.yml), or the module could not be imported at all, every remaining
+test fails at once with the same explanation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.grade.isolation import (
+    Isolation,
+    Level,
+    WorkerPaths,
+    prepare_for_worker,
+    worker_command,
+)
+from grader.testing.errors import (
+    MESSAGE_LIMIT,
+    TYPE_NAME_LIMIT,
+    Frame,
+    ModuleBroken,
+    StudentError,
+    WorkerCrashed,
+    WorkerProtocolError,
+    WorkerStartError,
+    WorkerTimeout,
+    student_error,
+)
+from grader.worker import wire
+from grader.worker.wire import Op
+
+OUTPUT_LIMIT = 3000
+RESET_SECONDS = 5.0
+KILL_WAIT_SECONDS = 5.0
+_CURRENT: list[Session] = []
+LOCAL_PREFIXES = ("__", "_pytest", "_hypothesis", "_repr_", "_ipython")
+"""Attribute names that tools (pytest, hypothesis, pretty printers) probe on any object:
+answered locally, never sent to the worker."""
+
+
+@dataclass(frozen=True)
+class StudentFile:
+    """A staged file whose traceback lines the student may see (their own code)."""
+
+    display_path: str
+    header_lines: int
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Everything needed to start workers for one module's tests."""
+
+    paths: WorkerPaths
+    modules: tuple[str, ...]
+    """Modules the worker imports before it answers (in order)."""
+    student_files: dict[str, StudentFile]
+    """Keyed by the path relative to the stage (`tinytorch/core/tensor.py`)."""
+    isolation: Isolation
+    time_per_test: float
+    memory_mb: int
+    cpu_seconds: int
+    hang_budget: float = 60.0
+    """Once hangs have cost this many seconds, every remaining test fails at once."""
+    file_mb: int = 64
+    processes: int = 64
+
+
+def current() -> Session:
+    """The session of the running test (set by the grading plugin)."""
+    if not _CURRENT:
+        raise RuntimeError(
+            "the student's code can only be reached inside a graded test "
+            "(run the tests with `make grade MODULE=NN`)"
+        )
+    return _CURRENT[0]
+
+
+def activate(session: Session | None) -> None:
+    _CURRENT[:] = [session] if session else []
+
+
+class Remote:
+    """What the tests hold of the student's code: a handle or a name."""
+
+    __slots__ = ()
+    __array_ufunc__ = None  # NumPy defers to our reflected operators
+
+    def _remote_tag(self) -> dict:
+        raise NotImplementedError
+
+    def _remote_session(self) -> Session:
+        raise NotImplementedError
+
+    def _remote_request(self, op: Op, args: list, name: str | None = None) -> Any:
+        return self._remote_session().request(op, args, name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith(LOCAL_PREFIXES):
+            raise AttributeError(name)
+        return self._remote_request(Op.GETATTR, [self, name])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._remote_request(Op.SETATTR, [self, name, value])
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._remote_request(Op.CALL, [self, list(args), kwargs])
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "a test cannot take the truth value of an object in the student's code: "
+            "fetch plain data (.data, .shape) and compare that"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __len__(self) -> int:
+        return _expect(self._remote_request(Op.OPERATOR, [self], "len"), int, "len()")
+
+    def __float__(self) -> float:
+        value = self._remote_request(Op.CALL, [_BUILTIN_FLOAT, [self], {}])
+        return _expect(value, float, "float()")
+
+    def __int__(self) -> int:
+        return _expect(self._remote_request(Op.CALL, [_BUILTIN_INT, [self], {}]), int, "int()")
+
+    def __iter__(self) -> Any:
+        return self._remote_request(Op.ITER, [self])
+
+    def __next__(self) -> Any:
+        return self._remote_request(Op.NEXT, [self])
+
+    def __enter__(self) -> Any:
+        return self._remote_request(Op.METHOD, [self, "__enter__", [], {}])
+
+    def __exit__(self, *exc_info: object) -> bool:
+        self._remote_request(Op.METHOD, [self, "__exit__", [None, None, None], {}])
+        return False
+
+
+def _binary(name: str) -> tuple:
+    def forward(self: Remote, other: Any) -> Any:
+        return self._remote_request(Op.OPERATOR, [self, other], name)
+
+    def reflected(self: Remote, other: Any) -> Any:
+        return self._remote_request(Op.OPERATOR, [other, self], name)
+
+    return forward, reflected
+
+
+def _unary(name: str) -> Any:
+    def apply(self: Remote) -> Any:
+        return self._remote_request(Op.OPERATOR, [self], name)
+
+    return apply
+
+
+for _name, _op in {
+    "add": "add", "sub": "sub", "mul": "mul", "truediv": "truediv", "floordiv": "floordiv",
+    "mod": "mod", "pow": "pow", "matmul": "matmul", "and": "and_", "or": "or_", "xor": "xor",
+}.items():  # fmt: skip
+    _forward, _reflected = _binary(_op)
+    setattr(Remote, f"__{_name}__", _forward)
+    setattr(Remote, f"__r{_name}__", _reflected)
+for _name in ("lt", "le", "gt", "ge", "getitem", "contains"):
+    setattr(Remote, f"__{_name}__", _binary(_name)[0])
+for _name in ("iadd", "isub", "imul", "itruediv", "imatmul"):
+    setattr(Remote, f"__{_name}__", _binary(_name)[0])
+for _name in ("neg", "pos", "abs", "invert"):
+    setattr(Remote, f"__{_name}__", _unary(_name))
+
+
+def _setitem(self: Remote, key: Any, value: Any) -> None:
+    self._remote_request(Op.OPERATOR, [self, key, value], "setitem")
+
+
+Remote.__setitem__ = _setitem  # type: ignore[method-assign]
+
+
+def _expect(value: Any, kind: type, what: str) -> Any:
+    if type(value) is not kind:
+        raise TypeError(
+            f"the student's {what} returned {type(value).__name__}, not {kind.__name__}"
+        )
+    return value
+
+
+class Handle(Remote):
+    """An object that lives in the worker. The same object always gives the same Handle,
+    so `is` and `==` (identity, decided here) work as on local objects."""
+
+    __slots__ = ("_remote_owner", "_remote_epoch", "_remote_id", "_remote_type")
+
+    def __init__(self, owner: Session, epoch: int, handle_id: int, type_name: str) -> None:
+        object.__setattr__(self, "_remote_owner", owner)
+        object.__setattr__(self, "_remote_epoch", epoch)
+        object.__setattr__(self, "_remote_id", handle_id)
+        object.__setattr__(self, "_remote_type", type_name)
+
+    def _remote_session(self) -> Session:
+        return self._remote_owner
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith(LOCAL_PREFIXES):
+            raise AttributeError(name)
+        session = self._remote_owner
+        if (self._remote_type, name) in session.methods:
+            return Method(self, name)
+        return session.request(Op.GETATTR, [self, name])
+
+    def _remote_tag(self) -> dict:
+        if self._remote_epoch != self._remote_owner.epoch:
+            raise RuntimeError("this handle belongs to an earlier test or an earlier worker")
+        return {"$h": self._remote_id}
+
+    def __repr__(self) -> str:
+        return f"<student {self._remote_type}>"
+
+
+class Method:
+    """A method of an object in the worker: calling it is one request. (After the first
+    lookup, methods of a type are known, so `x.sum(dim=0)` costs one round trip.)"""
+
+    __slots__ = ("owner", "name")
+
+    def __init__(self, owner: Handle, name: str) -> None:
+        self.owner = owner
+        self.name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        session = self.owner._remote_owner
+        return session.request(Op.METHOD, [self.owner, self.name, list(args), kwargs])
+
+    def __repr__(self) -> str:
+        return f"<method {self.name} of {self.owner!r}>"
+
+
+class RemoteName(Remote):
+    """A name in a module of the worker (`tinytorch.core.tensor`, `Tensor`), looked up when
+    used: calling it is one request, an attribute of it is a longer name."""
+
+    __slots__ = ("_remote_module", "_remote_path")
+
+    def __init__(self, module: str, path: str = "") -> None:
+        object.__setattr__(self, "_remote_module", module)
+        object.__setattr__(self, "_remote_path", path)
+
+    def _remote_session(self) -> Session:
+        return current()
+
+    def _remote_tag(self) -> dict:
+        return {"$n": [self._remote_module, self._remote_path]}
+
+    def __getattr__(self, name: str) -> RemoteName:
+        if name.startswith(LOCAL_PREFIXES):
+            raise AttributeError(name)
+        path = self._remote_path
+        return RemoteName(self._remote_module, f"{path}.{name}" if path else name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RemoteName) and other._remote_tag() == self._remote_tag()
+
+    def __hash__(self) -> int:
+        return hash((self._remote_module, self._remote_path))
+
+    def __repr__(self) -> str:
+        path = self._remote_path
+        return f"<student name {self._remote_module}{':' + path if path else ''}>"
+
+
+_BUILTIN_FLOAT = RemoteName("builtins", "float")
+_BUILTIN_INT = RemoteName("builtins", "int")
+
+
+class Session:
+    """The worker for one module's tests, restarted after a crash or a hang."""
+
+    def __init__(self, config: WorkerConfig, work: Path) -> None:
+        self.config = config
+        self.work = work
+        self.epoch = 0
+        self.deadline: float | None = None
+        self.process: subprocess.Popen | None = None
+        self.reader: wire.Reader | None = None
+        self.request_fd = -1
+        self.next_id = 1
+        self.handles: dict[int, Handle] = {}
+        self.broken: ModuleBroken | None = None
+        self.hung: list[str] = []
+        self.test = ""
+        self.output_path = work / "worker-output.txt"
+        self.output_path.write_bytes(b"")
+        self.output_mark = 0
+        self.scratch_count = 0
+        self.ready = False
+        self.launched_at = 0.0
+        self.methods: set[tuple[str, str]] = set()
+        self.stage_seen = self.scratch_seen = ""
+
+    # -- tests -------------------------------------------------------------------------
+
+    def begin_test(self, nodeid: str) -> None:
+        self.test = nodeid
+        self.deadline = time.monotonic() + self.config.time_per_test
+        self.output_mark = self.output_path.stat().st_size
+
+    def end_test(self) -> str:
+        """Drop the test's handles and return what the student's code printed (capped)."""
+        if self.process is not None and self.process.poll() is None:
+            self.deadline = time.monotonic() + RESET_SECONDS
+            try:
+                self.request(Op.RESET, [])
+            except (StudentError, WorkerTimeout, WorkerCrashed, WorkerProtocolError):
+                pass
+        self.epoch += 1
+        self.handles.clear()
+        self.deadline = None
+        return self._output_since(self.output_mark)
+
+    def _output_since(self, mark: int) -> str:
+        with open(self.output_path, "rb") as stream:
+            stream.seek(mark)
+            data = stream.read(OUTPUT_LIMIT + 1)
+            rest = stream.seek(0, os.SEEK_END) - mark - len(data)
+        text = data[:OUTPUT_LIMIT].decode("utf-8", errors="replace")
+        if len(data) > OUTPUT_LIMIT or rest > 0:
+            text += f"\n... (output cut: {len(data) - OUTPUT_LIMIT + rest} more bytes)"
+        return text
+
+    def close(self) -> None:
+        self._kill()
+
+    def scratch(self) -> Any:
+        """A fresh folder that the worker may write and this side may read."""
+        from grader.testing.kit import Scratch
+
+        if self.process is None:
+            self._start()
+        self.scratch_count += 1
+        name = f"t{self.scratch_count}"
+        local = self.config.paths.scratch / name
+        local.mkdir()
+        prepare_for_worker(writable=local)
+        return Scratch(f"{self.scratch_seen}/{name}", local)
+
+    # -- the worker --------------------------------------------------------------------
+
+    def launch(self) -> None:
+        """Start a worker now (its imports overlap with test collection); the first request
+        waits until it is ready."""
+        if self.process is None and self.broken is None:
+            self._start()
+
+    def _start(self) -> None:
+        if self.broken is not None:
+            raise ModuleBroken(str(self.broken))
+        config = self.config
+        command, seen = worker_command(config.isolation, config.paths)
+        request_read, request_write = os.pipe()
+        answer_read, answer_write = os.pipe()
+        limits = {
+            "RLIMIT_AS": config.memory_mb * 2**20,
+            "RLIMIT_CPU": config.cpu_seconds,
+            "RLIMIT_FSIZE": config.file_mb * 2**20,
+            "RLIMIT_CORE": 0,
+        }
+        if config.isolation.level is Level.NAMESPACES:
+            limits["RLIMIT_NPROC"] = config.processes
+        worker_config = {
+            "paths": [seen["stage"], seen["runtime"], seen["site"]],
+            "modules": list(config.modules),
+            "student_files": [f"{seen['stage']}/{name}" for name in config.student_files],
+            "limits": limits,
+            "drop_to_uid": seen["drop_to_uid"],
+            "fds": [request_read, answer_write],
+        }
+        self.stage_seen, self.scratch_seen = seen["stage"], seen["scratch"]
+        with open(self.output_path, "ab") as output:
+            try:
+                self.process = subprocess.Popen(
+                    [*command, json.dumps(worker_config)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=output,
+                    pass_fds=(request_read, answer_write),
+                    start_new_session=True,
+                    env=_worker_environment(),
+                    cwd=config.paths.scratch,
+                )
+            except OSError as error:
+                raise WorkerStartError(f"the grader could not start the worker: {error}") from None
+            finally:
+                os.close(request_read)
+                os.close(answer_write)
+        self.request_fd = request_write
+        self.reader = wire.Reader(answer_read)
+        self.epoch += 1
+        self.handles.clear()
+        self.ready = False
+        self.launched_at = time.monotonic()
+
+    def _await_ready(self) -> None:
+        assert self.reader is not None
+        limit = self.config.time_per_test
+        try:
+            ready, _ = self.reader.read(self.launched_at + limit)
+        except TimeoutError:
+            self._kill()
+            self.broken = ModuleBroken(
+                f"Importing your module did not finish within {limit:g} s, so no test of "
+                "this module could run. Look for an endless loop or long work at the top "
+                "level of your file (outside any function)."
+            )
+            raise ModuleBroken(str(self.broken)) from None
+        except (EOFError, wire.WireError):
+            self._kill()
+            raise WorkerStartError(
+                "the worker stopped before it was ready: " + self._output_since(0)[-1500:].strip()
+            ) from None
+        if type(ready) is dict and "error" in ready:
+            self._kill()
+            error = self._student_error(ready["error"])
+            self.broken = ModuleBroken(
+                "Your module could not be imported, so none of its tests could run:\n"
+                + error.explain()
+            )
+            raise ModuleBroken(str(self.broken))
+        self.ready = True
+
+    def _kill(self) -> None:
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.process.wait(KILL_WAIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.request_fd >= 0:
+            os.close(self.request_fd)
+        if self.reader is not None:
+            os.close(self.reader.fd)
+        self.process, self.reader, self.request_fd = None, None, -1
+
+    def _exit_reason(self) -> str:
+        code = self.process.poll() if self.process else None
+        if code is None:
+            return "it stopped answering"
+        if code < 0:
+            return f"it was killed by {signal.Signals(-code).name}"
+        return f"it exited with status {code}"
+
+    # -- requests ----------------------------------------------------------------------
+
+    def request(self, op: Op, args: list, name: str | None = None) -> Any:
+        """Send one request and return its decoded answer (raises StudentError etc.)."""
+        if self.process is None:
+            self._start()
+        if not self.ready:
+            self._await_ready()
+        assert self.reader is not None
+        encoder = wire.Encoder(_refuse)
+        message = {"id": self.next_id, "op": op.value, "args": encoder.encode(args)}
+        if name is not None:
+            message["name"] = name
+        self.next_id += 1
+        try:
+            wire.write_all(self.request_fd, wire.pack(message, encoder.buffers))
+            answer, buffers = self.reader.read(self.deadline)
+        except TimeoutError:
+            raise self._timed_out() from None
+        except (EOFError, BrokenPipeError):
+            reason = self._exit_reason()
+            self._kill()
+            raise WorkerCrashed(
+                f"Your code ended the process that runs it ({reason}). It may have crashed, "
+                f"used more than the {self.config.memory_mb} MB of memory it may use, or "
+                "called exit()."
+            ) from None
+        except wire.WireError as error:
+            self._kill()
+            raise WorkerProtocolError(
+                f"The grader could not read your code's answer: {error}"
+            ) from None
+        value = self._answer(message["id"], answer, buffers)
+        if op is Op.GETATTR and answer.get("method") is True and isinstance(args[0], Handle):
+            self.methods.add((args[0]._remote_type, args[1]))
+            return Method(args[0], args[1])
+        return value
+
+    def _timed_out(self) -> WorkerTimeout:
+        self._kill()
+        limit = self.config.time_per_test
+        self.hung.append(self.test)
+        if len(self.hung) * limit >= self.config.hang_budget:
+            self.broken = ModuleBroken(
+                f"Not run: your code ran past its {limit:g} s time limit in {len(self.hung)} "
+                f"tests of this module (first in {self.hung[0].split('::')[-1]}), so the "
+                "remaining tests were stopped. Look for an endless loop or for work repeated "
+                "far more often than needed."
+            )
+        return WorkerTimeout(
+            f"Your code did not finish within this test's {limit:g} s time limit, so it was "
+            "stopped. Look for an endless loop or for work repeated far more often than needed."
+        )
+
+    def _answer(self, request_id: int, answer: dict, buffers: list[bytes]) -> Any:
+        if answer.get("id") != request_id:
+            self._kill()
+            raise WorkerProtocolError("Your code's process answered out of turn.")
+        if "error" in answer:
+            error = self._student_error(answer["error"])
+            if error.type_name == "StopIteration" and not error.frames:
+                raise StopIteration
+            raise error
+        if "value" not in answer:
+            raise WorkerProtocolError("Your code's process sent an answer without a value.")
+        try:
+            value = wire.Decoder(buffers, self._handle).decode(answer["value"])
+        except wire.WireError as error:
+            self._kill()
+            raise WorkerProtocolError(
+                f"The grader could not read your code's answer: {error}"
+            ) from None
+        return value
+
+    def _handle(self, tag: dict) -> Handle:
+        handle_id, type_name = tag.get("$h"), tag.get("type", "object")
+        if type(handle_id) is not int or type(type_name) is not str:
+            raise wire.WireError("a handle is an integer id and a type name")
+        handle = self.handles.get(handle_id)
+        if handle is None:
+            handle = Handle(self, self.epoch, handle_id, type_name[:TYPE_NAME_LIMIT])
+            self.handles[handle_id] = handle
+        return handle
+
+    def _student_error(self, data: Any) -> StudentError:
+        if type(data) is not dict:
+            return student_error("Error", "(your code's error could not be read)", ())
+        type_name = data.get("type") if type(data.get("type")) is str else "Error"
+        type_name = "".join(c for c in type_name if c.isalnum() or c == "_")[:TYPE_NAME_LIMIT]
+        message = data.get("message") if type(data.get("message")) is str else ""
+        return student_error(type_name or "Error", message[:MESSAGE_LIMIT], self._frames(data))
+
+    def _frames(self, data: dict) -> tuple[Frame, ...]:
+        frames = []
+        raw = data.get("frames")
+        for entry in raw if type(raw) is list else []:
+            if type(entry) is not list or len(entry) != 4:
+                continue
+            path, line, function, text = entry
+            name = path[len(self.stage_seen) + 1 :] if type(path) is str else None
+            known = self.config.student_files.get(name or "")
+            if known is None or type(line) is not int or type(function) is not str:
+                continue
+            text = text[:200] if type(text) is str else ""
+            frames.append(Frame(known.display_path, line - known.header_lines, function[:80], text))
+        return tuple(frames)
+
+
+def _refuse(value: Any) -> dict:
+    if isinstance(value, Remote):
+        return value._remote_tag()
+    raise TypeError(
+        f"a test cannot send a {type(value).__name__} to the student's code: only plain data, "
+        "NumPy arrays and handles cross"
+    )
+
+
+def _worker_environment() -> dict[str, str]:
+    """The environment of the launcher (bubblewrap clears it again for the worker)."""
+    from grader.grade.isolation import WORKER_ENV
+
+    return dict(WORKER_ENV, HOME="/tmp")
