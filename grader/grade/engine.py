@@ -78,8 +78,12 @@ def grade_module(
     submission: Path,
     include_hidden: bool = True,
     isolation: Isolation | None = None,
+    shards: int | None = None,
 ) -> ModuleResult:
-    """Grade `module` in the submission tree `submission` (which holds `NN_slug/` folders)."""
+    """Grade `module` in the submission tree `submission` (which holds `NN_slug/` folders).
+
+    `shards`: how many test processes share the tests (default: one per core, at most 2).
+    """
     started = time.monotonic()
     isolation = isolation or choose(isolation_required())
     module_file = layout.module_file(submission, module)
@@ -109,10 +113,12 @@ def grade_module(
                 hang_budget=policies.hang_budget_seconds,
             ),
         )
-        run = run_suite(config, collect_only=bool(problems))
+        run = run_suite(config, collect_only=bool(problems), shards=shards)
     notes += [str(p) for p in problems]
     if run.records.collection_errors or run.records.collected is None:
-        return _not_graded(module, run.records.collected or [], notes, run.problem, started)
+        errors = [_collection_error(text) for text in run.records.collection_errors]
+        problem = "\n".join(errors) or run.problem
+        return _not_graded(module, run.records.collected or [], notes, problem, started)
     if problems:
         stop = "Not run: " + "; ".join(str(p) for p in problems)
     else:
@@ -130,6 +136,15 @@ def grade_module(
         notes=tuple(notes),
         isolation=(run.records.isolation or isolation).description,
     )
+
+
+def _collection_error(text: str) -> str:
+    """A test file that did not load: a visible one's error in full (students have that
+    file), a hidden one's name only (its error would show its source)."""
+    nodeid = text.split(":", 1)[0]
+    if nodeid.startswith("tests/visible/"):
+        return text
+    return f"{nodeid} did not load (run `make test` in the course repository to see why)"
 
 
 def _not_graded(

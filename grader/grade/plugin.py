@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from grader.grade.isolation import make_undumpable
 from grader.grade.protocol import CollectedTest, Kind, SuiteConfig, TestOutcome, record
-from grader.testing import remote
+from grader.testing import handles, remote
 from grader.testing.errors import GradingStop, StudentError
 
 PROFILE = "grading"
@@ -51,7 +51,7 @@ class GradingPlugin:
         self.results = open(config.results, "a", encoding="utf-8")  # noqa: SIM115
         work = config.results.parent
         self.session = remote.Session(config.worker, work)
-        remote.activate(self.session)
+        handles.activate(self.session)
         self.session.launch()
         self.failures: dict[str, list[str]] = {}
         self.write(Kind.ISOLATION, config.worker.isolation)
@@ -109,7 +109,7 @@ class GradingPlugin:
 
     def pytest_unconfigure(self) -> None:
         self.session.close()
-        remote.activate(None)
+        handles.activate(None)
         self.results.close()
 
 

@@ -2,9 +2,11 @@
 
 `grade(...)` chooses the isolation once, grades each module (grader/grade/engine.py),
 applies the late policy and the integrity verdict (new, immutable results), and returns a
-`GradeRun`. Which modules count and how many points they are worth come from the trusted
-classroom.yml (`modules_to_grade`): a module that is missing from the submission scores 0
-of its points; deleting it never shrinks the total. The CLI only parses and prints.
+`GradeRun`. Several modules are graded side by side (one test process each, as many as
+`shard_count()`); one module alone is split over that many processes. Which modules
+count and how many points they are worth come from the trusted classroom.yml
+(`modules_to_grade`): a module that is missing from the submission scores 0 of its
+points; deleting it never shrinks the total. The CLI only parses and prints.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from grader.course import Course, ModuleSpec
 from grader.grade.adjust import apply_integrity, apply_late_policy, handed_in
 from grader.grade.engine import grade_module
 from grader.grade.isolation import Isolation, choose, isolation_required, make_undumpable
+from grader.grade.suite import shard_count
 from grader.layout import Layout
 from grader.report.results import ModuleResult
 
@@ -88,20 +92,25 @@ def grade(
     isolation = isolation or choose(isolation_required())
     make_undumpable()
     started = time.monotonic()
-    results = []
-    for module in modules:
+
+    def one(module: ModuleSpec) -> ModuleResult:
         if time.monotonic() - started > RUN_CAP_SECONDS:
-            result = _not_graded(module, f"the run's time cap of {RUN_CAP_SECONDS:g} s was reached")
-        else:
-            result = grade_module(layout, course, module, submission, include_hidden, isolation)
-            if pushed_at is not None:
-                when = handed_in(layout.root, module, pushed_at)
-                result = apply_late_policy(result, module, course.policies, when)
-            if integrity is not None:
-                result = apply_integrity(result, integrity.unrestorable)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+            return _not_graded(module, f"the run's time cap of {RUN_CAP_SECONDS:g} s was reached")
+        shards = 1 if len(modules) > 1 else None
+        result = grade_module(layout, course, module, submission, include_hidden, isolation, shards)
+        if pushed_at is not None:
+            when = handed_in(layout.root, module, pushed_at)
+            result = apply_late_policy(result, module, course.policies, when)
+        if integrity is not None:
+            result = apply_integrity(result, integrity.unrestorable)
+        return result
+
+    results = []
+    with ThreadPoolExecutor(max_workers=shard_count()) as pool:
+        for result in pool.map(one, modules):
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
     preamble = [*notes, f"Your code ran in a worker with {isolation.description}."]
     preamble += integrity.summary() if integrity else []
     return GradeRun(

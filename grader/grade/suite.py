@@ -46,12 +46,14 @@ def shard_count() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def run_suite(config: SuiteConfig, collect_only: bool = False) -> SuiteRun:
+def run_suite(
+    config: SuiteConfig, collect_only: bool = False, shards: int | None = None
+) -> SuiteRun:
     """Run (or only collect) the tests under `config.tests`, split over parallel shards,
     each a trusted test process with its own worker and scratch folder."""
     work = config.results.parent
     (config.tests.parent / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
-    shards = 1 if collect_only else shard_count()
+    shards = 1 if collect_only else (shards or shard_count())
     children, logs, results = [], [], []
     for shard in range(shards):
         folder = work / f"shard-{shard}"

@@ -1,1 +1,4 @@
-"""Helpers shared by visible and hidden tests: hypothesis strategies and assertions."""
+"""The test kit: how tests reach the student's code (kit.py, handles.py, remote.py), the
+checks that decide (checks.py, gradcheck.py, graph.py), and shared references, data,
+timing and hypothesis strategies. Everything here runs on the trusted side; the student's
+code runs only in the worker (grader/worker/)."""

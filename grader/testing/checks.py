@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.testing.handles import Handle
 from grader.testing.kit import type_name
-from grader.testing.remote import Handle
 
 
 def as_array(value: Any, what: str) -> np.ndarray:

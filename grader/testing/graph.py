@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from grader.testing.handles import Handle
 from grader.testing.kit import aids
-from grader.testing.remote import Handle
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.testing.remote import Handle, Remote, RemoteName, current
+from grader.testing.handles import Handle, Remote, RemoteName, current
 from grader.worker.wire import Op
 
 
