@@ -31,11 +31,11 @@ def grad_check(
     assert_tensor(out, expected, f"{what}: forward", rtol=rtol, atol=atol, dtype=F64)
     weights = np.linspace(0.5, 1.5, expected.size).reshape(expected.shape)
     out.backward(weights)
+    points = [x.astype(F64) for x in inputs]
     for index, (leaf, value) in enumerate(zip(tensors, inputs, strict=True)):
 
         def loss(array: np.ndarray, index: int = index) -> float:
-            args = [x.astype(F64) for x in inputs]
-            args[index] = array
+            args = [*points[:index], array, *points[index + 1 :]]
             return float(np.sum(reference(*args) * weights))
 
         grad = leaf.grad
