@@ -1,7 +1,14 @@
-"""Where the code of a graded module and of its prerequisites comes from."""
+"""Where the code of a graded module and of its prerequisites comes from.
+
+With `grading.prerequisites_from: reference`, an earlier module comes from the reference
+solutions only once its due date has passed: the worker stages prerequisites beside the
+student's module, where the student's code could read them, and after the deadline the
+reference is no longer a secret. Before that it comes from the student's own code.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from grader.course import Course, ModuleSpec
@@ -17,17 +24,23 @@ def display_path(path: Path, layout: Layout) -> str:
 
 
 def prerequisite_sources(
-    layout: Layout, course: Course, module: ModuleSpec, submission: Path
+    layout: Layout,
+    course: Course,
+    module: ModuleSpec,
+    submission: Path,
+    now: dt.datetime | None = None,
 ) -> tuple[list[tuple[ModuleSpec, Path, str]], list[str]]:
     """Where each earlier module's code comes from, and notes saying so."""
     sources, notes = [], []
-    policy = course.policies.prerequisites_from
+    now = now or dt.datetime.now(dt.UTC)
     for earlier in course.prerequisite_closure(module):
+        reference_allowed = earlier.due < now
+        policy = course.policies.prerequisites_from if reference_allowed else "submission"
         candidates = (
-            [layout.reference, submission]
-            if policy == "reference"
-            else [submission, layout.reference]
+            [layout.reference, submission] if policy == "reference" else [submission]
         )
+        if reference_allowed and layout.reference not in candidates:
+            candidates.append(layout.reference)
         candidates.append(layout.starter)
         for tree in candidates:
             path = layout.module_file(tree, earlier)
