@@ -93,10 +93,17 @@ def test_a_push_without_the_bundle_grades_visible_tests_and_says_so(
     repo = student_repository(released.template, tmp_path / "repo")
     commit_solution(repo, "01_tensor", "tensor.py")
     lines = _make_classroom_grade(repo, None, tmp_path)
-    assert "::notice title=Autograding complete::Points 100/200" in _live_commands(lines)
     results = json.loads((repo / ".grades" / "results.json").read_text())
     assert not any("hidden" in t["tags"] for m in results["modules"] for t in m["tests"])
+    assert all(m["extra_data"]["visible_only"] for m in results["modules"])
+    visible = results["max_score"]
+    assert 0 < visible < 200, "visible tests alone must not be scaled up to the full points"
+    [tensor, activations] = results["modules"]
+    assert tensor["score"] == tensor["extra_data"]["max_score"] and activations["score"] == 0
+    complete = f"::notice title=Autograding complete::Points {tensor['score']:g}/{visible:g}"
+    assert complete in _live_commands(lines)
     summary = (repo / ".grades" / "summary.md").read_text()
+    assert "(visible tests only)" in summary
     assert "Hidden tests were not available in this run" in summary
     assert "GRADER_TOKEN" in summary
 

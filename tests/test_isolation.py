@@ -89,7 +89,7 @@ def test_local_grading_without_isolation_runs_and_says_so(monkeypatch, tmp_path)
     local = choose(required=False)
     assert local.level is Level.PROCESS
     result = grade_module(LAYOUT, COURSE, TENSOR, LAYOUT.solutions, False, local)
-    assert result.score == 100
+    assert result.score == result.max_score > 0 and result.visible_only
     assert "process limits only (bwrap is not installed)" in result.isolation
     assert "preview" in result.isolation
 

@@ -126,11 +126,13 @@ def grade_module(
     tests = _score(
         module, run.records.collected, run.records.outcomes, stop, policies.memory_limit_mb
     )
+    visible_only = not any(t.hidden for t in tests)
     return ModuleResult(
         module=module.dirname,
         title=module.title,
         tests=tests,
-        max_score=module.points,
+        max_score=round(sum(t.max_score for t in tests), 2) if visible_only else module.points,
+        visible_only=visible_only,
         execution_time=time.monotonic() - started,
         graded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         notes=tuple(notes),
@@ -193,8 +195,11 @@ def _score(
     stop: str,
     memory_mb: int,
 ) -> tuple[TestResult, ...]:
-    """Scale marker points to the module's points and attach feedback."""
-    shares = _shares(module.points, [t.points for t in manifest])
+    """Scale marker points to the module's points and attach feedback. Visible tests graded
+    alone keep their marker points: scaled up, they would look like the module's grade."""
+    weights = [t.points for t in manifest]
+    visible_only = not any(t.hidden for t in manifest)
+    shares = weights if visible_only else _shares(module.points, weights)
     tests = []
     for entry, max_score in zip(manifest, shares, strict=True):
         outcome = outcomes.get(entry.nodeid) or TestOutcome(entry.nodeid, False, stop, "", 0.0)

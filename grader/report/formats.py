@@ -51,6 +51,7 @@ def to_gradescope(result: ModuleResult) -> dict:
             "late_penalty": result.late_penalty,
             "graded_at": result.graded_at,
             "isolation": result.isolation,
+            "visible_only": result.visible_only,
         },
         "tests": [
             {
@@ -138,7 +139,8 @@ def _shown_lines(lines: list[str], limit: int = 14) -> list[str]:
 
 def console_table(result: ModuleResult, width: int = 100) -> str:
     """The per-test table with feedback under each failing test."""
-    lines = [f"Module {result.module} ({result.title})", ""]
+    scope = ", visible tests only: not the module's grade" if result.visible_only else ""
+    lines = [f"Module {result.module} ({result.title}){scope}", ""]
     lines += [f"  note: {note}" for note in result.notes]
     if result.notes:
         lines.append("")
@@ -176,6 +178,7 @@ def markdown_summary(results: Sequence[ModuleResult], preamble: Sequence[str] = 
     ]
     for r in results:
         late = f" (late: -{r.late_penalty:.0%})" if r.late_penalty else ""
+        late += " (visible tests only)" if r.visible_only else ""
         lines.append(
             f"| {r.module} {r.title} | {_number(r.score)}/{_number(r.max_score)}{late} | "
             f"{r.passed_count}/{len(r.tests)} |"

@@ -49,6 +49,9 @@ class ModuleResult:
     """Fraction of the score removed for lateness (0 when on time)."""
     isolation: str = ""
     """How the worker that ran the student's code was isolated (said in every report)."""
+    visible_only: bool = False
+    """Only the visible tests were graded: the score is out of their own points, and it is
+    not the module's grade (which needs the hidden tests)."""
 
     @property
     def raw_score(self) -> float:
