@@ -32,13 +32,10 @@ from grader.report.formats import (
 from grader.report.results import ModuleResult
 from grader.report.workflow import commands_stopped
 
-NO_HIDDEN_TESTS = {
-    True: "Hidden tests were not available in this run (the grader bundle was not checked "
-    "out: the GRADER_TOKEN secret is missing or cannot read the grader repository), so only "
-    "the visible tests were graded. Your instructor's grade includes the hidden tests.",
-    False: "Only the visible tests were graded here; the hidden tests are graded when you "
-    "push, and your instructor's grade includes them.",
-}
+NO_HIDDEN_TESTS = (
+    "Only the visible tests were graded here, out of their own points: this is not your "
+    "grade. Your instructors grade the hidden tests too, in their own repository."
+)
 
 
 def _submission(layout: Layout, given: str | None) -> Path:
@@ -79,7 +76,7 @@ def _today(text: str | None, course: Course) -> dt.date:
 def _hidden_note(args: argparse.Namespace, layout: Layout) -> tuple[str, ...]:
     if args.no_hidden or layout.hidden_tests.is_dir():
         return ()
-    return (NO_HIDDEN_TESTS[bool(args.actions)],)
+    return (NO_HIDDEN_TESTS,)
 
 
 def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:

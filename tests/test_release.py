@@ -71,3 +71,12 @@ def test_the_bundle_holds_hidden_tests_solutions_and_the_manifest(released, cour
 def test_instructor_sections_are_cut_from_the_readme():
     text = "a\n<!-- instructor-only -->\nsecret\n<!-- /instructor-only -->\nb\n"
     assert student_readme(text) == "a\nb\n"
+
+
+def test_no_student_workflow_references_a_secret(released):  # noqa: F811
+    workflows = sorted((released.template / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    for workflow in workflows:
+        text = workflow.read_text()
+        assert "secrets." not in text, f"{workflow.name} references a secret"
+        assert "grader-bundle" not in text and "grader_repository" not in text, workflow.name

@@ -41,8 +41,8 @@ INSTRUCTOR_SECTION = re.compile(
 BUNDLE_README = """# {course} - grader bundle (private)
 
 Push this folder, as it is, to the private repository named in classroom.yml
-(`course.grader_repository`: {repository}). The student workflow checks it out with the
-`GRADER_TOKEN` secret and grades with:
+(`course.grader_repository`: {repository}). No student workflow reads it: students'
+pushes grade the visible tests only. The instructors' official grading uses:
 
 - `hidden/NN_slug/`: the hidden tests;
 - `solutions/NN_slug/`: reference solutions, used for prerequisite modules;
