@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from grader.assign.starter import built_modules, write_starters
 from grader.assign.sync import SyncConflictError, sync_module
 from grader.assign.unlock import unlock_modules
 from grader.check.integrity import IntegrityReport
+from grader.classroom50.result import classroom50_result
 from grader.course import Course, CourseConfigError, ModuleSpec, load_course
 from grader.grade.engine import grade_module
 from grader.grade.isolation import IsolationError, choose, isolation_required
@@ -127,6 +129,8 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
         Path(args.markdown).write_text(summary, encoding="utf-8")
     if args.results:
         _write_json(Path(args.results), combined_results(run.results, run.preamble, run.flagged))
+    if args.classroom50:
+        _write_json(Path(args.classroom50), classroom50_result(run.results, os.environ))
     print(points_line(run.results))
     if args.actions:
         print("\n".join(classroom_notices(run.results)))
@@ -274,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="an official grade: refuse to run without OS isolation of the student's code",
     )
     grade.add_argument("--results", help="write all modules' results and the totals here")
+    grade.add_argument("--classroom50", help="write Classroom 50's result.json here")
     grade.add_argument("--integrity", help="the report of `python -m grader.check.integrity`")
     grade.add_argument(
         "--pushed-at", help="push time (ISO 8601 or Unix seconds): apply the late policy"

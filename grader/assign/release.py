@@ -5,6 +5,8 @@
   the README without its instructor sections, `assignments/` seeded with the modules
   released by the given day, `tinytorch/` built from them, and the integrity manifest.
   Never solutions/, grader/hidden/, the template's own tests or CI.
+- `dist/classroom50/autograder.py`: the Classroom 50 autograder bundle (copy it to
+  `<classroom>/autograders/<assignment>/`): visible tests only, no secret, no solution.
 - `dist/grader-bundle/`: the private repository the student workflow checks out with a
   token: hidden tests, reference solutions, the integrity manifest and pristine copies
   of the protected files.
@@ -204,7 +206,7 @@ def find_leaks(template: Path, layout: Layout, course: Course) -> list[str]:
 def release(layout: Layout, course: Course, dist: Path, today: dt.date) -> Release:
     """Build both trees under `dist` (replacing earlier ones); raise `LeakError` on a leak."""
     result = Release(dist / "student-template", dist / "grader-bundle")
-    for path in (result.template, result.bundle):
+    for path in (result.template, result.bundle, dist / "classroom50"):
         if path.exists():
             shutil.rmtree(path)
     build_template(layout, course, result.template, today)
@@ -212,4 +214,7 @@ def release(layout: Layout, course: Course, dist: Path, today: dt.date) -> Relea
     if leaks:
         raise LeakError("the student template leaks instructor content:\n  " + "\n  ".join(leaks))
     build_bundle(layout, course, result.template, result.bundle)
+    classroom50 = dist / "classroom50"
+    classroom50.mkdir()
+    shutil.copy2(layout.root / "grader" / "classroom50" / "autograder.py", classroom50)
     return result

@@ -1,0 +1,1 @@
+"""Classroom 50: the autograder bundle that grades the visible tests on each push."""
