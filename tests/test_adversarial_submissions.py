@@ -147,3 +147,20 @@ def test_deleting_a_module_folder_keeps_its_points_in_the_total(tmp_path, layout
     run = grade(layout=layout, course=course, modules=modules, submission=root)
     scores = {r.module: (r.score, r.max_score) for r in run.results}
     assert scores == {"01_tensor": (100, 100), "02_activations": (0, 100)}
+
+
+def test_a_hidden_test_file_that_does_not_load_is_named_never_shown(tmp_path, layout, course):
+    from grader.layout import Layout
+    from grader.report.formats import to_gradescope
+
+    bundle = tmp_path / "bundle"
+    (bundle / "hidden" / "01_tensor").mkdir(parents=True)
+    (bundle / "hidden" / "01_tensor" / "test_broken.py").write_text(
+        "import a_module_that_does_not_exist  # SECRET-HIDDEN-LINE\n"
+    )
+    broken = Layout(layout.root, bundle)
+    result = grade_module(broken, course, course.module(1), layout.solutions)
+    report = str(to_gradescope(result))
+    assert result.score == 0 and result.max_score == 100
+    assert any("tests/hidden/test_broken.py did not load" in note for note in result.notes)
+    assert "SECRET-HIDDEN-LINE" not in report and "a_module_that_does_not_exist" not in report
