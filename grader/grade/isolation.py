@@ -176,10 +176,12 @@ def worker_command(isolation: Isolation, paths: WorkerPaths) -> tuple[list[str],
 
         site = str(Path(numpy.__file__).resolve().parent.parent)
         runtime_parent = paths.stage.parent / "runtime-link"
-        runtime_parent.mkdir(exist_ok=True)
+        runtime_parent.mkdir(exist_ok=True)  # shared by the shards of one module
         link = runtime_parent / "tinyworker"
-        if not link.exists():
+        try:
             link.symlink_to(paths.runtime.resolve(), target_is_directory=True)
+        except FileExistsError:  # another shard made it first
+            pass
         seen = {
             "stage": str(paths.stage),
             "runtime": str(runtime_parent),

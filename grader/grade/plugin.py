@@ -46,13 +46,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 class GradingPlugin:
     """One grading run: the worker session, and the results file."""
 
-    def __init__(self, config: SuiteConfig) -> None:
+    def __init__(self, config: SuiteConfig, launch: bool) -> None:
         self.config = config
         self.results = open(config.results, "a", encoding="utf-8")  # noqa: SIM115
         work = config.results.parent
         self.session = remote.Session(config.worker, work)
         handles.activate(self.session)
-        self.session.launch()
+        if launch:  # the worker's start overlaps with collecting the tests
+            self.session.launch()
         self.failures: dict[str, list[str]] = {}
         self.write(Kind.ISOLATION, config.worker.isolation)
 
@@ -182,4 +183,5 @@ def pytest_configure(config: pytest.Config) -> None:
     if path:
         make_undumpable()
         suite = SuiteConfig.from_json(Path(path).read_text(encoding="utf-8"))
-        config.pluginmanager.register(GradingPlugin(suite), "grading")
+        plugin = GradingPlugin(suite, launch=not config.option.collectonly)
+        config.pluginmanager.register(plugin, "grading")
