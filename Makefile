@@ -2,7 +2,7 @@
 #   make grade MODULE=01                 grade your module 01 (creates .venv on first use)
 #   make grade MODULE=01 SUBMISSION=solutions   grade another tree (instructors)
 #   make test                            the template's own test suite
-#   make release                         dist/student-template and dist/grader-bundle
+#   make release                         dist/student-template, dist/grader-bundle, dist/classroom50
 #   make milestone M=03 [ARGS="--dataset fashion-mnist"]   a historical demo on your code
 SHELL := /bin/bash
 PYTHON ?= python3
