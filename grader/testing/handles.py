@@ -34,6 +34,7 @@ def current() -> Session:
 
 
 def activate(session: Session | None) -> None:
+    """Make `session` the one names and kit functions reach (None: no test is running)."""
     _CURRENT[:] = [session] if session else []
 
 
