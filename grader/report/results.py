@@ -65,3 +65,9 @@ class ModuleResult:
     @property
     def passed_count(self) -> int:
         return sum(t.passed for t in self.tests)
+
+
+def module_result_from_dict(data: dict) -> ModuleResult:
+    """Rebuild a `ModuleResult` from `dataclasses.asdict` output (a file between jobs)."""
+    tests = tuple(TestResult(**test) for test in data["tests"])
+    return ModuleResult(**{**data, "tests": tests, "notes": tuple(data.get("notes", ()))})

@@ -1,0 +1,1 @@
+"""GitHub's REST API, as the instructors' grader repository uses it."""

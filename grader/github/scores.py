@@ -1,0 +1,185 @@
+"""Official grades into Classroom 50's gradebook: `<classroom>/scores.json` in the
+organization's private `classroom50` repository (schema `classroom50/scores/v1`).
+
+Classroom 50 documents one way for a teacher to set a score: an entry with
+`"override": true`, which its score collection then leaves as it is. Each entry we write
+leads with one record (a `classroom50/result/v1` payload without `assignment`) whose
+`submission` is `submit/official-<time>`, whose `commit` is the graded commit's address
+and whose tests are the modules with their official points; the entry keeps the student's
+collected submissions below it. A teacher's own hand-entered override (a record whose
+submission starts with `submit/manual-`) is never replaced. The file is read, changed
+and written with its blob SHA, and re-read on a conflict with another writer.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from grader.classroom50.result import ResultError, validate
+from grader.github.client import GitHub, GitHubError, NotFoundError
+
+SCORES_SCHEMA = "classroom50/scores/v1"
+RESULT_SCHEMA = "classroom50/result/v1"
+OFFICIAL_PREFIX = "submit/official-"
+MANUAL_PREFIX = "submit/manual-"
+DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$")
+CONFLICT_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class OfficialScore:
+    """One student's official grade so far, as the gradebook should show it."""
+
+    owner: str
+    score: int
+    max_score: int
+    tests: tuple[dict, ...]
+    """One row per graded module: test-name, passed, score, max-score (+ details)."""
+    commit_url: str
+    feedback_url: str
+
+
+@dataclass
+class ScoresUpdate:
+    """What writing scores.json did."""
+
+    written: list[str] = field(default_factory=list)
+    kept_manual: list[str] = field(default_factory=list)
+    attempts: int = 0
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def official_record(
+    score: OfficialScore, classroom: str, now: dt.datetime, after: dt.datetime | None
+) -> dict:
+    """The record that leads the entry (dated after every other record, so it sorts first)."""
+    moment = max(now, after + dt.timedelta(seconds=1)) if after else now
+    record = {
+        "schema": RESULT_SCHEMA,
+        "classroom": classroom,
+        "assignment_type": "individual",
+        "owner": score.owner,
+        "submission": OFFICIAL_PREFIX + _stamp(now).replace(":", "-"),
+        "commit": score.commit_url,
+        "release": score.feedback_url or score.commit_url,
+        "review": score.commit_url,
+        "datetime": _stamp(moment),
+        "graded_at": _stamp(now),
+        "score": score.score,
+        "max-score": score.max_score,
+        "tests": [dict(test) for test in score.tests],
+        "graded_by": "TinyTorch grader repository (hidden tests, official)",
+    }
+    validate_record(record, classroom)
+    return record
+
+
+def validate_record(record: dict, classroom: str) -> None:
+    """Raise ResultError where scores-v1 would refuse a submission record."""
+    validate({**record, "assignment": "-"}, classroom, "-")
+    if record.get("assignment_type") not in ("individual", "group"):
+        raise ResultError("assignment_type must be individual or group")
+    if not isinstance(record.get("owner"), str) or not record["owner"]:
+        raise ResultError("owner must be a non-empty string")
+    for key in ("datetime", "graded_at"):
+        if not DATETIME.match(str(record.get(key, ""))):
+            raise ResultError(f"{key} must look like 2026-09-20T23:59:59Z")
+
+
+def merge_scores(
+    document: dict,
+    assignment: str,
+    classroom: str,
+    scores: Sequence[OfficialScore],
+    now: dt.datetime,
+) -> ScoresUpdate:
+    """Put each official score into `document` (in place) as a teacher override."""
+    update = ScoresUpdate()
+    bucket = document.setdefault("assignments", {}).setdefault(
+        assignment, {"type": "individual", "entries": []}
+    )
+    entries = bucket.setdefault("entries", [])
+    for score in scores:
+        key = score.owner.lower()
+        entry = next((e for e in entries if str(e.get("owner", "")).lower() == key), None)
+        if entry is None:
+            entry = {"owner": score.owner, "submissions": []}
+            entries.append(entry)
+        records = [r for r in entry.get("submissions", []) if isinstance(r, dict)]
+        if entry.get("override") and records and _is(records[0], MANUAL_PREFIX):
+            update.kept_manual.append(score.owner)
+            continue
+        collected = [r for r in records if not _is(r, OFFICIAL_PREFIX)]
+        newest = max(filter(None, (_time(r.get("datetime")) for r in collected)), default=None)
+        entry["submissions"] = [official_record(score, classroom, now, newest), *collected]
+        entry["override"] = True
+        update.written.append(score.owner)
+    return update
+
+
+def write_scores(
+    github: GitHub,
+    repository: str,
+    classroom: str,
+    assignment: str,
+    scores: Sequence[OfficialScore],
+    now: dt.datetime,
+) -> ScoresUpdate:
+    """Read, merge and write `<classroom>/scores.json`, retrying when another writer
+    (Classroom 50's collection, a teacher) changed it in between."""
+    path = f"/repos/{repository}/contents/{classroom}/scores.json"
+    for attempt in range(1, CONFLICT_RETRIES + 1):
+        document, blob = _read(github, path)
+        update = merge_scores(document, assignment, classroom, scores, now)
+        update.attempts = attempt
+        if not update.written:
+            return update
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        body = {
+            "message": f"Official TinyTorch grades: {classroom}/{assignment} "
+            f"({len(update.written)} student(s))",
+            "content": base64.b64encode(text.encode("utf-8")).decode("ascii"),
+        }
+        if blob:
+            body["sha"] = blob
+        try:
+            github.put(path, body)
+            return update
+        except GitHubError as error:
+            if error.status not in (409, 422) or attempt == CONFLICT_RETRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _read(github: GitHub, path: str) -> tuple[dict, str]:
+    """scores.json and its blob SHA; a classroom that never collected gets a new file."""
+    try:
+        answer = github.get(path)
+    except NotFoundError:
+        return {"schema": SCORES_SCHEMA, "assignments": {}}, ""
+    try:
+        document = json.loads(base64.b64decode(answer["content"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise GitHubError("GET", path, 200, f"scores.json is not readable JSON: {error}") from None
+    if not isinstance(document, dict) or document.get("schema") != SCORES_SCHEMA:
+        raise GitHubError("GET", path, 200, f"scores.json is not {SCORES_SCHEMA}; left alone")
+    return document, str(answer.get("sha", ""))
+
+
+def _is(record: dict, prefix: str) -> bool:
+    return str(record.get("submission", "")).startswith(prefix)
+
+
+def _time(text: object) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -1,0 +1,145 @@
+"""Grade one batch of the plan: one job of the Actions matrix.
+
+Each commit is fetched alone (`git fetch --depth 1 <sha>`) into a fresh folder, and only
+its `assignments/NN_slug/<module>.py` files are used: the engine, the tests, classroom.yml
+and the reference solutions come from this grader repository (never the student's
+copies). Grading is official: the student's code runs in the OS-isolated worker, with the
+hidden tests, and a machine without isolation refuses. The token reaches git through the
+environment of the fetch only; the worker's environment is cleared (grader/grade/isolation.py).
+No late penalty is applied here: publishing applies it from the push times GitHub
+recorded. One commit that cannot be fetched or graded is reported, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.course import Course
+from grader.grade.isolation import Isolation
+from grader.grade.session import grade
+from grader.layout import Layout
+from grader.report.results import ModuleResult, module_result_from_dict
+from grader.service.plan import Job
+
+FETCH_TIMEOUT_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: Job
+    results: tuple[ModuleResult, ...] = ()
+    error: str = ""
+    """Why the commit could not be graded (it is retried in a later run)."""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "job": dataclasses.asdict(self.job),
+            "results": [dataclasses.asdict(r) for r in self.results],
+            "error": self.error,
+            "seconds": round(self.seconds, 1),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> JobResult:
+        job = Job.from_dict(data["job"])
+        results = tuple(module_result_from_dict(r) for r in data["results"])
+        return cls(job, results, str(data.get("error", "")), float(data.get("seconds", 0)))
+
+
+@dataclass
+class BatchReport:
+    results: list[JobResult] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps([r.to_dict() for r in self.results], indent=1) + "\n"
+
+
+def read_batches(paths: list[Path]) -> list[JobResult]:
+    """Every job result in the given batch files (a missing or broken file is skipped by
+    the caller's report: its jobs are simply graded again next run)."""
+    found = []
+    for path in paths:
+        found += [JobResult.from_dict(item) for item in json.loads(path.read_text("utf-8"))]
+    return found
+
+
+def fetch_commit(clone_url: str, sha: str, target: Path, token: str) -> None:
+    """Check out exactly `sha` of the repository at `clone_url` into `target`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+    env |= {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
+    if token:
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        env |= {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+        }
+    steps = {
+        "init": ["init", "--quiet", str(target)],
+        "fetch": ["-C", str(target), "fetch", "--quiet", "--depth", "1", clone_url, sha],
+        "checkout": ["-C", str(target), "checkout", "--quiet", "--detach", "FETCH_HEAD"],
+    }
+    for step, arguments in steps.items():
+        done = subprocess.run(
+            ["git", *arguments],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=FETCH_TIMEOUT_SECONDS,
+        )
+        if done.returncode != 0:
+            message = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            if token:
+                message = message.replace(token, "***")
+            raise RuntimeError(f"git {step} of {sha[:7]} failed: {message}")
+
+
+def grade_batch(
+    *,
+    jobs: tuple[Job, ...],
+    layout: Layout,
+    course: Course,
+    clone_url: str,
+    token: str,
+    isolation: Isolation,
+) -> BatchReport:
+    """Grade every job of a batch; `clone_url` has `{repository}` for `org/name`."""
+    report = BatchReport()
+    for job in jobs:
+        started = time.monotonic()
+        if not job.sha:
+            report.results.append(JobResult(job))
+            continue
+        try:
+            with tempfile.TemporaryDirectory(prefix="tinytorch-submission-") as folder:
+                checkout = Path(folder) / "repository"
+                fetch_commit(clone_url.format(repository=job.repository), job.sha, checkout, token)
+                run = grade(
+                    layout=layout,
+                    course=course,
+                    modules=[course.module(key) for key in job.modules],
+                    submission=checkout / "assignments",
+                    include_hidden=True,
+                    isolation=isolation,
+                )
+            result = JobResult(job, run.results, seconds=time.monotonic() - started)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+            result = JobResult(job, error=str(error), seconds=time.monotonic() - started)
+        report.results.append(result)
+        print(f"{job.repository} {job.sha[:7]}: " + (result.error or _points(result)), flush=True)
+    return report
+
+
+def _points(result: JobResult) -> str:
+    score = sum(r.score for r in result.results)
+    top = sum(r.max_score for r in result.results)
+    return f"{score:g}/{top:g} in {result.seconds:.0f} s"

@@ -1,0 +1,107 @@
+"""The `delivery` section of classroom.yml: where the students' repositories are.
+
+Two ways to run the course, both read by the instructors' grader repository:
+
+- Classroom 50: `gh student accept` names each repository
+  `<classroom>-<assignment>-<username>` (lower case), and the official grade goes into
+  `<org>/classroom50`'s `<classroom>/scores.json` as a teacher override;
+- a plain GitHub organization: student repositories are named `<prefix><username>`,
+  and the gradebook is the grader repository's own `state/` (no scores.json).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grader.course import ConfigReader, CourseConfigError
+
+PLATFORMS = ("classroom50", "organization")
+PLACEHOLDER_ORGANIZATION = "your-org"
+SHORT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,99}$")
+GITHUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the course's student repositories live and where official grades go."""
+
+    platform: str
+    organization: str
+    repository_prefix: str
+    """Student repositories are `<prefix><username>` (lower case for Classroom 50)."""
+    classroom: str = ""
+    assignment: str = ""
+    batch_size: int = 20
+    """Students per grading job of the matrix (one runner each)."""
+
+    @property
+    def scores_repository(self) -> str:
+        """The Classroom 50 config repository that holds scores.json, or ""."""
+        return f"{self.organization}/classroom50" if self.platform == "classroom50" else ""
+
+    @property
+    def scores_path(self) -> str:
+        return f"{self.classroom}/scores.json"
+
+    def student_of(self, repository_name: str) -> str | None:
+        """The student a repository belongs to, or None if it is not a student repository."""
+        name = repository_name.lower() if self.platform == "classroom50" else repository_name
+        prefix = self.repository_prefix
+        if not name.startswith(prefix) or len(name) == len(prefix):
+            return None
+        student = repository_name[len(prefix) :]
+        return student if GITHUB_NAME.match(student) else None
+
+
+def load_delivery(path: Path) -> Delivery:
+    """The `delivery` section of the classroom.yml at `path`."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise CourseConfigError(f"{path}: cannot read the delivery settings: {error}") from None
+    return parse_delivery(raw, source=path.name)
+
+
+def parse_delivery(raw: Any, source: str = "classroom.yml") -> Delivery:
+    reader = ConfigReader(source)
+    top = reader.mapping(raw, "")
+    section = reader.mapping(top.get("delivery"), "delivery")
+    platform = reader.choice(section.get("platform"), "delivery.platform", PLATFORMS)
+    organization = reader.text(section.get("organization"), "delivery.organization")
+    if not GITHUB_NAME.match(organization):
+        raise reader.error("delivery.organization", "a GitHub organization name", organization)
+    batch_size = int(
+        reader.number(section.get("batch_size", 20), "delivery.batch_size", 1, 500, integer=True)
+    )
+    if platform == "organization":
+        prefix = reader.text(section.get("repository_prefix"), "delivery.repository_prefix")
+        return Delivery(platform, organization, prefix, batch_size=batch_size)
+    names = {}
+    for key in ("classroom", "assignment"):
+        value = reader.text(section.get(key), f"delivery.{key}")
+        if not SHORT_NAME.match(value):
+            raise reader.error(
+                f"delivery.{key}", "Classroom 50's short name (a-z, 0-9 and -)", value
+            )
+        names[key] = value
+    prefix = f"{names['classroom']}-{names['assignment']}-"
+    return Delivery(platform, organization, prefix, batch_size=batch_size, **names)
+
+
+def placeholder_problem(grader_repository: str, delivery: Delivery | None) -> str | None:
+    """Why a release cannot go out yet (the template's placeholder names), or None."""
+    owners = {grader_repository.split("/", 1)[0]}
+    if delivery is not None:
+        owners.add(delivery.organization)
+    if PLACEHOLDER_ORGANIZATION in owners or not grader_repository.count("/") == 1:
+        return (
+            "classroom.yml still names the placeholder organization 'your-org': set "
+            "course.grader_repository (like my-course/tinytorch-grader) and "
+            "delivery.organization to your own GitHub organization, then run make release."
+        )
+    return None

@@ -1,0 +1,98 @@
+"""What a student reads about a graded commit: a commit status and a comment.
+
+The comment lists each module's score and, for every failing test, its task, its name and
+the grader's message: a hidden test's message never holds its source (the trusted test
+process writes it so, grader/grade/plugin.py), and a hidden test's file and line are never
+shown. GitHub keeps at most 65,536 characters in a comment; longer feedback is cut per
+test, and the comment says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from grader.report.results import ModuleResult
+from grader.service.state import OfficialGrade
+
+COMMENT_LIMIT = 60_000
+MESSAGE_LIMIT = 1_500
+STAGE_NAMES = {"on_time": "on time", "final": "final, after the late window"}
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def status_line(results: Sequence[ModuleResult]) -> tuple[str, str]:
+    """(commit status state, description) for a graded commit."""
+    score = sum(r.score for r in results)
+    top = sum(r.max_score for r in results)
+    passed = all(t.passed for r in results for t in r.tests)
+    state = "success" if passed and results else "failure"
+    text = (
+        f"Hidden + visible tests: {_number(score)}/{_number(top)} (feedback; official: due dates)"
+    )
+    return state, text
+
+
+def comment(
+    sha: str,
+    pushed_at: str,
+    results: Sequence[ModuleResult],
+    official: Sequence[tuple[str, OfficialGrade]] = (),
+) -> str:
+    """The Markdown comment for one graded commit."""
+    lines = [
+        f"### TinyTorch grader: commit `{sha[:7]}` (pushed {pushed_at.replace('T', ' ')})",
+        "",
+        "Your modules were graded with the visible **and the hidden tests**. This is feedback "
+        "on this push; each module's official grade is taken from the last commit you pushed "
+        "before its due time.",
+        "",
+        "| Module | Score | Tests passed |",
+        "|---|---:|---:|",
+    ]
+    for result in results:
+        lines.append(
+            f"| {result.module} {result.title} | {_number(result.score)}/"
+            f"{_number(result.max_score)} | {result.passed_count}/{len(result.tests)} |"
+        )
+    failures = [(r, t) for r in results for t in r.tests if not t.passed]
+    if failures:
+        lines += ["", f"<details><summary>What failed ({len(failures)})</summary>", ""]
+        for result, test in failures:
+            kind = "hidden test" if test.hidden else "visible test"
+            message = test.feedback.strip() or "failed"
+            if len(message) > MESSAGE_LIMIT:
+                message = message[:MESSAGE_LIMIT] + "\n... (cut)"
+            lines += [
+                f"**{result.module}, task {test.task}**: `{test.name}` ({kind})",
+                "```text",
+                message.replace("```", "'''"),
+                "```",
+            ]
+        lines.append("</details>")
+    notes = [n for r in results for n in r.notes]
+    if notes:
+        lines += ["", *[f"- {note}" for note in notes]]
+    if official:
+        lines += ["", "**Official grades recorded in this run**", ""]
+        lines += [official_line(module, grade) for module, grade in official]
+    text = "\n".join(lines) + "\n"
+    if len(text) > COMMENT_LIMIT:
+        text = text[:COMMENT_LIMIT] + "\n\n(Feedback cut: it was longer than GitHub allows.)\n"
+    return text
+
+
+def official_line(module: str, grade: OfficialGrade) -> str:
+    """One line about an official grade, for a comment or the run's summary."""
+    commit = (
+        f"commit `{grade.commit[:7]}` pushed {grade.pushed_at}"
+        if grade.commit
+        else ("no commit pushed before the due time")
+    )
+    text = (
+        f"- Module {module} ({STAGE_NAMES.get(grade.stage, grade.stage)}): "
+        f"{_number(grade.score)}/{_number(grade.max_score)}, {commit}"
+    )
+    return text + (f". {grade.note}" if grade.note else "")

@@ -1,0 +1,166 @@
+"""`python -I -m grader.service <verb>`: what the grader repository's workflow runs.
+
+    plan         list the students' repositories, decide which commits to grade, write
+                 plan.json and the matrix of batches (`batches=[0, 1, ...]`)
+    grade-batch  grade one batch of the plan with the hidden tests, isolated
+    publish      post feedback and statuses, record official grades, write scores.json
+                 (Classroom 50) and state/gradebook.csv, save state/grading.json
+
+`--root` is the course (classroom.yml, the engine, the visible tests), `--bundle` the
+hidden tests and reference solutions. The token comes from the environment:
+`GRADER_TOKEN` (student repositories), `SCORES_TOKEN` (Classroom 50's config repository;
+defaults to GRADER_TOKEN). Exit status: 0 done (problems with single repositories are
+reported in the summary and retried next run), 2 a configuration or GitHub failure that
+stops the whole run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+from grader.course import CourseConfigError, load_course
+from grader.github.client import GitHub, GitHubError
+from grader.grade.isolation import IsolationError, choose
+from grader.layout import Layout
+from grader.service.batch import grade_batch, read_batches
+from grader.service.config import load_delivery
+from grader.service.plan import Plan, make_plan
+from grader.service.publish import publish
+from grader.service.state import StateError, load_state
+
+
+def _github(args: argparse.Namespace, variable: str = "GRADER_TOKEN") -> GitHub:
+    token = os.environ.get(variable) or os.environ.get("GRADER_TOKEN", "")
+    if not token:
+        raise CourseConfigError(
+            f"no token: set the grader repository's secret {variable} (see the README, "
+            "'The grader repository')"
+        )
+    return GitHub(token, api_url=args.api_url)
+
+
+def _now(args: argparse.Namespace) -> dt.datetime:
+    if not args.now:
+        return dt.datetime.now(dt.UTC)
+    moment = dt.datetime.fromisoformat(args.now.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def main_plan(args: argparse.Namespace, layout: Layout) -> int:
+    course = load_course(layout.manifest)
+    delivery = load_delivery(layout.manifest)
+    github = _github(args)
+    plan = make_plan(github, delivery, course, layout, load_state(args.state), _now(args))
+    Path(args.out).write_text(plan.to_json(), encoding="utf-8")
+    print("\n".join(plan.report))
+    if args.github_output:
+        with open(args.github_output, "a", encoding="utf-8") as output:
+            output.write(f"batches={list(range(len(plan.batches)))}\n")
+    return 0
+
+
+def main_grade_batch(args: argparse.Namespace, layout: Layout) -> int:
+    course = load_course(layout.manifest)
+    plan = Plan.from_json(Path(args.plan).read_text(encoding="utf-8"))
+    if not 0 <= args.batch < len(plan.batches):
+        raise CourseConfigError(f"the plan has {len(plan.batches)} batch(es), not {args.batch}")
+    token = os.environ.get("GRADER_TOKEN", "")
+    report = grade_batch(
+        jobs=plan.batches[args.batch],
+        layout=layout,
+        course=course,
+        clone_url=args.clone_url or f"{args.web_url}/{{repository}}.git",
+        token=token,
+        isolation=choose(required=True),
+    )
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(report.to_json(), encoding="utf-8")
+    return 0
+
+
+def main_publish(args: argparse.Namespace, layout: Layout) -> int:
+    course = load_course(layout.manifest)
+    delivery = load_delivery(layout.manifest)
+    plan = Plan.from_json(Path(args.plan).read_text(encoding="utf-8"))
+    files = sorted(Path(args.results).glob("**/batch-*.json"))
+    results = read_batches(files)
+    graded = {(r.job.repository, r.job.sha) for r in results}
+    missing = [
+        f"{job.repository} {job.sha[:7]}: its batch left no results (graded again next run)"
+        for batch in plan.batches
+        for job in batch
+        if (job.repository, job.sha) not in graded
+    ]
+    github = _github(args)
+    report = publish(
+        github=github,
+        delivery=delivery,
+        course=course,
+        plan=plan,
+        results=results,
+        state=load_state(args.state),
+        state_path=args.state,
+        now=_now(args),
+        web_url=args.web_url,
+        scores_github=_github(args, "SCORES_TOKEN"),
+    )
+    report.problems += missing
+    summary = report.markdown(plan, github)
+    print(summary)
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as output:
+            output.write(summary)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.service",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--root", required=True, help="the course: classroom.yml, grader/, starter/"
+    )
+    parser.add_argument("--bundle", help="hidden tests and reference solutions (default: --root)")
+    parser.add_argument("--state", type=Path, default=Path("state/grading.json"))
+    parser.add_argument(
+        "--api-url", default=os.environ.get("GITHUB_API_URL", "https://api.github.com")
+    )
+    parser.add_argument(
+        "--web-url", default=os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+    )
+    parser.add_argument("--now", help="pretend it is this time (ISO 8601; for dry runs)")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    plan = verbs.add_parser("plan", help="decide which commits to grade")
+    plan.add_argument("--out", default="plan.json")
+    plan.add_argument("--github-output", default=os.environ.get("GITHUB_OUTPUT"))
+    plan.set_defaults(run=main_plan)
+    batch = verbs.add_parser("grade-batch", help="grade one batch of the plan")
+    batch.add_argument("--plan", default="plan.json")
+    batch.add_argument("--batch", type=int, required=True)
+    batch.add_argument("--out", required=True, help="results file (results/batch-N.json)")
+    batch.add_argument("--clone-url", help="with {repository} for org/name (default: web URL)")
+    batch.set_defaults(run=main_grade_batch)
+    publish_verb = verbs.add_parser("publish", help="post feedback, record official grades")
+    publish_verb.add_argument("--plan", default="plan.json")
+    publish_verb.add_argument("--results", default="results")
+    publish_verb.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
+    publish_verb.set_defaults(run=main_publish)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    root = Path(args.root).resolve()
+    bundle = Path(args.bundle).resolve() if args.bundle else None
+    layout = Layout(root, bundle)
+    try:
+        return args.run(args, layout)
+    except (CourseConfigError, GitHubError, IsolationError, StateError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,71 @@
+"""The official grade of a module from a graded commit, at each stage.
+
+- `on_time`: the last commit pushed before the due time, as graded (no penalty: it was
+  on time by construction). Nothing pushed before the due time scores 0.
+- `final`, once the late window has closed: the last commit pushed before it closed,
+  with the late penalty for the days after the due time that GitHub recorded its push,
+  or the on-time grade if that is higher (a later push never lowers a grade, and a push
+  that leaves a module unchanged costs nothing).
+Commit dates are never read: a commit backdated on the student's machine but pushed late
+is late.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from grader.course import Course, ModuleSpec
+from grader.grade.adjust import late_fraction
+from grader.report.results import ModuleResult
+from grader.service.state import OfficialGrade
+
+
+def official_grade(
+    stage: str,
+    module: ModuleSpec,
+    course: Course,
+    sha: str,
+    pushed_at: str,
+    result: ModuleResult | None,
+    on_time: OfficialGrade | None,
+    now: str,
+) -> OfficialGrade | None:
+    """The grade to record, or None when it cannot be decided yet (grade again later)."""
+    if sha and result is None:
+        return None
+    if stage == "final" and on_time is None:
+        return None
+    if not sha:
+        note = "Nothing was pushed to the default branch before the due time."
+        if stage == "final" and on_time is not None:
+            return OfficialGrade("final", **_same(on_time), graded_at=now)
+        return OfficialGrade(stage, "", "", 0.0, module.points, 0.0, note, now)
+    assert result is not None
+    raw = min(result.raw_score, module.points)
+    if stage == "on_time":
+        return OfficialGrade("on_time", sha, pushed_at, raw, module.points, 0.0, "", now)
+    assert on_time is not None
+    pushed = dt.datetime.fromisoformat(pushed_at.replace("Z", "+00:00"))
+    fraction, days = late_fraction(module, course.policies, pushed)
+    late_score = round(raw * (1.0 - fraction), 2)
+    if days == 0 or on_time.score >= late_score:
+        grade = OfficialGrade("final", **_same(on_time), graded_at=now)
+        if days and sha != on_time.commit:
+            grade.note = (
+                f"A later push ({sha[:7]}, {days} day(s) late) would score "
+                f"{late_score:g} after its {fraction:.0%} penalty; the on-time grade counts."
+            )
+        return grade
+    note = f"Pushed {days} day(s) after the due time: {fraction:.0%} late penalty."
+    return OfficialGrade("final", sha, pushed_at, late_score, module.points, fraction, note, now)
+
+
+def _same(grade: OfficialGrade) -> dict:
+    return {
+        "commit": grade.commit,
+        "pushed_at": grade.pushed_at,
+        "score": grade.score,
+        "max_score": grade.max_score,
+        "late_penalty": grade.late_penalty,
+        "note": grade.note,
+    }

@@ -1,0 +1,173 @@
+"""Which commits to grade in this run, split into batches for the Actions matrix.
+
+Two reasons to grade a commit of a student repository:
+- feedback: it is the newest commit on the default branch and its hidden-test results
+  were not published yet;
+- an official grade, for a module whose due time has passed: the `on_time` stage grades
+  the last commit pushed before the due time; once the late window
+  (`late_policy.max_late_days`) has closed, the `final` stage grades the last commit
+  pushed before it closed. Push times are the ones GitHub recorded (repository activity),
+  never commit dates.
+A commit needed for several reasons is graded once. A repository's push history is read
+only when it was pushed to since the last run or an official grade is due, so a quiet
+class costs one listing per 100 repositories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+
+from grader.course import Course, ModuleSpec
+from grader.github.client import GitHub, GitHubError
+from grader.github.repos import Push, last_push_by, push_history, student_repositories
+from grader.layout import Layout
+from grader.service.config import Delivery
+from grader.service.state import MAX_ATTEMPTS, GradingState
+
+
+@dataclass(frozen=True)
+class Job:
+    """One commit of one student repository to grade."""
+
+    repository: str
+    student: str
+    sha: str
+    """"" for an official stage with nothing pushed before its time: scored 0, not graded."""
+    pushed_at: str
+    modules: tuple[str, ...]
+    """Module keys to grade ("01")."""
+    feedback: bool = False
+    official: tuple[tuple[str, str], ...] = ()
+    """(module key, stage) pairs this commit is the official candidate for."""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Job:
+        official = tuple((str(key), str(stage)) for key, stage in data["official"])
+        return cls(**{**data, "modules": tuple(data["modules"]), "official": official})
+
+
+@dataclass(frozen=True)
+class Plan:
+    created_at: str
+    batches: tuple[tuple[Job, ...], ...]
+    seen: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    """Repository -> (listed push time, head commit, its push time), saved when published."""
+    report: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        data = json.loads(text)
+        batches = tuple(tuple(Job.from_dict(job) for job in batch) for batch in data["batches"])
+        seen = {name: tuple(value) for name, value in data.get("seen", {}).items()}
+        return cls(data["created_at"], batches, seen, tuple(data.get("report", ())))
+
+
+def late_window_end(module: ModuleSpec, course: Course) -> dt.datetime:
+    return module.due + dt.timedelta(days=course.policies.max_late_days)
+
+
+def graded_modules(course: Course, layout: Layout) -> list[ModuleSpec]:
+    """Modules this course has tests for."""
+    return [m for m in course.modules if layout.visible_tests(m).is_dir()]
+
+
+def make_plan(
+    github: GitHub,
+    delivery: Delivery,
+    course: Course,
+    layout: Layout,
+    state: GradingState,
+    now: dt.datetime,
+) -> Plan:
+    """List the course's repositories and decide what to grade."""
+    modules = graded_modules(course, layout)
+    jobs: list[Job] = []
+    seen: dict[str, tuple[str, str, str]] = {}
+    report: list[str] = []
+    repositories = student_repositories(github, delivery.organization, delivery.student_of)
+    for repository in repositories:
+        remembered = state.repository(repository.full_name, repository.student)
+        if repository.archived:
+            report.append(f"{repository.full_name}: archived, not graded")
+            continue
+        due_stages = _pending_stages(remembered.official, modules, course, now)
+        changed = repository.pushed_at != remembered.listed_push
+        if not (changed or due_stages):
+            head, head_at = remembered.head, remembered.head_pushed_at
+            pushes: list[Push] = []
+        else:
+            oldest = min((moment for _, _, moment in due_stages), default=now)
+            try:
+                pushes = push_history(github, repository, stop_before=oldest)
+            except GitHubError as error:
+                report.append(f"{repository.full_name}: push history unreadable ({error})")
+                continue
+            head = pushes[0].sha if pushes else ""
+            head_at = _iso(pushes[0].pushed_at) if pushes else ""
+            seen[repository.full_name] = (repository.pushed_at, head, head_at)
+        if not head:
+            report.append(f"{repository.full_name}: no push to its default branch yet")
+        wanted: dict[str, dict] = {}
+        if head and head != remembered.published:
+            if remembered.failures.get(head, 0) < MAX_ATTEMPTS:
+                released = [m.key for m in modules if m.release <= _local_day(head_at, course)]
+                wanted[head] = {"pushed_at": head_at, "modules": set(released), "feedback": True}
+        for module, stage, moment in due_stages:
+            push = last_push_by(pushes, moment)
+            sha, at = (push.sha, _iso(push.pushed_at)) if push else ("", "")
+            entry = wanted.setdefault(sha, {"pushed_at": at, "modules": set(), "feedback": False})
+            entry["modules"].add(module.key)
+            entry.setdefault("official", []).append((module.key, stage))
+        for sha, entry in wanted.items():
+            jobs.append(
+                Job(
+                    repository=repository.full_name,
+                    student=repository.student,
+                    sha=sha,
+                    pushed_at=entry["pushed_at"],
+                    modules=tuple(sorted(entry["modules"])) if sha else (),
+                    feedback=entry["feedback"],
+                    official=tuple(sorted(entry.get("official", []))),
+                )
+            )
+    report.append(
+        f"{len(repositories)} student repositories, {len(jobs)} commit(s) to grade; "
+        + github.stats.summary()
+    )
+    return Plan(_iso(now), _batches(jobs, delivery.batch_size), seen, tuple(report))
+
+
+def _pending_stages(
+    official: dict, modules: list[ModuleSpec], course: Course, now: dt.datetime
+) -> list[tuple[ModuleSpec, str, dt.datetime]]:
+    """(module, stage, the moment whose last push it grades) for every stage now due."""
+    pending = []
+    for module in modules:
+        taken = official.get(module.key, {})
+        if module.due < now and "on_time" not in taken:
+            pending.append((module, "on_time", module.due))
+        closes = late_window_end(module, course)
+        if closes < now and "final" not in taken:
+            pending.append((module, "final", closes))
+    return pending
+
+
+def _batches(jobs: list[Job], size: int) -> tuple[tuple[Job, ...], ...]:
+    """Jobs grouped by repository, `size` repositories per batch (one matrix job each)."""
+    repositories = list(dict.fromkeys(job.repository for job in jobs))
+    groups = [repositories[i : i + size] for i in range(0, len(repositories), size)]
+    return tuple(tuple(job for job in jobs if job.repository in group) for group in groups)
+
+
+def _local_day(text: str, course: Course) -> dt.date:
+    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when.astimezone(course.policies.timezone).date()
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

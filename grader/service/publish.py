@@ -1,0 +1,258 @@
+"""Publish a run's results: feedback to students, official grades to the gradebook.
+
+For each student repository, in the plan's order: record the official grades its jobs
+decided (on-time stages before final ones), post the hidden-test feedback of its newest
+commit as a comment on the Feedback pull request (or the grader's issue) and a commit
+status, and save the state. A failure to talk to GitHub about one repository is reported
+and retried next run; the others go on. Then, on Classroom 50, every student whose
+official grade changed gets a teacher override in scores.json; the state keeps them
+pending until that write succeeds. `state/gradebook.csv` is rewritten every run (the
+gradebook of a plain organization, and a copy for Classroom 50).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.course import Course
+from grader.github.client import GitHub, GitHubError
+from grader.github.repos import feedback_thread, post_comment, post_status
+from grader.github.scores import OfficialScore, write_scores
+from grader.service.batch import JobResult
+from grader.service.config import Delivery
+from grader.service.feedback import comment, official_line, status_line
+from grader.service.official import official_grade
+from grader.service.plan import Plan
+from grader.service.state import (
+    MAX_ATTEMPTS,
+    GradingState,
+    OfficialGrade,
+    RepositoryState,
+    save_state,
+)
+
+WEB_URL = "https://github.com"
+GIVEN_UP = "The grader could not grade this commit after 3 tries; your instructors see why"
+
+
+@dataclass
+class PublishReport:
+    feedback: list[str] = field(default_factory=list)
+    official: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    scores: str = ""
+
+    def markdown(self, plan: Plan, github: GitHub) -> str:
+        lines = ["## TinyTorch grading run", ""]
+        lines += [f"- {line}" for line in plan.report]
+        lines += [f"- feedback published for {len(self.feedback)} commit(s)"]
+        lines += [f"- official grades recorded: {len(self.official)}"]
+        if self.scores:
+            lines.append(f"- {self.scores}")
+        lines.append(f"- {github.stats.summary()}")
+        if self.problems:
+            lines += ["", "### Problems (retried next run)", ""]
+            lines += [f"- {problem}" for problem in self.problems]
+        return "\n".join(lines) + "\n"
+
+
+def publish(
+    *,
+    github: GitHub,
+    delivery: Delivery,
+    course: Course,
+    plan: Plan,
+    results: Sequence[JobResult],
+    state: GradingState,
+    state_path: Path,
+    now: dt.datetime,
+    web_url: str = WEB_URL,
+    scores_github: GitHub | None = None,
+) -> PublishReport:
+    """Publish `results` of `plan`; `scores_github` writes scores.json (default: `github`)."""
+    report = PublishReport()
+    stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    planned = {job.repository for batch in plan.batches for job in batch}
+    for name, (listed, head, head_at) in plan.seen.items():
+        if name not in planned:  # nothing to grade: remember the history was read
+            remembered = state.repositories.get(name)
+            if remembered is not None:
+                remembered.listed_push, remembered.head, remembered.head_pushed_at = (
+                    listed,
+                    head,
+                    head_at,
+                )
+    for repository in dict.fromkeys(r.job.repository for r in results):
+        items = [r for r in results if r.job.repository == repository]
+        remembered = state.repository(repository, items[0].job.student)
+        try:
+            changed = _publish_repository(github, course, items, remembered, stamp, report)
+        except GitHubError as error:
+            report.problems.append(f"{repository}: {error}")
+            continue
+        if repository in plan.seen:
+            remembered.listed_push, remembered.head, remembered.head_pushed_at = plan.seen[
+                repository
+            ]
+        if changed and repository not in state.scores_pending:
+            state.scores_pending.append(repository)
+        save_state(state, state_path)
+    if delivery.platform == "classroom50" and state.scores_pending:
+        _write_scores(scores_github or github, delivery, course, state, now, web_url, report)
+    save_state(state, state_path)
+    (state_path.parent / "gradebook.csv").write_text(gradebook_csv(course, state), "utf-8")
+    return report
+
+
+def _publish_repository(
+    github: GitHub,
+    course: Course,
+    items: list[JobResult],
+    remembered: RepositoryState,
+    stamp: str,
+    report: PublishReport,
+) -> bool:
+    """Record official grades and post feedback for one repository; True if an official
+    grade was recorded."""
+    repository = items[0].job.repository
+    recorded = _record_official(course, items, remembered, stamp, report)
+    for item in items:
+        if item.error:
+            sha = item.job.sha
+            report.problems.append(f"{repository} {sha[:7]}: {item.error}")
+            if item.job.feedback:
+                remembered.failures[sha] = remembered.failures.get(sha, 0) + 1
+                if remembered.failures[sha] >= MAX_ATTEMPTS:
+                    post_status(github, repository, sha, "error", GIVEN_UP)
+    graded = [item for item in items if item.job.feedback and not item.error]
+    if (graded or recorded) and not remembered.thread:
+        remembered.thread = feedback_thread(github, repository)
+    pending = list(recorded)
+    for item in graded:
+        body = comment(item.job.sha, item.job.pushed_at, item.results, pending)
+        url = post_comment(github, repository, remembered.thread, body)
+        state, description = status_line(item.results)
+        post_status(github, repository, item.job.sha, state, description, url)
+        remembered.published = item.job.sha
+        report.feedback.append(f"{repository} {item.job.sha[:7]}")
+        pending = []
+    if pending:  # official grades taken without a new push to comment on
+        lines = [official_line(key, grade) for key, grade in pending]
+        body = "### TinyTorch grader: official grades\n\n" + "\n".join(lines) + "\n"
+        post_comment(github, repository, remembered.thread, body)
+    return bool(recorded)
+
+
+def _record_official(
+    course: Course,
+    items: list[JobResult],
+    remembered: RepositoryState,
+    stamp: str,
+    report: PublishReport,
+) -> list[tuple[str, OfficialGrade]]:
+    """Decide the official grades these results allow (on-time stages first)."""
+    repository = items[0].job.repository
+    stages = sorted(
+        (
+            (item, key, stage)
+            for item in items
+            if not item.error
+            for key, stage in item.job.official
+        ),
+        key=lambda entry: (entry[2] != "on_time", entry[1]),
+    )
+    recorded = []
+    for item, key, stage in stages:
+        module = course.module(key)
+        result = next((r for r in item.results if r.module == module.dirname), None)
+        on_time = remembered.official.get(key, {}).get("on_time")
+        grade = official_grade(
+            stage, module, course, item.job.sha, item.job.pushed_at, result, on_time, stamp
+        )
+        if grade is None:
+            report.problems.append(f"{repository}: module {key} ({stage}) not decided yet")
+            continue
+        remembered.official.setdefault(key, {})[stage] = grade
+        recorded.append((key, grade))
+        report.official.append(f"{repository} {key} {stage}: {grade.score:g}")
+    return recorded
+
+
+def official_score(
+    course: Course, repository: str, remembered: RepositoryState, web_url: str
+) -> OfficialScore:
+    """A student's official grades so far, as Classroom 50 rows (whole points)."""
+    rows, latest = [], ("", "")
+    for module in course.modules:
+        grade = remembered.best(module.key)
+        if grade is None:
+            continue
+        rows.append(
+            {
+                "test-name": f"{module.dirname} {module.title} (official, {grade.stage})",
+                "passed": grade.score >= grade.max_score,
+                "score": round(grade.score),
+                "max-score": round(grade.max_score),
+                "commit": grade.commit,
+                "pushed_at": grade.pushed_at,
+                "late_penalty": grade.late_penalty,
+            }
+        )
+        if grade.commit and grade.pushed_at >= latest[1]:
+            latest = (grade.commit, grade.pushed_at)
+    base = f"{web_url}/{repository}"
+    return OfficialScore(
+        owner=remembered.student,
+        score=sum(row["score"] for row in rows),
+        max_score=sum(row["max-score"] for row in rows),
+        tests=tuple(rows),
+        commit_url=f"{base}/commit/{latest[0]}" if latest[0] else base,
+        feedback_url=f"{base}/issues/{remembered.thread}" if remembered.thread else base,
+    )
+
+
+def _write_scores(
+    github: GitHub,
+    delivery: Delivery,
+    course: Course,
+    state: GradingState,
+    now: dt.datetime,
+    web_url: str,
+    report: PublishReport,
+) -> None:
+    pending = [name for name in state.scores_pending if name in state.repositories]
+    scores = [official_score(course, n, state.repositories[n], web_url) for n in pending]
+    try:
+        update = write_scores(
+            github,
+            delivery.scores_repository,
+            delivery.classroom,
+            delivery.assignment,
+            scores,
+            now,
+        )
+    except GitHubError as error:
+        report.problems.append(f"scores.json not written (kept pending): {error}")
+        return
+    state.scores_pending = []
+    report.scores = f"scores.json: {len(update.written)} official grade(s) written"
+    if update.kept_manual:
+        report.scores += ", kept the teacher's manual override for " + ", ".join(update.kept_manual)
+
+
+def gradebook_csv(course: Course, state: GradingState) -> str:
+    """One row per student: each module's official grade so far, and the total."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["student", "repository", *[m.dirname for m in course.modules], "total"])
+    for name, remembered in sorted(state.repositories.items()):
+        grades = [remembered.best(m.key) for m in course.modules]
+        cells = ["" if g is None else f"{g.score:g}" for g in grades]
+        total = sum(g.score for g in grades if g is not None)
+        writer.writerow([remembered.student, name, *cells, f"{total:g}"])
+    return out.getvalue()

@@ -1,0 +1,110 @@
+"""What the grader repository remembers between runs (`state/grading.json`, committed).
+
+Per student repository: the newest commit seen on its default branch and when GitHub
+recorded its push, the commit whose feedback was last published, failed attempts, the
+feedback thread, and every official grade taken at a due date (with the commit graded).
+It is saved after each repository is published, atomically (a new file renamed over the
+old), so a run cut off half-way resumes where it stopped: nothing graded is lost, and a
+repository whose publishing did not finish is graded again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+VERSION = 1
+MAX_ATTEMPTS = 3
+"""A commit that failed to grade this often is reported and no longer retried."""
+STAGES = ("on_time", "final")
+
+
+class StateError(ValueError):
+    """The state file is unreadable; it is never silently replaced."""
+
+
+@dataclass
+class OfficialGrade:
+    """One module's official grade at one stage: `on_time` (the last push before the due
+    time) or `final` (after the late window, the better of on time and late)."""
+
+    stage: str
+    commit: str
+    """The graded commit, or "" when nothing was pushed before the due time."""
+    pushed_at: str
+    """When GitHub recorded the push of that commit."""
+    score: float
+    """After the late penalty."""
+    max_score: float
+    late_penalty: float
+    note: str
+    graded_at: str
+
+
+@dataclass
+class RepositoryState:
+    student: str
+    listed_push: str = ""
+    """The repository's `pushed_at` when its history was last read."""
+    head: str = ""
+    head_pushed_at: str = ""
+    published: str = ""
+    """The commit whose hidden-test feedback was last posted."""
+    thread: int = 0
+    """The Feedback pull request or issue that carries comments (0: not known yet)."""
+    failures: dict[str, int] = field(default_factory=dict)
+    official: dict[str, dict[str, OfficialGrade]] = field(default_factory=dict)
+    """Module key ("01") -> stage -> grade."""
+
+    def best(self, module: str) -> OfficialGrade | None:
+        """The module's final grade if the late window closed, else its on-time grade."""
+        stages = self.official.get(module, {})
+        return stages.get("final") or stages.get("on_time")
+
+
+@dataclass
+class GradingState:
+    repositories: dict[str, RepositoryState] = field(default_factory=dict)
+    scores_pending: list[str] = field(default_factory=list)
+    """Repositories whose official grade is not yet in Classroom 50's scores.json."""
+
+    def repository(self, full_name: str, student: str) -> RepositoryState:
+        return self.repositories.setdefault(full_name, RepositoryState(student))
+
+    def to_json(self) -> str:
+        data = {"version": VERSION, **asdict(self)}
+        return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> GradingState:
+        try:
+            data = json.loads(text)
+            if data.get("version") != VERSION:
+                raise ValueError(f"version {data.get('version')!r}, expected {VERSION}")
+            repositories = {}
+            for name, entry in data["repositories"].items():
+                official = {
+                    module: {stage: OfficialGrade(**grade) for stage, grade in stages.items()}
+                    for module, stages in entry.pop("official").items()
+                }
+                repositories[name] = RepositoryState(**entry, official=official)
+            return cls(repositories, list(data.get("scores_pending", [])))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise StateError(f"the grading state is unreadable: {error}") from None
+
+
+def load_state(path: Path) -> GradingState:
+    """The saved state, or an empty one on the first run."""
+    if not path.exists():
+        return GradingState()
+    return GradingState.from_json(path.read_text(encoding="utf-8"))
+
+
+def save_state(state: GradingState, path: Path) -> None:
+    """Write atomically: a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(state.to_json(), encoding="utf-8")
+    os.replace(partial, path)

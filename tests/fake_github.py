@@ -1,0 +1,218 @@
+"""A GitHub REST API stand-in on loopback, for the grader repository's tests.
+
+It answers the endpoints the grader uses with bodies and headers of GitHub's shapes
+(`Link` pagination, `x-ratelimit-*` and `retry-after`, `{"message": ...}` errors, the
+contents API's base64 and blob SHA with 409 on a stale SHA) and records every request.
+`fail(...)` makes the next matching requests answer with an error first.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class FakeRepository:
+    full_name: str
+    default_branch: str = "main"
+    pushed_at: str | None = None
+    is_template: bool = False
+    archived: bool = False
+    activity: list[dict] = field(default_factory=list)
+    statuses: list[dict] = field(default_factory=list)
+    pulls: list[dict] = field(default_factory=list)
+    issues: list[dict] = field(default_factory=list)
+    comments: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: str
+    status: int
+    headers: dict[str, str]
+    times: int
+
+
+class FakeGitHub:
+    """The server's data; `url` is the API root to give the client."""
+
+    def __init__(self, token: str = "test-token") -> None:
+        self.token = token
+        self.repositories: dict[str, FakeRepository] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.faults: list[Fault] = []
+        self.lock = threading.Lock()
+        self.clock = 1_900_000_000
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add_repository(self, full_name: str, **options) -> FakeRepository:
+        repository = FakeRepository(full_name, **options)
+        self.repositories[full_name] = repository
+        return repository
+
+    def record_push(self, full_name: str, before: str, after: str, when: str) -> None:
+        """GitHub's record of a push to the default branch at `when` (ISO 8601, UTC)."""
+        repository = self.repositories[full_name]
+        kind = "branch_creation" if not repository.activity else "push"
+        repository.activity.insert(
+            0,
+            {
+                "id": len(repository.activity) + 1,
+                "before": before,
+                "after": after,
+                "ref": f"refs/heads/{repository.default_branch}",
+                "timestamp": when,
+                "activity_type": kind,
+                "actor": {"login": full_name.split("/")[1].rsplit("-", 1)[-1]},
+            },
+        )
+        repository.pushed_at = when
+
+    def fail(self, method: str, pattern: str, status: int, times: int = 1, **headers) -> None:
+        """The next `times` requests matching `pattern` (a regex on the path) fail."""
+        headers = {k.replace("_", "-"): str(v) for k, v in headers.items()}
+        self.faults.append(Fault(method, pattern, status, headers, times))
+
+    def put_file(self, path: str, data: bytes) -> None:
+        self.files[path] = (data, hashlib.sha1(data).hexdigest())
+
+    def file(self, path: str) -> bytes:
+        return self.files[path][0]
+
+    def count(self, method: str, pattern: str) -> int:
+        return sum(1 for m, p in self.requests if m == method and re.search(pattern, p))
+
+
+def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_PUT(self) -> None:
+            self._serve("PUT")
+
+        def _serve(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            path, query = parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            with fake.lock:
+                fake.requests.append((method, path))
+                if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                    return self._send(401, {"message": "Bad credentials"})
+                for fault in fake.faults:
+                    if fault.times and fault.method == method and re.search(fault.pattern, path):
+                        fault.times -= 1
+                        return self._send(fault.status, {"message": "fault"}, fault.headers)
+                try:
+                    status, data, headers = _route(fake, method, path, query, body, self)
+                except KeyError:
+                    status, data, headers = 404, {"message": "Not Found"}, {}
+            self._send(status, data, headers)
+
+        def _send(self, status: int, data, headers: dict | None = None) -> None:
+            raw = json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(raw)
+
+    return Handler
+
+
+def _page(items: list, query: dict, path: str, handler) -> tuple[int, list, dict]:
+    size = int(query.get("per_page", 30))
+    page = int(query.get("page", 1))
+    chunk = items[(page - 1) * size : page * size]
+    headers = {}
+    if page * size < len(items):
+        rest = "&".join(f"{k}={v}" for k, v in {**query, "page": page + 1}.items())
+        host = handler.headers.get("Host")
+        headers["Link"] = f'<http://{host}{path}?{rest}>; rel="next", <http://x>; rel="last"'
+    return 200, chunk, headers
+
+
+def _route(fake: FakeGitHub, method: str, path: str, query: dict, body, handler):
+    if m := re.fullmatch(r"/orgs/([^/]+)/repos", path):
+        listed = [
+            {
+                "name": r.full_name.split("/")[1],
+                "full_name": r.full_name,
+                "default_branch": r.default_branch,
+                "pushed_at": r.pushed_at,
+                "is_template": r.is_template,
+                "archived": r.archived,
+            }
+            for r in sorted(fake.repositories.values(), key=lambda r: r.full_name)
+            if r.full_name.startswith(m.group(1) + "/")
+        ]
+        return _page(listed, query, path, handler)
+    if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/contents/(.+)", path):
+        return _contents(fake, method, m.group(2), body)
+    m = re.fullmatch(r"/repos/([^/]+/[^/]+)/(.+)", path)
+    repository, rest = fake.repositories[m.group(1)], m.group(2)
+    if rest == "activity":
+        ref = query.get("ref")
+        found = [a for a in repository.activity if ref is None or a["ref"] == ref]
+        return _page(found, query, path, handler)
+    if (s := re.fullmatch(r"statuses/([0-9a-f]{40})", rest)) and method == "POST":
+        repository.statuses.append({"sha": s.group(1), **body})
+        return 201, body, {}
+    if rest == "pulls":
+        found = [p for p in repository.pulls if p["base"]["ref"] == query.get("base")]
+        return 200, found, {}
+    if rest == "issues" and method == "GET":
+        return _page(repository.issues + repository.pulls, query, path, handler)
+    if rest == "issues" and method == "POST":
+        number = len(repository.issues) + len(repository.pulls) + 1
+        issue = {"number": number, "title": body["title"], "body": body.get("body", "")}
+        repository.issues.append(issue)
+        return 201, issue, {}
+    if (c := re.fullmatch(r"issues/(\d+)/comments", rest)) and method == "POST":
+        number = int(c.group(1))
+        known = {i["number"] for i in repository.issues + repository.pulls}
+        if number not in known:
+            return 404, {"message": "Not Found"}, {}
+        url = f"https://github.com/{repository.full_name}/issues/{number}#c{len(repository.comments)}"
+        repository.comments.append({"number": number, "body": body["body"], "html_url": url})
+        return 201, {"html_url": url}, {}
+    return 404, {"message": "Not Found"}, {}
+
+
+def _contents(fake: FakeGitHub, method: str, path: str, body):
+    if method == "GET":
+        data, sha = fake.files[path]
+        encoded = base64.b64encode(data).decode()
+        return 200, {"content": encoded, "sha": sha, "encoding": "base64"}, {}
+    current = fake.files.get(path)
+    if current is not None and body.get("sha") != current[1]:
+        return 409, {"message": f"{path} does not match {body.get('sha')}"}, {}
+    if current is None and body.get("sha"):
+        return 422, {"message": "sha given for a new file"}, {}
+    fake.put_file(path, base64.b64decode(body["content"]))
+    return 200, {"content": {"sha": fake.files[path][1]}}, {}
