@@ -104,6 +104,7 @@ def make_plan(
             oldest = min((moment for _, _, moment in due_stages), default=now)
             try:
                 pushes = push_history(github, repository, stop_before=oldest)
+                pushes = [p for p in pushes if p.pushed_at <= now]  # `--now` in the past
             except GitHubError as error:
                 report.append(f"{repository.full_name}: push history unreadable ({error})")
                 continue
