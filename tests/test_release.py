@@ -1,13 +1,19 @@
 """`make release`: the student template holds nothing instructor-only; the bundle does."""
 
 import json
+import re
 import shutil
+import subprocess
+import sys
 
 from grader.assign.release import find_leaks, student_readme
 from grader.check.integrity import MANIFEST, build_manifest
 
 from .classroom_helpers import released  # noqa: F401 - a fixture
-from .conftest import BUILT
+from .conftest import BUILT, LAYOUT
+
+SECRET = re.compile(r"\$\{\{[^}]*\bsecrets\b|\bsecrets\.[A-Z]")
+"""A GitHub expression naming a secret, or a secret by its (upper-case) name."""
 
 
 def test_the_template_has_no_instructor_folders_and_a_student_readme(released):  # noqa: F811
@@ -80,3 +86,50 @@ def test_no_student_workflow_references_a_secret(released):  # noqa: F811
         text = workflow.read_text()
         assert "secrets." not in text, f"{workflow.name} references a secret"
         assert "grader-bundle" not in text and "grader_repository" not in text, workflow.name
+
+
+def test_nothing_students_can_run_or_fetch_names_a_secret_or_holds_instructor_lines(
+    released,  # noqa: F811
+    layout,
+    course,
+):
+    """The student template (with its workflows) and the Classroom 50 bundle, which
+    Classroom 50 publishes on the organization's public Pages site."""
+    classroom50 = released.template.parent / "classroom50"
+    assert (classroom50 / "autograder.py").is_file()
+    for tree in (released.template, classroom50):
+        assert find_leaks(tree, layout, course) == []
+        for path in (p for p in tree.rglob("*") if p.is_file()):
+            text = path.read_bytes().decode("utf-8", "replace")
+            assert not SECRET.search(text), f"{path.relative_to(tree)} names a secret"
+    assert not list(released.template.rglob("grade-students.yml"))
+    size = sum(p.stat().st_size for p in classroom50.rglob("*") if p.is_file())
+    assert size < 10 * 1024 * 1024  # Classroom 50 fetches at most 10 MB
+
+
+def test_the_grader_repository_carries_its_workflow(released):  # noqa: F811
+    workflow = released.bundle / ".github" / "workflows" / "grade-students.yml"
+    text = workflow.read_text()
+    assert "secrets.GRADER_TOKEN" in text and "cron:" in text
+    assert (released.bundle / "template" / "grader" / "service" / "main.py").is_file()
+
+
+def test_a_release_for_the_placeholder_organization_is_refused(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-m",
+            "grader",
+            "--root",
+            str(LAYOUT.root),
+            "release",
+            "--dist",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "placeholder organization 'your-org'" in done.stderr
+    assert not list(tmp_path.iterdir())

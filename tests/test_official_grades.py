@@ -1,0 +1,293 @@
+"""Official grades from GitHub's push times, the plan's choice of commits, publishing that
+resumes after an interruption, and Classroom 50's scores.json written as overrides.
+(No grading here: results are made by hand; tests/test_grader_repository.py grades.)"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pytest
+
+from grader.github.client import GitHub, GitHubError
+from grader.github.scores import OfficialScore, merge_scores, validate_record, write_scores
+from grader.report.results import ModuleResult, TestResult
+from grader.service.batch import JobResult
+from grader.service.config import parse_delivery
+from grader.service.official import official_grade
+from grader.service.plan import Job, Plan, make_plan
+from grader.service.publish import publish
+from grader.service.state import GradingState, OfficialGrade, load_state
+from tests.conftest import COURSE, LAYOUT
+from tests.fake_github import FakeGitHub
+
+TENSOR = COURSE.module(1)  # due 2026-09-20 23:59:59 New York = 2026-09-21T03:59:59Z
+DELIVERY = parse_delivery(
+    {
+        "delivery": {
+            "platform": "classroom50",
+            "organization": "course",
+            "classroom": "ml",
+            "assignment": "tinytorch",
+            "batch_size": 2,
+        }
+    }
+)
+NOW = "2026-10-01T00:00:00Z"
+
+
+def result(score: float) -> ModuleResult:
+    test = TestResult("tests/hidden/t.py::test_a", "01.1", score, 100.0, score == 100, "", True, 0)
+    return ModuleResult("01_tensor", "Tensor", (test,), 100.0, 1.0, NOW)
+
+
+def on_time(score: float, commit: str = "a" * 40) -> OfficialGrade:
+    return OfficialGrade("on_time", commit, "2026-09-19T00:00:00Z", score, 100, 0.0, "", NOW)
+
+
+def test_on_time_is_the_last_push_before_the_due_time_as_graded():
+    grade = official_grade(
+        "on_time", TENSOR, COURSE, "a" * 40, "2026-09-21T03:59:00Z", result(85), None, NOW
+    )
+    assert (grade.score, grade.late_penalty, grade.commit) == (85, 0.0, "a" * 40)
+
+
+def test_nothing_pushed_before_the_due_time_scores_zero():
+    grade = official_grade("on_time", TENSOR, COURSE, "", "", None, None, NOW)
+    assert grade.score == 0 and "Nothing was pushed" in grade.note
+
+
+@pytest.mark.parametrize(
+    ("pushed_at", "raw", "expected", "penalty"),
+    [
+        ("2026-09-21T05:00:00Z", 100, 90, 0.1),  # 1 started day late: 10%
+        ("2026-09-25T03:00:00Z", 100, 60, 0.4),  # 4 days late: 40%
+        ("2026-09-25T03:00:00Z", 70, 50, 0.0),  # late work worth less than on time: kept
+    ],
+)
+def test_final_is_the_better_of_on_time_and_late_with_its_penalty(
+    pushed_at, raw, expected, penalty
+):
+    grade = official_grade(
+        "final", TENSOR, COURSE, "b" * 40, pushed_at, result(raw), on_time(50), NOW
+    )
+    assert grade.score == pytest.approx(expected) and grade.late_penalty == pytest.approx(penalty)
+
+
+def test_final_waits_for_the_on_time_grade():
+    assert official_grade("final", TENSOR, COURSE, "b" * 40, NOW, result(100), None, NOW) is None
+
+
+@pytest.fixture
+def fake():
+    server = FakeGitHub()
+    yield server
+    server.close()
+
+
+def github(fake: FakeGitHub) -> GitHub:
+    return GitHub(fake.token, api_url=fake.url, sleep=lambda s: None)
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_a_backdated_commit_pushed_seventy_days_late_is_not_what_the_deadline_grades(fake):
+    name = "course/ml-tinytorch-erin"
+    fake.add_repository(name)
+    fake.record_push(name, "0" * 40, "1" * 40, "2026-09-10T12:00:00Z")  # the starter
+    # Committed "2026-09-19" on the student's machine; GitHub recorded the push 70 days late.
+    fake.record_push(name, "1" * 40, "2" * 40, "2026-11-29T12:00:00Z")
+    plan = make_plan(
+        github(fake), DELIVERY, COURSE, LAYOUT, GradingState(), at("2026-11-29T13:00:00Z")
+    )
+    jobs = {job.sha: job for batch in plan.batches for job in batch}
+    assert ("01", "on_time") in jobs["1" * 40].official
+    assert ("01", "final") in jobs["1" * 40].official  # the window closed before the push
+    assert jobs["2" * 40].feedback and not any(k == "01" for k, _ in jobs["2" * 40].official)
+
+
+def test_quiet_repositories_cost_no_history_request(fake):
+    name = "course/ml-tinytorch-finn"
+    fake.add_repository(name)
+    fake.record_push(name, "0" * 40, "1" * 40, "2026-09-10T12:00:00Z")
+    state = GradingState()
+    remembered = state.repository(name, "finn")
+    remembered.listed_push, remembered.head, remembered.published = (
+        "2026-09-10T12:00:00Z",
+        "1" * 40,
+        "1" * 40,
+    )
+    plan = make_plan(github(fake), DELIVERY, COURSE, LAYOUT, state, at("2026-09-12T00:00:00Z"))
+    assert plan.batches == () and fake.count("GET", "/activity") == 0
+
+
+def feedback_results(names: list[str]) -> tuple[Plan, list[JobResult]]:
+    jobs = [
+        Job(n, n.rsplit("-", 1)[1], f"{i + 1:040x}", "2026-09-15T00:00:00Z", ("01",), True)
+        for i, n in enumerate(names)
+    ]
+    plan = Plan(NOW, (tuple(jobs),), {}, ())
+    return plan, [JobResult(job, (result(100),)) for job in jobs]
+
+
+def test_publishing_resumes_after_github_fails_for_one_repository(fake, tmp_path):
+    names = ["course/ml-tinytorch-gina", "course/ml-tinytorch-hugo"]
+    for name in names:
+        fake.add_repository(name)
+    fake.fail("POST", "hugo/issues$", 502, times=5)  # hugo's feedback issue cannot be opened
+    plan, results = feedback_results(names)
+    path = tmp_path / "state" / "grading.json"
+    state = GradingState()
+    report = publish(
+        github=github(fake),
+        delivery=DELIVERY,
+        course=COURSE,
+        plan=plan,
+        results=results,
+        state=state,
+        state_path=path,
+        now=at(NOW),
+    )
+    saved = load_state(path)
+    assert saved.repositories[names[0]].published == "1".rjust(40, "0")
+    assert saved.repositories[names[1]].published == ""  # graded again next run
+    assert any("hugo" in p and "502" in p for p in report.problems)
+    report = publish(
+        github=github(fake),
+        delivery=DELIVERY,
+        course=COURSE,
+        plan=plan,
+        results=results[1:],
+        state=saved,
+        state_path=path,
+        now=at(NOW),
+    )
+    assert load_state(path).repositories[names[1]].published == "2".rjust(40, "0")
+    assert len(fake.repositories[names[0]].comments) == 1  # gina was not posted twice
+
+
+def test_a_failing_commit_is_retried_then_reported_on_the_commit(fake, tmp_path):
+    name = "course/ml-tinytorch-iris"
+    fake.add_repository(name)
+    plan, results = feedback_results([name])
+    broken = [dataclasses.replace(results[0], results=(), error="git fetch failed")]
+    state, path = GradingState(), tmp_path / "grading.json"
+    for _ in range(3):
+        publish(
+            github=github(fake),
+            delivery=DELIVERY,
+            course=COURSE,
+            plan=plan,
+            results=broken,
+            state=state,
+            state_path=path,
+            now=at(NOW),
+        )
+    statuses = fake.repositories[name].statuses
+    assert [s["state"] for s in statuses] == ["error"]
+    assert state.repositories[name].failures == {"1".rjust(40, "0"): 3}
+
+
+def official(owner: str, score: int) -> OfficialScore:
+    row = {
+        "test-name": "01_tensor Tensor (official, final)",
+        "passed": score == 100,
+        "score": score,
+        "max-score": 100,
+    }
+    url = f"https://github.com/course/ml-tinytorch-{owner}"
+    return OfficialScore(owner, score, 100, (row,), f"{url}/commit/{'a' * 40}", f"{url}/issues/1")
+
+
+def collected(owner: str) -> dict:
+    return {
+        "schema": "classroom50/result/v1",
+        "classroom": "ml",
+        "assignment_type": "individual",
+        "owner": owner,
+        "submission": "submit/2026-09-14T10-00-00Z-abc1234",
+        "commit": "c",
+        "release": "r",
+        "review": "v",
+        "datetime": "2027-01-01T00:00:00Z",
+        "score": 3,
+        "max-score": 5,
+        "tests": [],
+    }
+
+
+def test_overrides_keep_collected_submissions_and_never_replace_a_teacher_override():
+    manual = {**collected("kim"), "submission": "submit/manual-2026-10-01T00-00-00Z"}
+    document = {
+        "schema": "classroom50/scores/v1",
+        "assignments": {
+            "tinytorch": {
+                "type": "individual",
+                "entries": [
+                    {"owner": "Jay", "submissions": [collected("jay")]},
+                    {"owner": "kim", "override": True, "submissions": [manual]},
+                ],
+            }
+        },
+    }
+    update = merge_scores(
+        document, "tinytorch", "ml", [official("jay", 93), official("kim", 10)], at(NOW)
+    )
+    assert update.written == ["jay"] and update.kept_manual == ["kim"]
+    jay = document["assignments"]["tinytorch"]["entries"][0]
+    assert jay["override"] is True and len(jay["submissions"]) == 2
+    first = jay["submissions"][0]
+    assert first["score"] == 93 and first["datetime"] > collected("jay")["datetime"]
+    validate_record(first, "ml")
+    assert document["assignments"]["tinytorch"]["entries"][1]["submissions"] == [manual]
+
+
+SCORES_V1_RECORD = {  # scores-v1 `submissionRecord` (schemas/scores-v1.schema.json)
+    "schema": str,
+    "classroom": str,
+    "assignment_type": str,
+    "owner": str,
+    "submission": str,
+    "commit": str,
+    "release": str,
+    "review": str,
+    "datetime": str,
+    "score": int,
+    "max-score": int,
+    "tests": list,
+}
+
+
+def test_the_written_file_follows_the_scores_schema_and_survives_a_conflict(fake):
+    fake.put_file(
+        "ml/scores.json",
+        json.dumps({"schema": "classroom50/scores/v1", "assignments": {}}).encode(),
+    )
+    fake.fail("PUT", "/contents/ml/scores.json", 409)  # collection wrote in between
+    update = write_scores(
+        github(fake), "course/classroom50", "ml", "tinytorch", [official("lou", 77)], at(NOW)
+    )
+    assert update.attempts == 2 and update.written == ["lou"]
+    document = json.loads(fake.file("ml/scores.json"))
+    assert set(document) == {"schema", "assignments"}
+    bucket = document["assignments"]["tinytorch"]
+    assert bucket["type"] in ("individual", "group") and set(bucket) <= {"type", "entries"}
+    record = bucket["entries"][0]["submissions"][0]
+    for key, kind in SCORES_V1_RECORD.items():
+        assert type(record[key]) is kind, key
+    assert "assignment" not in record and record["submission"].startswith("submit/")
+    assert record["score"] <= record["max-score"]
+    for test in record["tests"]:
+        assert type(test["passed"]) is bool and 0 <= test["score"] <= test["max-score"]
+
+
+def test_a_gradebook_that_is_not_scores_v1_is_left_alone(fake):
+    fake.put_file("ml/scores.json", b'{"hand": "edited"}')
+    with pytest.raises(GitHubError, match="not classroom50/scores/v1; left alone"):
+        write_scores(
+            github(fake), "course/classroom50", "ml", "tinytorch", [official("max", 1)], at(NOW)
+        )
+    assert fake.file("ml/scores.json") == b'{"hand": "edited"}'
