@@ -2,10 +2,10 @@
 
 Late policy (classroom.yml `late_policy`): a module handed in after its due time loses
 `penalty_per_day` of its score per started day, and everything after `max_late_days`.
-A module's hand-in time is the push time, or the commit time of the last commit that
-changed the module's file if that is earlier: pushing work on module 05 after module
-01's deadline does not make an unchanged module 01 late. (Commit times are set by the
-student's machine; the instructor's regrade at the deadline is the authoritative one.)
+The hand-in time is a push time that GitHub recorded, never a commit date (the student's
+clock sets those: a commit backdated before the due time but pushed late is late). The
+instructors' grader repository takes each module's official grade at its due date from
+the last commit pushed before it (grader/service/official.py).
 """
 
 from __future__ import annotations
@@ -13,35 +13,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import subprocess
-from pathlib import Path
 
 from grader.check.integrity import affects
 from grader.course import ModuleSpec, Policies
 from grader.report.results import ModuleResult
-
-
-def last_change(root: Path, paths: list[str]) -> dt.datetime | None:
-    """Commit time of the last commit that changed any of `paths`, if git knows one."""
-    try:
-        out = subprocess.run(
-            ["git", "log", "-1", "--format=%cI", "--", *paths],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return dt.datetime.fromisoformat(out) if out else None
-
-
-def handed_in(root: Path, module: ModuleSpec, pushed_at: dt.datetime) -> dt.datetime:
-    """When `module` counts as handed in for a push at `pushed_at`."""
-    folder = f"assignments/{module.dirname}/"
-    notebook = Path(module.filename).with_suffix(".ipynb").name
-    changed = last_change(root, [folder + module.filename, folder + notebook])
-    return min(changed, pushed_at) if changed else pushed_at
 
 
 def late_fraction(module: ModuleSpec, policies: Policies, when: dt.datetime) -> tuple[float, int]:

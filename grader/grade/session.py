@@ -20,7 +20,7 @@ from pathlib import Path
 
 from grader.check.integrity import IntegrityReport
 from grader.course import Course, ModuleSpec
-from grader.grade.adjust import apply_integrity, apply_late_policy, handed_in
+from grader.grade.adjust import apply_integrity, apply_late_policy
 from grader.grade.engine import grade_module
 from grader.grade.isolation import Isolation, choose, isolation_required, make_undumpable
 from grader.grade.suite import shard_count
@@ -99,8 +99,7 @@ def grade(
         shards = 1 if len(modules) > 1 else None
         result = grade_module(layout, course, module, submission, include_hidden, isolation, shards)
         if pushed_at is not None:
-            when = handed_in(layout.root, module, pushed_at)
-            result = apply_late_policy(result, module, course.policies, when)
+            result = apply_late_policy(result, module, course.policies, pushed_at)
         if integrity is not None:
             result = apply_integrity(result, integrity.unrestorable)
         return result
