@@ -164,3 +164,19 @@ def test_a_hidden_test_file_that_does_not_load_is_named_never_shown(tmp_path, la
     assert result.score == 0 and result.max_score == 100
     assert any("tests/hidden/test_broken.py did not load" in note for note in result.notes)
     assert "SECRET-HIDDEN-LINE" not in report and "a_module_that_does_not_exist" not in report
+
+
+def test_a_failing_hidden_assert_shows_its_values_never_its_expression(tmp_path, layout, course):
+    from grader.layout import Layout
+
+    bundle = tmp_path / "bundle"
+    (bundle / "hidden" / "01_tensor").mkdir(parents=True)
+    (bundle / "hidden" / "01_tensor" / "test_secret.py").write_text(
+        "import pytest\n\n\ndef secret_expected_rows(n):\n    return n + 1\n\n\n"
+        "@pytest.mark.points(1)\n@pytest.mark.task('01.1')\n"
+        "def test_rows():\n    assert secret_expected_rows(2) == 2\n"
+    )
+    result = grade_module(Layout(layout.root, bundle), course, course.module(1), layout.solutions)
+    (failed,) = [t for t in result.tests if t.hidden and not t.passed]
+    assert failed.feedback == "AssertionError: assert 3 == 2"
+    assert "secret_expected_rows" not in str(result)

@@ -150,6 +150,11 @@ def feedback(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
         message = error.explain()
     elif isinstance(error, GradingStop):
         message = str(error)
+    elif isinstance(error, AssertionError) and hidden:
+        # pytest's explanation of a failed assert quotes the expression (`where 3 =
+        # secret_call(2)`): from a hidden test, only its first line, the values, is shown.
+        first = str(error).strip().splitlines()[:1]
+        message = f"AssertionError: {first[0]}" if first else "AssertionError"
     elif error is not None:
         message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     else:
