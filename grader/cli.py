@@ -208,8 +208,9 @@ def cmd_release(args: argparse.Namespace, layout: Layout, course: Course) -> int
         raise RequestError(problem)
     dist = Path(args.dist) if args.dist else layout.root / "dist"
     written = release(layout, course, dist, today)
-    print(f"wrote {written.template} (push it as the Classroom template repository)")
+    print(f"wrote {written.template} (push it as the assignment's template repository)")
     print(f"wrote {written.bundle} (push it to the private {course.grader_repository})")
+    print(f"wrote {dist / 'classroom50'} (Classroom 50: <classroom>/autograders/<assignment>/)")
     return 0
 
 

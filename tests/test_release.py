@@ -97,6 +97,8 @@ def test_nothing_students_can_run_or_fetch_names_a_secret_or_holds_instructor_li
     Classroom 50 publishes on the organization's public Pages site."""
     classroom50 = released.template.parent / "classroom50"
     assert (classroom50 / "autograder.py").is_file()
+    runtime = json.loads((classroom50 / "runtime.json").read_text())
+    assert runtime["apt"] == ["bubblewrap"] and runtime["python"] >= "3.11"
     for tree in (released.template, classroom50):
         assert find_leaks(tree, layout, course) == []
         for path in (p for p in tree.rglob("*") if p.is_file()):

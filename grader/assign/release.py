@@ -5,8 +5,9 @@
   the README without its instructor sections, `assignments/` seeded with the modules
   released by the given day, `tinytorch/` built from them, and the integrity manifest.
   Never solutions/, grader/hidden/, the template's own tests or CI.
-- `dist/classroom50/autograder.py`: the Classroom 50 autograder bundle (copy it to
-  `<classroom>/autograders/<assignment>/`): visible tests only, no secret, no solution.
+- `dist/classroom50/`: `autograder.py`, the Classroom 50 autograder (copy it to
+  `<classroom>/autograders/<assignment>/`: visible tests only, no secret, no solution),
+  and `runtime.json` for `gh teacher assignment add --runtime`.
 - `dist/grader-bundle/`: the instructors' private grader repository: its workflow, the
   hidden tests, reference solutions, the integrity manifest and pristine copies of the
   protected files (the engine it grades with).
@@ -36,6 +37,8 @@ STUDENT_FILES = ("Makefile", "classroom.yml", "pyproject.toml", ".gitignore")
 STUDENT_FOLDERS = ("grader", "starter", "milestones")
 STUDENT_WORKFLOWS = ("grade.yml", "unlock.yml")
 GRADER_WORKFLOW = "grade-students.yml"
+CLASSROOM50_RUNTIME = {"runs-on": "ubuntu-24.04", "python": "3.11", "apt": ["bubblewrap"]}
+"""`gh teacher assignment add --runtime`: the runner image, Python, and the sandbox."""
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
 INSTRUCTOR_SECTION = re.compile(
     r"<!-- instructor-only -->.*?<!-- /instructor-only -->\n?", flags=re.DOTALL
@@ -229,4 +232,6 @@ def release(layout: Layout, course: Course, dist: Path, today: dt.date) -> Relea
     classroom50 = dist / "classroom50"
     classroom50.mkdir()
     shutil.copy2(layout.root / "grader" / "classroom50" / "autograder.py", classroom50)
+    runtime = json.dumps(CLASSROOM50_RUNTIME, indent=2) + "\n"
+    (classroom50 / "runtime.json").write_text(runtime, encoding="utf-8")
     return result
