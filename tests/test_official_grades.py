@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from grader.course import CourseConfigError
 from grader.github.client import GitHub, GitHubError
 from grader.github.scores import OfficialScore, merge_scores, validate_record, write_scores
 from grader.report.results import ModuleResult, TestResult
@@ -18,7 +19,7 @@ from grader.service.config import parse_delivery
 from grader.service.official import official_grade
 from grader.service.plan import Job, Plan, make_plan
 from grader.service.publish import publish
-from grader.service.state import GradingState, OfficialGrade, load_state
+from grader.service.state import GradingState, OfficialGrade, StateError, load_state
 from tests.conftest import COURSE, LAYOUT
 from tests.fake_github import FakeGitHub
 
@@ -291,3 +292,70 @@ def test_a_gradebook_that_is_not_scores_v1_is_left_alone(fake):
             github(fake), "course/classroom50", "ml", "tinytorch", [official("max", 1)], at(NOW)
         )
     assert fake.file("ml/scores.json") == b'{"hand": "edited"}'
+
+
+def test_a_commit_that_keeps_failing_is_left_for_a_hand_regrade(fake):
+    name = "course/ml-tinytorch-nora"
+    fake.add_repository(name)
+    fake.record_push(name, "0" * 40, "1" * 40, "2026-09-10T12:00:00Z")
+    state = GradingState()
+    state.repository(name, "nora").failures["1" * 40] = 3
+    plan = make_plan(github(fake), DELIVERY, COURSE, LAYOUT, state, at("2026-09-22T00:00:00Z"))
+    assert plan.batches == ()
+    assert any("module 01 (on_time) waits: commit 1111111" in line for line in plan.report)
+
+
+def test_a_damaged_state_file_stops_the_run_instead_of_starting_over(tmp_path):
+    path = tmp_path / "grading.json"
+    path.write_text('{"version": 1, "repositories": {"a/b": {"student": 3}}')
+    with pytest.raises(StateError, match="the grading state is unreadable"):
+        load_state(path)
+
+
+@pytest.mark.parametrize(
+    ("delivery", "message"),
+    [
+        ({"platform": "gitlab", "organization": "o"}, "delivery.platform: expected one of"),
+        ({"platform": "organization", "organization": "o"}, "delivery.repository_prefix"),
+        (
+            {
+                "platform": "classroom50",
+                "organization": "o",
+                "classroom": "ML 101",
+                "assignment": "t",
+            },
+            "delivery.classroom: expected Classroom 50's short name",
+        ),
+        (
+            {"platform": "organization", "organization": "-o", "repository_prefix": "t-"},
+            "delivery.organization: expected a GitHub organization name",
+        ),
+        (
+            {
+                "platform": "organization",
+                "organization": "o",
+                "repository_prefix": "t-",
+                "batch_size": 0,
+            },
+            "delivery.batch_size: expected an integer from 1 to 500",
+        ),
+    ],
+)
+def test_delivery_settings_are_checked_with_a_clear_message(delivery, message):
+    with pytest.raises(CourseConfigError, match=message):
+        parse_delivery({"delivery": delivery})
+
+
+def test_a_plain_organization_names_repositories_by_prefix():
+    delivery = parse_delivery(
+        {
+            "delivery": {
+                "platform": "organization",
+                "organization": "o",
+                "repository_prefix": "tinytorch-",
+            }
+        }
+    )
+    assert delivery.student_of("tinytorch-Alice") == "Alice"
+    assert delivery.student_of("tinytorch-") is None and delivery.student_of("other") is None
+    assert delivery.scores_repository == ""

@@ -49,11 +49,21 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Seen:
+    """A repository's default branch as this run found it (saved once published)."""
+
+    student: str
+    listed_push: str
+    head: str
+    head_pushed_at: str
+
+
+@dataclass(frozen=True)
 class Plan:
     created_at: str
     batches: tuple[tuple[Job, ...], ...]
-    seen: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    """Repository -> (listed push time, head commit, its push time), saved when published."""
+    seen: dict[str, Seen] = field(default_factory=dict)
+    """Repositories whose push history this run read."""
     report: tuple[str, ...] = ()
 
     def to_json(self) -> str:
@@ -63,7 +73,7 @@ class Plan:
     def from_json(cls, text: str) -> Plan:
         data = json.loads(text)
         batches = tuple(tuple(Job.from_dict(job) for job in batch) for batch in data["batches"])
-        seen = {name: tuple(value) for name, value in data.get("seen", {}).items()}
+        seen = {name: Seen(**value) for name, value in data.get("seen", {}).items()}
         return cls(data["created_at"], batches, seen, tuple(data.get("report", ())))
 
 
@@ -87,8 +97,9 @@ def make_plan(
     """List the course's repositories and decide what to grade."""
     modules = graded_modules(course, layout)
     jobs: list[Job] = []
-    seen: dict[str, tuple[str, str, str]] = {}
+    seen: dict[str, Seen] = {}
     report: list[str] = []
+    silent: list[str] = []
     repositories = student_repositories(github, delivery.organization, delivery.student_of)
     for repository in repositories:
         remembered = state.repository(repository.full_name, repository.student)
@@ -110,17 +121,25 @@ def make_plan(
                 continue
             head = pushes[0].sha if pushes else ""
             head_at = _iso(pushes[0].pushed_at) if pushes else ""
-            seen[repository.full_name] = (repository.pushed_at, head, head_at)
+            seen[repository.full_name] = Seen(
+                repository.student, repository.pushed_at, head, head_at
+            )
         if not head:
-            report.append(f"{repository.full_name}: no push to its default branch yet")
+            silent.append(repository.student)
+
         wanted: dict[str, dict] = {}
-        if head and head != remembered.published:
-            if remembered.failures.get(head, 0) < MAX_ATTEMPTS:
-                released = [m.key for m in modules if m.release <= _local_day(head_at, course)]
-                wanted[head] = {"pushed_at": head_at, "modules": set(released), "feedback": True}
+        if head and head != remembered.published and not remembered.given_up(head):
+            released = [m.key for m in modules if m.release <= _local_day(head_at, course)]
+            wanted[head] = {"pushed_at": head_at, "modules": set(released), "feedback": True}
         for module, stage, moment in due_stages:
             push = last_push_by(pushes, moment)
             sha, at = (push.sha, _iso(push.pushed_at)) if push else ("", "")
+            if sha and remembered.given_up(sha):
+                report.append(
+                    f"{repository.full_name}: module {module.key} ({stage}) waits: commit "
+                    f"{sha[:7]} failed to grade {MAX_ATTEMPTS} times; grade it by hand"
+                )
+                continue
             entry = wanted.setdefault(sha, {"pushed_at": at, "modules": set(), "feedback": False})
             entry["modules"].add(module.key)
             entry.setdefault("official", []).append((module.key, stage))
@@ -136,6 +155,8 @@ def make_plan(
                     official=tuple(sorted(entry.get("official", []))),
                 )
             )
+    if silent:
+        report.append(f"{len(silent)} without a push yet: " + ", ".join(silent))
     report.append(
         f"{len(repositories)} student repositories, {len(jobs)} commit(s) to grade; "
         + github.stats.summary()

@@ -27,7 +27,7 @@ from grader.service.batch import JobResult
 from grader.service.config import Delivery
 from grader.service.feedback import comment, official_line, status_line
 from grader.service.official import official_grade
-from grader.service.plan import Plan
+from grader.service.plan import Plan, Seen
 from grader.service.state import (
     MAX_ATTEMPTS,
     GradingState,
@@ -78,15 +78,9 @@ def publish(
     report = PublishReport()
     stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     planned = {job.repository for batch in plan.batches for job in batch}
-    for name, (listed, head, head_at) in plan.seen.items():
+    for name, seen in plan.seen.items():
         if name not in planned:  # nothing to grade: remember the history was read
-            remembered = state.repositories.get(name)
-            if remembered is not None:
-                remembered.listed_push, remembered.head, remembered.head_pushed_at = (
-                    listed,
-                    head,
-                    head_at,
-                )
+            _remember(state, name, seen)
     for repository in dict.fromkeys(r.job.repository for r in results):
         items = [r for r in results if r.job.repository == repository]
         remembered = state.repository(repository, items[0].job.student)
@@ -96,9 +90,7 @@ def publish(
             report.problems.append(f"{repository}: {error}")
             continue
         if repository in plan.seen:
-            remembered.listed_push, remembered.head, remembered.head_pushed_at = plan.seen[
-                repository
-            ]
+            _remember(state, repository, plan.seen[repository])
         if changed and repository not in state.scores_pending:
             state.scores_pending.append(repository)
         save_state(state, state_path)
@@ -107,6 +99,12 @@ def publish(
     save_state(state, state_path)
     (state_path.parent / "gradebook.csv").write_text(gradebook_csv(course, state), "utf-8")
     return report
+
+
+def _remember(state: GradingState, name: str, seen: Seen) -> None:
+    remembered = state.repository(name, seen.student)
+    remembered.listed_push, remembered.head = seen.listed_push, seen.head
+    remembered.head_pushed_at = seen.head_pushed_at
 
 
 def _publish_repository(
@@ -125,10 +123,9 @@ def _publish_repository(
         if item.error:
             sha = item.job.sha
             report.problems.append(f"{repository} {sha[:7]}: {item.error}")
-            if item.job.feedback:
-                remembered.failures[sha] = remembered.failures.get(sha, 0) + 1
-                if remembered.failures[sha] >= MAX_ATTEMPTS:
-                    post_status(github, repository, sha, "error", GIVEN_UP)
+            remembered.failures[sha] = remembered.failures.get(sha, 0) + 1
+            if remembered.failures[sha] == MAX_ATTEMPTS:
+                post_status(github, repository, sha, "error", GIVEN_UP)
     graded = [item for item in items if item.job.feedback and not item.error]
     if (graded or recorded) and not remembered.thread:
         remembered.thread = feedback_thread(github, repository)

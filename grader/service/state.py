@@ -58,6 +58,10 @@ class RepositoryState:
     official: dict[str, dict[str, OfficialGrade]] = field(default_factory=dict)
     """Module key ("01") -> stage -> grade."""
 
+    def given_up(self, sha: str) -> bool:
+        """Whether `sha` failed to grade too often to be tried again by itself."""
+        return self.failures.get(sha, 0) >= MAX_ATTEMPTS
+
     def best(self, module: str) -> OfficialGrade | None:
         """The module's final grade if the late window closed, else its on-time grade."""
         stages = self.official.get(module, {})
