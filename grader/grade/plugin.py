@@ -151,10 +151,10 @@ def feedback(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
     elif isinstance(error, GradingStop):
         message = str(error)
     elif isinstance(error, AssertionError) and hidden:
-        # pytest's explanation of a failed assert quotes the expression (`where 3 =
-        # secret_call(2)`): from a hidden test, only its first line, the values, is shown.
-        first = str(error).strip().splitlines()[:1]
-        message = f"AssertionError: {first[0]}" if first else "AssertionError"
+        # pytest explains a failed assert with lines that quote the test's expressions
+        # (`+  where 3 = secret_call(2)`): from a hidden test, only the values are shown.
+        kept = [line for line in str(error).splitlines() if not QUOTES_SOURCE.match(line)]
+        message = "\n".join(["AssertionError: " + kept[0], *kept[1:]]) if kept else "AssertionError"
     elif error is not None:
         message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     else:
@@ -166,6 +166,7 @@ def feedback(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
 
 
 ADDRESS = re.compile(r" at 0x[0-9a-f]+")
+QUOTES_SOURCE = re.compile(r"\s*(\+\s*where\b|\+\s*and\b|where\b)")
 
 
 def _test_line(item: pytest.Item, excinfo: pytest.ExceptionInfo) -> str:
