@@ -105,15 +105,19 @@ class Course:
         return [m for m in self.modules if m.number in needed]
 
 
-def load_course(path: Path) -> Course:
-    """Read and validate the manifest at `path`."""
+def read_manifest(path: Path) -> Any:
+    """The parsed YAML of the manifest at `path` (not validated yet)."""
     if not path.is_file():
         raise CourseConfigError(f"{path}: file not found (the course manifest is classroom.yml)")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise CourseConfigError(f"{path}: not valid YAML: {error}") from None
-    return parse_course(raw, source=path.name)
+
+
+def load_course(path: Path) -> Course:
+    """Read and validate the manifest at `path`."""
+    return parse_course(read_manifest(path), source=path.name)
 
 
 def parse_course(raw: Any, source: str = "classroom.yml") -> Course:

@@ -180,3 +180,16 @@ def test_a_failing_hidden_assert_shows_its_values_never_its_expression(tmp_path,
     (failed,) = [t for t in result.tests if t.hidden and not t.passed]
     assert failed.feedback == "AssertionError: assert 3 == 2"
     assert "secret_expected_rows" not in str(result)
+
+
+def test_a_file_python_cannot_read_is_named_not_a_crash(tmp_path, course):
+    from grader.check.static import check_source
+
+    module = tmp_path / "tensor.py"
+    module.write_bytes(b"x = 1\n\x00\n")
+    (problem,) = check_source(module, "assignments/01_tensor/tensor.py")
+    assert problem.path == "assignments/01_tensor/tensor.py"
+    module.write_text(
+        "x = " + "(" * 150 + "1" + ")" * 150 + "\n" + "y = -" * 1 + "+" * 200000 + "1\n"
+    )
+    assert check_source(module, "tensor.py")  # nesting too deep: a problem, not an exception

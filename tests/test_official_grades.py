@@ -134,15 +134,8 @@ def feedback_results(names: list[str]) -> tuple[Plan, list[JobResult]]:
     return plan, [JobResult(job, (result(100),)) for job in jobs]
 
 
-def test_publishing_resumes_after_github_fails_for_one_repository(fake, tmp_path):
-    names = ["course/ml-tinytorch-gina", "course/ml-tinytorch-hugo"]
-    for name in names:
-        fake.add_repository(name)
-    fake.fail("POST", "hugo/issues$", 502, times=5)  # hugo's feedback issue cannot be opened
-    plan, results = feedback_results(names)
-    path = tmp_path / "state" / "grading.json"
-    state = GradingState()
-    report = publish(
+def publish_once(fake, plan, results, state, path):
+    return publish(
         github=github(fake),
         delivery=DELIVERY,
         course=COURSE,
@@ -152,20 +145,22 @@ def test_publishing_resumes_after_github_fails_for_one_repository(fake, tmp_path
         state_path=path,
         now=at(NOW),
     )
+
+
+def test_publishing_resumes_after_github_fails_for_one_repository(fake, tmp_path):
+    names = ["course/ml-tinytorch-gina", "course/ml-tinytorch-hugo"]
+    for name in names:
+        fake.add_repository(name)
+    fake.fail("POST", "hugo/issues$", 502, times=5)  # hugo's feedback issue cannot be opened
+    plan, results = feedback_results(names)
+    path = tmp_path / "state" / "grading.json"
+    state = GradingState()
+    report = publish_once(fake, plan, results, state, path)
     saved = load_state(path)
     assert saved.repositories[names[0]].published == "1".rjust(40, "0")
     assert saved.repositories[names[1]].published == ""  # graded again next run
     assert any("hugo" in p and "502" in p for p in report.problems)
-    report = publish(
-        github=github(fake),
-        delivery=DELIVERY,
-        course=COURSE,
-        plan=plan,
-        results=results[1:],
-        state=saved,
-        state_path=path,
-        now=at(NOW),
-    )
+    report = publish_once(fake, plan, results[1:], saved, path)
     assert load_state(path).repositories[names[1]].published == "2".rjust(40, "0")
     assert len(fake.repositories[names[0]].comments) == 1  # gina was not posted twice
 
@@ -177,16 +172,7 @@ def test_a_failing_commit_is_retried_then_reported_on_the_commit(fake, tmp_path)
     broken = [dataclasses.replace(results[0], results=(), error="git fetch failed")]
     state, path = GradingState(), tmp_path / "grading.json"
     for _ in range(3):
-        publish(
-            github=github(fake),
-            delivery=DELIVERY,
-            course=COURSE,
-            plan=plan,
-            results=broken,
-            state=state,
-            state_path=path,
-            now=at(NOW),
-        )
+        publish_once(fake, plan, broken, state, path)
     statuses = fake.repositories[name].statuses
     assert [s["state"] for s in statuses] == ["error"]
     assert state.repositories[name].failures == {"1".rjust(40, "0"): 3}

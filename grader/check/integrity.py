@@ -86,9 +86,7 @@ class IntegrityReport:
                 "copy: " + _names(self.restored)
             )
         if self.removed:
-            lines.append(
-                "Files added to protected folders were ignored: " + _names(self.removed)
-            )
+            lines.append("Files added to protected folders were ignored: " + _names(self.removed))
         if self.unrestorable:
             lines.append(
                 "Protected files differ from the template and could not be restored, so the "

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import ast
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 ALLOWED_THIRD_PARTY = {"numpy", "tinytorch"}
+PARSING = threading.Lock()
+"""Modules are graded side by side in threads, and CPython 3.11's AST validation keeps its
+recursion depth in shared state: concurrent `ast.parse` calls can fail with
+"SystemError: AST constructor recursion depth mismatch". One parse at a time."""
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,14 @@ def check_source(path: Path, shown_name: str) -> list[Problem]:
     except UnicodeDecodeError:
         return [Problem(shown_name, 0, "the file is not UTF-8 text")]
     try:
-        tree = ast.parse(source, filename=shown_name)
+        with PARSING:
+            tree = ast.parse(source, filename=shown_name)
     except SyntaxError as error:
         detail = (error.text or "").strip()
         where = f" near `{detail}`" if detail else ""
         return [Problem(shown_name, error.lineno or 0, f"SyntaxError: {error.msg}{where}")]
+    except (ValueError, RecursionError, MemoryError) as error:  # null bytes, deep nesting
+        return [Problem(shown_name, 0, f"Python cannot read this file: {error}")]
     return _import_problems(tree, shown_name)
 
 

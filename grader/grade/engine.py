@@ -87,7 +87,7 @@ def grade_module(
     started = time.monotonic()
     isolation = isolation or choose(isolation_required())
     module_file = layout.module_file(submission, module)
-    shown = display_path(module_file, layout)
+    shown = display_path(module_file, layout, submission)
     problems = check_source(module_file, shown)
     prerequisites, notes = prerequisite_sources(layout, course, module, submission)
     sources = [*prerequisites, (module, module_file, shown)]

@@ -15,12 +15,16 @@ from grader.course import Course, ModuleSpec
 from grader.layout import Layout
 
 
-def display_path(path: Path, layout: Layout) -> str:
-    """A path as the student knows it: relative to the repository when possible."""
-    try:
-        return path.resolve().relative_to(layout.root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+def display_path(path: Path, layout: Layout, submission: Path | None = None) -> str:
+    """A path as the student knows it: relative to the course repository, or to the
+    student's repository (the parent of the submission's `assignments/`), when possible."""
+    bases = [layout.root] + ([submission.parent] if submission is not None else [])
+    for base in bases:
+        try:
+            return path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return str(path)
 
 
 def prerequisite_sources(
@@ -36,16 +40,14 @@ def prerequisite_sources(
     for earlier in course.prerequisite_closure(module):
         reference_allowed = earlier.due < now
         policy = course.policies.prerequisites_from if reference_allowed else "submission"
-        candidates = (
-            [layout.reference, submission] if policy == "reference" else [submission]
-        )
+        candidates = [layout.reference, submission] if policy == "reference" else [submission]
         if reference_allowed and layout.reference not in candidates:
             candidates.append(layout.reference)
         candidates.append(layout.starter)
         for tree in candidates:
             path = layout.module_file(tree, earlier)
             if path.is_file():
-                sources.append((earlier, path, display_path(path, layout)))
+                sources.append((earlier, path, display_path(path, layout, submission)))
                 if tree != candidates[0]:
                     notes.append(
                         f"Module {earlier.dirname} came from {display_path(tree, layout)}/ "

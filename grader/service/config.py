@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from grader.course import ConfigReader, CourseConfigError
+from grader.course import ConfigReader, read_manifest
 
 PLATFORMS = ("classroom50", "organization")
 PLACEHOLDER_ORGANIZATION = "your-org"
@@ -60,11 +58,7 @@ class Delivery:
 
 def load_delivery(path: Path) -> Delivery:
     """The `delivery` section of the classroom.yml at `path`."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise CourseConfigError(f"{path}: cannot read the delivery settings: {error}") from None
-    return parse_delivery(raw, source=path.name)
+    return parse_delivery(read_manifest(path), source=path.name)
 
 
 def parse_delivery(raw: Any, source: str = "classroom.yml") -> Delivery:
