@@ -13,8 +13,9 @@ import pytest
 from grader.course import CourseConfigError
 from grader.github.client import GitHub, GitHubError
 from grader.github.scores import OfficialScore, merge_scores, validate_record, write_scores
+from grader.grade.isolation import choose
 from grader.report.results import ModuleResult, TestResult
-from grader.service.batch import JobResult
+from grader.service.batch import JobResult, grade_batch
 from grader.service.config import parse_delivery
 from grader.service.official import official_grade
 from grader.service.plan import Job, Plan, make_plan
@@ -345,3 +346,22 @@ def test_a_plain_organization_names_repositories_by_prefix():
     assert delivery.student_of("tinytorch-Alice") == "Alice"
     assert delivery.student_of("tinytorch-") is None and delivery.student_of("other") is None
     assert delivery.scores_repository == ""
+
+
+def test_a_commit_that_cannot_be_fetched_is_reported_and_the_batch_goes_on(tmp_path):
+    jobs = tuple(
+        Job(f"course/ml-tinytorch-{name}", name, "1" * 40, NOW, ("01",), True)
+        for name in ("olga", "pete")
+    )
+    report = grade_batch(
+        jobs=jobs,
+        layout=LAYOUT,
+        course=COURSE,
+        token="s3cret-token",
+        clone_url=f"file://{tmp_path}/{{repository}}.git",
+        isolation=choose(False),
+    )
+    assert [r.job.student for r in report.results] == ["olga", "pete"]
+    for item in report.results:
+        assert item.error.startswith("RuntimeError: git fetch of 1111111 failed")
+        assert "s3cret-token" not in item.error and item.results == ()

@@ -97,7 +97,12 @@ def grade(
         if time.monotonic() - started > RUN_CAP_SECONDS:
             return _not_graded(module, f"the run's time cap of {RUN_CAP_SECONDS:g} s was reached")
         shards = 1 if len(modules) > 1 else None
-        result = grade_module(layout, course, module, submission, include_hidden, isolation, shards)
+        try:
+            result = grade_module(
+                layout, course, module, submission, include_hidden, isolation, shards
+            )
+        except Exception as error:  # a grader fault costs this module's run, not the others'
+            return _not_graded(module, f"the grader failed ({type(error).__name__}: {error})")
         if pushed_at is not None:
             result = apply_late_policy(result, module, course.policies, pushed_at)
         if integrity is not None:

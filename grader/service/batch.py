@@ -132,8 +132,9 @@ def grade_batch(
                     isolation=isolation,
                 )
             result = JobResult(job, run.results, seconds=time.monotonic() - started)
-        except (OSError, RuntimeError, subprocess.SubprocessError) as error:
-            result = JobResult(job, error=str(error), seconds=time.monotonic() - started)
+        except Exception as error:  # one commit's failure is reported; the batch goes on
+            message = f"{type(error).__name__}: {error}"
+            result = JobResult(job, error=message, seconds=time.monotonic() - started)
         report.results.append(result)
         print(f"{job.repository} {job.sha[:7]}: " + (result.error or _points(result)), flush=True)
     return report
