@@ -193,7 +193,7 @@ def test_the_grader_repository_loop(setting, capsys, monkeypatch):
     assert status["description"].startswith("Hidden + visible tests: 100/200")
     assert alice_repo.issues[0]["title"] == "TinyTorch grading feedback"
     feedback = alice_repo.comments[-1]["body"]
-    assert "| 01_tensor Tensor | 100/100 |" in feedback and "(hidden test)" in feedback
+    assert "| 01_tensor Tensor | 100/100 |" in feedback and "(hidden)" in feedback
     carol_comment = repos[f"{ORG}/{PREFIX}carol"].comments[-1]["body"]
     assert "token=none" in carol_comment
     every_comment = [c["body"] for r in repos.values() for c in r.comments]

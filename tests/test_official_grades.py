@@ -17,6 +17,7 @@ from grader.grade.isolation import choose
 from grader.report.results import ModuleResult, TestResult
 from grader.service.batch import JobResult, grade_batch
 from grader.service.config import parse_delivery
+from grader.service.feedback import comment
 from grader.service.official import official_grade
 from grader.service.plan import Job, Plan, make_plan
 from grader.service.publish import publish
@@ -365,3 +366,18 @@ def test_a_commit_that_cannot_be_fetched_is_reported_and_the_batch_goes_on(tmp_p
     for item in report.results:
         assert item.error.startswith("RuntimeError: git fetch of 1111111 failed")
         assert "s3cret-token" not in item.error and item.results == ()
+
+
+def test_feedback_groups_the_failures_a_stub_causes_and_names_each_test():
+    stub = "NotImplementedError: Task 01.1: implement AddFn.forward."
+    tests = (
+        TestResult(
+            "tests/visible/t.py::test_a", "01.1", 0, 1, False, "at line 3\n" + stub, False, 0
+        ),
+        TestResult("tests/hidden/t.py::test_b", "01.1", 0, 1, False, stub, True, 0),
+        TestResult("tests/hidden/t.py::test_c", "01.2", 0, 1, False, "ValueError: shape", True, 0),
+    )
+    body = comment("a" * 40, NOW, [ModuleResult("01_tensor", "Tensor", tests, 100.0, 1.0, NOW)])
+    assert "task 01.1**: `test_a` (visible), `test_b` (hidden)" in body
+    assert body.count(stub) == 1 and "task 01.2**: `test_c` (hidden)" in body
+    assert "| 01_tensor Tensor | 0/100 | 0/3 |" in body

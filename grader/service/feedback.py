@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from grader.report.results import ModuleResult
+from grader.report.results import ModuleResult, TestResult
 from grader.service.state import OfficialGrade
 
 COMMENT_LIMIT = 60_000
@@ -60,13 +60,13 @@ def comment(
     failures = [(r, t) for r in results for t in r.tests if not t.passed]
     if failures:
         lines += ["", f"<details><summary>What failed ({len(failures)})</summary>", ""]
-        for result, test in failures:
-            kind = "hidden test" if test.hidden else "visible test"
-            message = test.feedback.strip() or "failed"
+        for (module, task, _), tests in _grouped(failures).items():
+            names = ", ".join(f"`{t.name}` ({'hidden' if t.hidden else 'visible'})" for t in tests)
+            message = tests[0].feedback.strip() or "failed"
             if len(message) > MESSAGE_LIMIT:
                 message = message[:MESSAGE_LIMIT] + "\n... (cut)"
             lines += [
-                f"**{result.module}, task {test.task}**: `{test.name}` ({kind})",
+                f"**{module}, task {task}**: {names}",
                 "```text",
                 message.replace("```", "'''"),
                 "```",
@@ -82,6 +82,18 @@ def comment(
     if len(text) > COMMENT_LIMIT:
         text = text[:COMMENT_LIMIT] + "\n\n(Feedback cut: it was longer than GitHub allows.)\n"
     return text
+
+
+def _grouped(
+    failures: list[tuple[ModuleResult, TestResult]],
+) -> dict[tuple[str, str, str], list[TestResult]]:
+    """Failures of one task that end in the same error, together (a stub fails them all
+    alike); the first one's full message stands for the group."""
+    groups: dict[tuple[str, str, str], list[TestResult]] = {}
+    for result, test in failures:
+        last = (test.feedback.strip().splitlines() or [""])[-1]
+        groups.setdefault((result.module, test.task, last), []).append(test)
+    return groups
 
 
 def official_line(module: str, grade: OfficialGrade) -> str:
