@@ -9,6 +9,7 @@ test, and the comment says so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from grader.report.results import ModuleResult, TestResult
@@ -16,6 +17,8 @@ from grader.service.state import OfficialGrade
 
 COMMENT_LIMIT = 60_000
 MESSAGE_LIMIT = 1_500
+ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
+"""The line that names the exception (`NotImplementedError: Task 01.2 ...`)."""
 STAGE_NAMES = {"on_time": "on time", "final": "final, after the late window"}
 
 
@@ -91,8 +94,10 @@ def _grouped(
     alike); the first one's full message stands for the group."""
     groups: dict[tuple[str, str, str], list[TestResult]] = {}
     for result, test in failures:
-        last = (test.feedback.strip().splitlines() or [""])[-1]
-        groups.setdefault((result.module, test.task, last), []).append(test)
+        lines = test.feedback.strip().splitlines() or [""]
+        errors = [line for line in lines if ERROR_LINE.match(line)]
+        key = (result.module, test.task, (errors or lines)[-1])
+        groups.setdefault(key, []).append(test)
     return groups
 
 
