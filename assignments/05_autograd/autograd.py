@@ -244,8 +244,8 @@ def log_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
 
 @backward_rule(PowFn)
 def pow_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.3): p * a**(p - 1); use a itself for p == 2 (x ** 1 is slow in NumPy).
-    raise NotImplementedError('Task 05.3: implement pow_backward. Hint: p * a**(p - 1); use a itself for p == 2 (x ** 1 is slow in NumPy).')
+    # TODO (Task 05.3): p * a**(p - 1); use a itself for p == 2 (x ** 1 is slow in NumPy). For p == 0 the gradient is 0 everywhere, also at a == 0 (0 * 0**-1 would be nan).
+    raise NotImplementedError('Task 05.3: implement pow_backward. Hint: p * a**(p - 1); use a itself for p == 2 (x ** 1 is slow in NumPy). For p == 0 the gradient is 0 everywhere, also at a == 0 (0 * 0**-1 would be nan).')
 
 
 @backward_rule(ClampFn)

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.core.activations import relu
 from tinytorch.core.layers import Module
 from tinytorch.core.tensor import Context, Function, Tensor, where
 
@@ -298,11 +297,13 @@ def binary_cross_entropy(prediction: Tensor, target: Any, reduction: str = "mean
 # %% [markdown]
 # ## Task 04.5: binary cross-entropy with logits
 #
-# With a logit `x` (so `p = sigmoid(x)`), the loss simplifies to
-# `max(x, 0) - x * y + log(1 + exp(-|x|))`. The exponent is never positive, so nothing
-# overflows, and no probability is ever rounded to exactly 0 or 1: this form is both
-# stable and more accurate than `binary_cross_entropy(sigmoid(x), y)`. Build `|x|` from
-# module 02's `relu`: `|x| = relu(x) + relu(-x)`.
+# With a logit `x` (so `p = sigmoid(x)`), the loss is `(1 - y) * x + log(1 + exp(-x))`.
+# Shift the log-sum-exp by `m = max(-x, 0)`: `log(1 + exp(-x)) = m + log(exp(-m) +
+# exp(-x - m))`. No exponent is ever positive, so nothing overflows, and no probability is
+# rounded to exactly 0 or 1: this form is both stable and more accurate than
+# `binary_cross_entropy(sigmoid(x), y)`. Its gradient is `sigmoid(x) - y` at every `x`,
+# even where `m` has a kink (the shift cancels), which a formula built from `|x|` misses
+# at `x = 0`.
 
 
 # %%
@@ -311,9 +312,11 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     r"""Sigmoid and binary cross-entropy in one stable formula.
 
-    :math:`\max(x, 0) - x y + \log(1 + e^{-|x|})`, which equals
-    :math:`-[y \log \sigma(x) + (1 - y) \log(1 - \sigma(x))]` (as
-    `F.binary_cross_entropy_with_logits`).
+    :math:`(1 - y) x + m + \log(e^{-m} + e^{-x-m})` with :math:`m = \max(-x, 0)`, which
+    equals :math:`-[y \log \sigma(x) + (1 - y) \log(1 - \sigma(x))]` (as
+    `F.binary_cross_entropy_with_logits`). The shift `m` keeps every exponent at most 0,
+    and the gradient is :math:`\sigma(x) - y` everywhere, also at x = 0 (a formula built
+    from `relu` or `|x|` would take their slope at the kink, 0, and give -y there).
 
     Shape:
         logits `(*)`, target `(*)` (the same shape); output `()`, or `(*)` for "none".
@@ -325,9 +328,9 @@ def binary_cross_entropy_with_logits(
     _check_reduction(reduction)
     target = _same_shape_target(logits, target, "binary_cross_entropy_with_logits")
     # BEGIN SOLUTION 04.5
-    # HINT: relu(x) - x * target + (1 + (-|x|).exp()).log(), with |x| = relu(x) + relu(-x).
-    magnitude = relu(logits) + relu(-logits)
-    losses = relu(logits) - logits * target + (1 + (-magnitude).exp()).log()
+    # HINT: m = (-x).clamp(min=0); (1 - y) * x + m + ((-m).exp() + (-x - m).exp()).log()
+    shift = (-logits).clamp(min=0.0)
+    losses = (1 - target) * logits + shift + ((-shift).exp() + (-logits - shift).exp()).log()
     return _reduce(losses, reduction)
     # END SOLUTION
 

@@ -128,8 +128,8 @@ class Tensor:
 
     Args:
         data: a number, nested list, ndarray or Tensor.
-        dtype: NumPy dtype of the storage; float32 when None (pass `np.int64` for
-            class labels or token ids).
+        dtype: NumPy dtype of the storage; when None, float32, or bool for booleans
+            (pass `np.int64` for class labels, token ids and index tensors).
         requires_grad: whether backward() should compute a gradient for this tensor.
 
     Example:
@@ -143,8 +143,8 @@ class Tensor:
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        # TODO (Task 01.1): use np.asarray(data, dtype=...) with DEFAULT_DTYPE when dtype is None.
-        raise NotImplementedError('Task 01.1: implement Tensor.__init__. Hint: use np.asarray(data, dtype=...) with DEFAULT_DTYPE when dtype is None.')
+        # TODO (Task 01.1): np.asarray(data, dtype=...); when dtype is None use DEFAULT_DTYPE, except for booleans, which stay bool (masks, as in PyTorch).
+        raise NotImplementedError('Task 01.1: implement Tensor.__init__. Hint: np.asarray(data, dtype=...); when dtype is None use DEFAULT_DTYPE, except for booleans, which stay bool (masks, as in PyTorch).')
         self.requires_grad = requires_grad
         self.grad: Tensor | None = None
         self._node: Any = None
@@ -220,28 +220,28 @@ class Tensor:
 
     # ---- arithmetic (Task 01.2): one-line calls into the Functions below ----
     def __add__(self, other: Any) -> Tensor:
-        return AddFn.apply(self, _operand(other, self))
+        return AddFn.apply(*_promote(self, other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return AddFn.apply(_operand(other, self), self)
+        return AddFn.apply(*reversed(_promote(self, other)))
 
     def __sub__(self, other: Any) -> Tensor:
-        return SubFn.apply(self, _operand(other, self))
+        return SubFn.apply(*_promote(self, other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return SubFn.apply(_operand(other, self), self)
+        return SubFn.apply(*reversed(_promote(self, other)))
 
     def __mul__(self, other: Any) -> Tensor:
-        return MulFn.apply(self, _operand(other, self))
+        return MulFn.apply(*_promote(self, other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return MulFn.apply(_operand(other, self), self)
+        return MulFn.apply(*reversed(_promote(self, other)))
 
     def __truediv__(self, other: Any) -> Tensor:
-        return DivFn.apply(self, _operand(other, self))
+        return DivFn.apply(*_promote(self, other, true_division=True))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return DivFn.apply(_operand(other, self), self)
+        return DivFn.apply(*reversed(_promote(self, other, true_division=True)))
 
     def __neg__(self) -> Tensor:
         return NegFn.apply(self)
@@ -252,10 +252,10 @@ class Tensor:
         return PowFn.apply(self, exponent=float(exponent))
 
     def __matmul__(self, other: Any) -> Tensor:
-        return MatMulFn.apply(self, _operand(other, self))
+        return MatMulFn.apply(*_promote(self, other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return MatMulFn.apply(_operand(other, self), self)
+        return MatMulFn.apply(*reversed(_promote(self, other)))
 
     def matmul(self, other: Any) -> Tensor:
         """Matrix product with NumPy's batching rules (as `torch.matmul`)."""
@@ -318,22 +318,24 @@ class Tensor:
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge dimensions `start_dim..end_dim` into one."""
+        start, end = _dim_index(start_dim, self.ndim), _dim_index(end_dim, self.ndim)
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
+        if start > end:
+            raise ValueError("flatten() has invalid args: start_dim cannot come after end_dim")
         return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
 
     def unsqueeze(self, dim: int) -> Tensor:
         """Insert a dimension of size 1 at `dim`."""
-        position = dim % (self.ndim + 1)
+        position = _dim_index(dim, self.ndim + 1)
         return self.reshape(*self.shape[:position], 1, *self.shape[position:])
 
     def squeeze(self, dim: int | None = None) -> Tensor:
         """Drop dimensions of size 1 (only `dim` when given)."""
         if dim is None:
             return self.reshape(*[s for s in self.shape if s != 1])
-        position = dim % self.ndim
-        if self.shape[position] != 1:
+        position = _dim_index(dim, self.ndim)
+        if self.ndim == 0 or self.shape[position] != 1:
             return self
         return self.reshape(*self.shape[:position], *self.shape[position + 1 :])
 
@@ -371,32 +373,77 @@ def _data(value: Any) -> Any:
     return value.data if isinstance(value, Tensor) else value
 
 
-def _operand(other: Any, like: Tensor) -> Any:
-    """Turn a number or array operand into an array of `like`'s float dtype."""
-    if isinstance(other, Tensor):
-        return other
-    dtype = like.dtype if np.issubdtype(like.dtype, np.floating) else DEFAULT_DTYPE
-    return np.asarray(other, dtype=dtype)
+def _is_float(dtype: np.dtype) -> bool:
+    return np.issubdtype(dtype, np.floating)
+
+
+def _promote(a: Tensor, other: Any, true_division: bool = False) -> tuple[Any, Any]:
+    """`a` and `other` with the dtypes PyTorch gives `a op other`, where NumPy differs.
+
+    A number or array beside a tensor follows the tensor's kind: a float tensor keeps its
+    dtype; an integer tensor stays integer with an int, and becomes float32 with a float
+    (NumPy would give float64). An integer tensor beside a float tensor takes its dtype.
+    `/` of two integer operands is float32. Only integer and boolean operands are cast:
+    they are never differentiable, so no gradient is lost.
+    """
+    b = other.data if isinstance(other, Tensor) else np.asarray(other)
+    if not isinstance(other, Tensor):
+        if _is_float(a.dtype):
+            return a, np.asarray(b, dtype=a.dtype)
+        if _is_float(b.dtype) or true_division:
+            return _cast(a, DEFAULT_DTYPE), np.asarray(b, dtype=DEFAULT_DTYPE)
+        return a, np.asarray(b, dtype=np.int64 if a.dtype == bool else a.dtype)
+    if _is_float(a.dtype) != _is_float(b.dtype):
+        dtype = a.dtype if _is_float(a.dtype) else b.dtype
+        return _cast(a, dtype), _cast(other, dtype)
+    if true_division and not _is_float(a.dtype):
+        return _cast(a, DEFAULT_DTYPE), _cast(other, DEFAULT_DTYPE)
+    return a, other
+
+
+def _cast(tensor: Tensor, dtype: Any) -> Tensor:
+    """A non-differentiable (integer or boolean) tensor in another dtype."""
+    return tensor if tensor.dtype == dtype else Tensor._wrap(tensor.data.astype(dtype))
+
+
+def _dim_index(dim: int, ndim: int) -> int:
+    """`dim` as a non-negative axis of `ndim` axes (a 0-d tensor accepts 0 and -1)."""
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], "
+            f"but got {dim})"
+        )
+    return dim % size
 
 
 def _normalize_dim(dim: Dim, ndim: int) -> tuple[int, ...]:
-    """Turn `dim` (None, an int, or a tuple) into sorted non-negative axes."""
-    if dim is None:
+    """Turn `dim` (None, an int, or a tuple) into sorted non-negative axes.
+
+    None and the empty tuple mean every dimension (as in PyTorch); a dim listed twice is
+    an error, not silently merged.
+    """
+    if dim is None or (not isinstance(dim, int) and len(tuple(dim)) == 0):
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    for d in dims:
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimensions")
-    return tuple(sorted({d % max(ndim, 1) for d in dims})) if ndim else ()
+    axes = [_dim_index(d, ndim) for d in dims]
+    for axis in axes:
+        if axes.count(axis) > 1:
+            raise ValueError(f"dim {axis} appears multiple times in the list of dims")
+    return tuple(sorted(axes)) if ndim else ()
 
 
 def _index_key(key: Any) -> Any:
-    """Replace tensors inside an index by their arrays (integer or boolean)."""
+    """Replace tensors inside an index by their arrays (integer or boolean only)."""
     if isinstance(key, tuple):
         return tuple(_index_key(k) for k in key)
     if isinstance(key, Tensor):
-        data = key.data
-        return data if data.dtype == bool else data.astype(np.int64)
+        if key.dtype != bool and not np.issubdtype(key.dtype, np.integer):
+            raise IndexError(
+                f"tensors used as indices must be integer or boolean tensors, not {key.dtype} "
+                "(make index tensors with dtype=np.int64)"
+            )
+        return key.data
     return key
 
 
@@ -604,7 +651,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     """`a` where `condition` is true, else `b`; condition is not differentiated."""
     mask = np.asarray(_data(condition), dtype=bool)
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(0.0)
-    return WhereFn.apply(mask, _operand(a, like), _operand(b, like))
+    return WhereFn.apply(mask, _promote(like, a)[1], _promote(like, b)[1])
 
 
 def zeros(*shape: int, requires_grad: bool = False) -> Tensor:

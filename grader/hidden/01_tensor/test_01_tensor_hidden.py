@@ -303,3 +303,85 @@ def test_where_selects_elementwise(pair):
     assert_tensor(
         where(condition, Tensor(a), Tensor(b)), np.where(condition, a, b), "where(a > 0, a, b)"
     )
+
+
+# ---- agreement with PyTorch at the edges (issue: PyTorch parity) ----
+
+
+@pytest.mark.task("01.1")
+@pytest.mark.points(1)
+@given(values=arrays(shapes(min_dims=1)))
+def test_booleans_stay_boolean_and_mask_like_pytorch(values):
+    mask = values > 0
+    assert_tensor(Tensor(mask), mask, "Tensor(boolean array)", dtype=np.bool_)
+    assert_tensor(Tensor(values)[Tensor(mask)], values[mask], "x[Tensor(mask)]")
+
+
+@pytest.mark.task("01.3")
+@pytest.mark.points(2)
+@pytest.mark.parametrize("exponent", [0, 1, 2, 3, -2, 2.5])
+def test_powers_at_the_fast_paths_and_their_neighbours(exponent):
+    values = np.array([-2.0, -0.5, 0.0, 0.5, 3.0], dtype=np.float32)
+    if exponent == 2.5:
+        values = np.abs(values)
+    with np.errstate(divide="ignore"):
+        expected = np.power(values.astype(np.float64), exponent)
+    assert_tensor(Tensor(values) ** exponent, expected, f"x ** {exponent}", rtol=1e-6)
+
+
+@pytest.mark.task("01.2")
+@pytest.mark.points(1)
+def test_integer_tensors_promote_like_pytorch():
+    ints = Tensor([1, 2, 3], dtype=np.int64)
+    expected = np.array([3.5, 4.5, 5.5])
+    assert_tensor(ints + 2.5, expected, "int64 tensor + 2.5 (float32, as PyTorch)")
+    assert_tensor(2.5 + ints, expected, "2.5 + int64 tensor (float32, as PyTorch)")
+    assert_tensor(ints + 2, np.array([3, 4, 5]), "int64 tensor + 2", dtype=np.int64)
+    assert_tensor(ints / 2, np.array([0.5, 1.0, 1.5]), "int64 tensor / 2 (true division)")
+    assert_tensor(ints * Tensor([0.5]), np.array([0.5, 1.0, 1.5]), "int64 * float32 tensor")
+
+
+@pytest.mark.task("01.5")
+@pytest.mark.points(1)
+def test_reductions_over_an_empty_dim_list_and_repeated_dims():
+    values = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert_tensor(Tensor(values).sum(dim=()), np.array(15.0), "sum(dim=()) reduces everything")
+    with pytest.raises(ValueError, match="appears multiple times"):
+        Tensor(values).sum(dim=(0, 0))
+    with pytest.raises(ValueError, match="appears multiple times"):
+        Tensor(values).sum(dim=(1, -1))
+
+
+# (name, a call at the edge of the valid dims with its shape, calls just past the edge),
+# on a tensor of shape (2, 1, 3).
+DIM_EDGES = [
+    ("unsqueeze", lambda x: x.unsqueeze(3), (2, 1, 3, 1), [lambda x: x.unsqueeze(4)]),
+    ("unsqueeze_negative", lambda x: x.unsqueeze(-4), (1, 2, 1, 3), [lambda x: x.unsqueeze(-5)]),
+    ("squeeze", lambda x: x.squeeze(-2), (2, 3), [lambda x: x.squeeze(3), lambda x: x.squeeze(-4)]),
+    (
+        "flatten",
+        lambda x: x.flatten(-2, -1),
+        (2, 3),
+        [lambda x: x.flatten(3), lambda x: x.flatten(0, -4)],
+    ),
+]
+
+
+@pytest.mark.task("01.6")
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name, edge, shape, beyond", DIM_EDGES, ids=[row[0] for row in DIM_EDGES])
+def test_shape_dims_work_to_the_edge_of_their_range_and_raise_past_it(name, edge, shape, beyond):
+    x = Tensor(np.arange(6, dtype=np.float32).reshape(2, 1, 3))
+    assert_tensor(edge(x), np.arange(6).reshape(shape), f"{name} at the edge of its dims")
+    for call in beyond:
+        with pytest.raises(IndexError, match="out of range"):
+            call(x)
+
+
+@pytest.mark.task("01.7")
+@pytest.mark.points(1)
+def test_float_index_tensors_are_refused_like_pytorch():
+    x = Tensor(np.arange(6, dtype=np.float32))
+    with pytest.raises(IndexError, match="integer or boolean"):
+        x[Tensor([0.0, 2.0])]
+    assert_tensor(x[Tensor([0, 2], dtype=np.int64)], np.array([0.0, 2.0]), "x[int64 tensor]")

@@ -295,6 +295,38 @@ def test_cross_entropy_gradient_is_finite_for_huge_logits():
     )
 
 
+@pytest.mark.task("05.3")
+@pytest.mark.points(2)
+@pytest.mark.parametrize(
+    "exponent, slope",
+    [
+        (0, lambda x: np.zeros_like(x)),
+        (1, lambda x: np.ones_like(x)),
+        (2, lambda x: 2 * x),
+        (3, lambda x: 3 * x * x),
+    ],
+    ids=["x**0", "x**1", "x**2", "x**3"],
+)
+def test_power_gradients_at_zero_and_the_fast_paths(exponent, slope):
+    values = np.array([-1.5, 0.0, 0.5, 2.0])
+    x = Tensor(values, requires_grad=True)
+    (x**exponent).sum().backward()
+    assert_tensor(
+        x.grad, slope(values), f"gradient of x ** {exponent} (PyTorch: 0 at x = 0 for x**0)"
+    )
+
+
+@pytest.mark.task("05.6")
+@pytest.mark.points(2)
+def test_bce_with_logits_gradient_at_a_logit_of_exactly_zero():
+    # A zero-initialised logistic regression starts here: the slope is sigmoid(0) - y.
+    target = np.array([1.0, 0.0, 0.25, 1.0])
+    logits = Tensor(np.zeros(4), dtype=F64, requires_grad=True)
+    losses.binary_cross_entropy_with_logits(logits, Tensor(target, dtype=F64)).backward()
+    expected = (0.5 - target) / 4
+    assert_tensor(logits.grad, expected, "gradient of bce_with_logits at logits 0", dtype=F64)
+
+
 # ---- the engine, checked with the toy ops of grader/worker/aids/autograd.py ----
 # TripleFn (3 * a, rule: 3 * grad), PlusFn (a + b, rule: grad, grad), NoRuleFn (no rule).
 
