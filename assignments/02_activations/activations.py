@@ -168,4 +168,6 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """
     if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
         raise IndexError(f"dim {dim} is out of range for a tensor with {x.ndim} dimensions")
+    if x.numel() == 0:  # nothing to normalise (and NumPy's max of nothing is an error)
+        return x * 1.0
     return SoftmaxFn.apply(x, dim=dim)

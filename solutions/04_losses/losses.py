@@ -174,6 +174,8 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
         raise ValueError("log_softmax needs a tensor with at least one dimension, got a 0-d one")
     if not -x.ndim <= dim < x.ndim:
         raise IndexError(f"dim {dim} is out of range for a tensor with {x.ndim} dimensions")
+    if x.numel() == 0:  # nothing to normalise (and NumPy's max of nothing is an error)
+        return x * 1.0
     return LogSoftmaxFn.apply(x, dim=dim)
 
 

@@ -108,7 +108,7 @@ def clip_grad_norm_(
         powers = sum(float(np.sum(np.abs(g) ** norm_type, dtype=np.float64)) for g in grads)
         total = powers ** (1.0 / norm_type)
     scale = max_norm / (total + 1e-6)
-    if scale < 1.0:
+    if not scale >= 1.0:  # also when the total is NaN: the gradients become NaN, as PyTorch
         for g in grads:
             g *= scale
     return Tensor(total)

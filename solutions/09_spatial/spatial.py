@@ -280,7 +280,7 @@ def conv2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     # HINT: G = _nhwc(grad_output).reshape(-1, c_out); skip the input gradient (None)
     # HINT: when ctx.params["input_grad"] is False.
     grad = _nhwc(grad_output).reshape(-1, c_out)
-    cols_matrix = cols.reshape(grad.shape[0], -1)
+    cols_matrix = cols.reshape(grad.shape[0], kh * kw * c_in)  # -1 fails for 0 rows
     grad_weight = (cols_matrix.T @ grad).reshape(kh, kw, c_in, c_out).transpose(3, 2, 0, 1)
     grad_bias = grad.sum(axis=0) if bias is not None else None
     if not ctx.params["input_grad"]:
@@ -363,13 +363,18 @@ def max_pool2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     # BEGIN SOLUTION 09.3
     # HINT: winner = (tap == out) & free; free ^= winner; grad_x[tap's slice] += grad * winner;
     # HINT: in-place ops (np.equal(..., out=winner), winner &= free) avoid temporaries.
+    # HINT: a NaN in a window is its maximum, and NaN == NaN is False: match it with isnan.
     grad_x = _zeros(xh.shape, grad.dtype)
     free = np.ones(out.shape, dtype=bool)
     winner = np.empty(out.shape, dtype=bool)
+    nan_out = np.isnan(out)  # a NaN is its window's maximum (as PyTorch), but NaN != NaN
+    has_nan = bool(nan_out.any())
     for i in range(kh):
         for j in range(kw):
             rows, cols = _window(i, oh, sh), _window(j, ow, sw)
             np.equal(xh[:, rows, cols, :], out, out=winner)
+            if has_nan:
+                winner |= nan_out & np.isnan(xh[:, rows, cols, :])
             winner &= free
             free ^= winner
             if sh < kh or sw < kw:  # overlapping windows: gradients add up

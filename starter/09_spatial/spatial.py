@@ -307,8 +307,8 @@ def max_pool2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     (kh, kw), (sh, sw) = ctx.params["kernel"], ctx.params["stride"]
     xh, out, grad = _nhwc(ctx.inputs[0]), _nhwc(ctx.output), _nhwc(grad_output)
     oh, ow = out.shape[1:3]
-    # TODO (Task 09.3): winner = (tap == out) & free; free ^= winner; grad_x[tap's slice] += grad * winner; in-place ops (np.equal(..., out=winner), winner &= free) avoid temporaries.
-    raise NotImplementedError("Task 09.3: implement max_pool2d_backward. Hint: winner = (tap == out) & free; free ^= winner; grad_x[tap's slice] += grad * winner; in-place ops (np.equal(..., out=winner), winner &= free) avoid temporaries.")
+    # TODO (Task 09.3): winner = (tap == out) & free; free ^= winner; grad_x[tap's slice] += grad * winner; in-place ops (np.equal(..., out=winner), winner &= free) avoid temporaries. a NaN in a window is its maximum, and NaN == NaN is False: match it with isnan.
+    raise NotImplementedError("Task 09.3: implement max_pool2d_backward. Hint: winner = (tap == out) & free; free ^= winner; grad_x[tap's slice] += grad * winner; in-place ops (np.equal(..., out=winner), winner &= free) avoid temporaries. a NaN in a window is its maximum, and NaN == NaN is False: match it with isnan.")
 
 
 def max_pool2d(x: Tensor, kernel_size: Size2, stride: Size2 | None = None) -> Tensor:

@@ -64,3 +64,8 @@ def forward_and_backward(
         expected = theirs.grad if theirs.grad is not None else torch.zeros_like(theirs)
         got = ours.grad if ours.grad is not None else np.zeros_like(ours.data)
         close(got, expected, f"{what}: gradient of input {index}", grad_rtol or rtol, atol)
+
+
+def normal(seed: int, *shape: int, scale: float = 1.0) -> np.ndarray:
+    """Seeded float32 normal samples."""
+    return (rng(seed).normal(size=shape) * scale).astype(np.float32)

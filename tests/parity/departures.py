@@ -24,6 +24,60 @@ DEPARTURES: dict[str, list[str]] = {
         "are the same, the numbers are not.",
         "CPU and NumPy dtypes only: no devices, no float16.",
     ],
+    "02_activations": [
+        "`gelu` (exact) uses an erf accurate to about 1e-7, so float64 results agree with "
+        "PyTorch to about 1e-7, not to the last digit.",
+        'A bad argument such as `gelu(x, approximate="bad")` raises `ValueError` '
+        "(PyTorch: `RuntimeError`).",
+    ],
+    "03_layers": [
+        "A `Parameter` is always float32 (PyTorch keeps float64 data as float64).",
+        "`Linear(..., rng=)` and `Dropout(p, rng=)` take a NumPy generator: the "
+        "distributions are PyTorch's, the numbers are not. `Dropout` has no `inplace`.",
+        "`Softmax()` normalises the last dim by default (PyTorch: an implicit, deprecated "
+        "choice); `zero_grad()` always sets `.grad` to None; a module registered under two "
+        "names is listed under each.",
+    ],
+    "04_losses": [
+        "`cross_entropy` takes `(N, C)` logits and integer class indices only: no "
+        "probabilities as targets, no `weight`, `ignore_index` or `label_smoothing`.",
+        "The target of `mse_loss` and the binary losses must have the input's shape "
+        "(`ValueError`; PyTorch broadcasts `mse_loss` with a warning). Loss modules check "
+        "`reduction` when they are made.",
+        "`binary_cross_entropy` at a probability of exactly 0 or 1 (where its logs are "
+        "clamped at -100) has a gradient of 0 or +-1 where PyTorch gives +-1e12, and below "
+        "1e-12 it follows 1/p; train on logits with `binary_cross_entropy_with_logits`, "
+        "which matches PyTorch everywhere.",
+    ],
+    "06_optimizers": [
+        "`state_dict()` is flat: NumPy arrays under dotted keys (PyTorch nests dicts of "
+        "tensors); the numbers are the same.",
+        "A parameter listed twice raises `ValueError` (PyTorch warns); `momentum` must be in "
+        "[0, 1) and `dampening` in [0, 1].",
+        "`SGD` needs `lr`; there is no `amsgrad`, `maximize`, `foreach` or `fused`, and "
+        "`zero_grad()` always sets `.grad` to None.",
+    ],
+    "07_training": [
+        "`clip_grad_norm_` refuses a negative `max_norm` or a `norm_type` <= 0 with "
+        "`ValueError`, and sums the norm in float64.",
+        "`CosineWarmupLR` has no PyTorch class: it equals `SequentialLR(LinearLR, "
+        "CosineAnnealingLR)` during training and stays at `eta_min` after `total_steps`.",
+        "Schedulers compute the rate from a closed formula and take no `last_epoch` argument.",
+    ],
+    "08_dataloader": [
+        "Transforms take whole batches `(N, C, H, W)` (torchvision: one image); `RandomCrop` "
+        "pads with zeros.",
+        "Batches are float32 (data) and int64 (labels) whatever the stored dtype; "
+        "`TensorDataset` items are NumPy arrays; there is no `num_workers`, `sampler` or "
+        "`collate_fn`.",
+        "Random draws come from NumPy: shuffles, crops and flips differ from PyTorch's.",
+    ],
+    "09_spatial": [
+        "`Conv2d` has no `dilation`, `groups` or `padding_mode`; pooling has no padding, "
+        "`ceil_mode` or `return_indices`.",
+        "`BatchNorm2d` always has weights and running statistics (no `affine`, "
+        "`track_running_stats` or `momentum=None`).",
+    ],
 }
 
 NOT_COMPARABLE: dict[str, str] = {
@@ -34,22 +88,35 @@ NOT_COMPARABLE: dict[str, str] = {
     "backward_rule": "registers a backward rule for a Function (tinygrad-style table)",
     "Node": "the autograd graph's node type; internal",
     "Engine": "module 05's engine; compared through .backward() everywhere",
+    "Trainer": "tinytorch's training loop (PyTorch leaves the loop to the user)",
+    "EpochStats": "what Trainer reports per epoch",
+    "batches": "a plain generator of index batches for Trainer",
+    "save_checkpoint": "writes NumPy .npz checkpoints (PyTorch pickles with torch.save)",
+    "load_checkpoint": "reads them back; pickle-free by design",
 }
 
-COVERED: dict[str, str] = {
-    name: "test_tensor_parity.py"
-    for name in (
-        "Tensor",
-        "zeros",
-        "ones",
-        "full",
-        "arange",
-        "randn",
-        "rand",
-        "cat",
-        "stack",
-        "where",
-        "no_grad",
-        "is_grad_enabled",
-    )
+# fmt: off
+COMPARED_IN: dict[str, tuple[str, ...]] = {
+    "test_tensor_parity.py": (
+        "Tensor", "zeros", "ones", "full", "arange", "randn", "rand", "cat", "stack", "where",
+        "no_grad", "is_grad_enabled",
+    ),
+    "test_nn_parity.py": (
+        "relu", "sigmoid", "tanh", "gelu", "softmax", "Parameter", "Module", "Linear",
+        "Dropout", "Sequential", "ReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "log_softmax",
+        "cross_entropy", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+        "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
+    ),
+    "test_optim_parity.py": (
+        "Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm_", "LRScheduler", "StepLR",
+        "CosineWarmupLR",
+    ),
+    "test_spatial_data_parity.py": (
+        "Dataset", "TensorDataset", "DataLoader", "Compose", "Normalize", "RandomCrop",
+        "RandomHorizontalFlip", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "Conv2d",
+        "MaxPool2d", "AvgPool2d", "BatchNorm2d", "Flatten",
+    ),
 }
+# fmt: on
+COVERED = {name: file for file, names in COMPARED_IN.items() for name in names}
+"""Public name -> the parity test file that compares it with PyTorch."""

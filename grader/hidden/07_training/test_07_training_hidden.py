@@ -92,6 +92,19 @@ def test_clip_grad_norm_accepts_a_single_tensor_and_keeps_the_grad_object():
     assert_tensor(w.grad, np.array([1.0, -1.0, 0.5]), "the clipped gradient", rtol=1e-5)
 
 
+@pytest.mark.task("07.1")
+@pytest.mark.points(1)
+def test_clip_grad_norm_with_a_nan_gradient_makes_every_gradient_nan_like_pytorch():
+    w = Tensor([0.0, 0.0, 0.0], requires_grad=True)
+    w.grad = Tensor([1.0, np.nan, 2.0])
+    v = Tensor([0.0], requires_grad=True)
+    v.grad = Tensor([3.0])
+    total = clip_grad_norm_([w, v], max_norm=1.0)
+    assert_tensor(total, np.array(np.nan), "the total norm with a NaN gradient")
+    assert_tensor(w.grad, np.full(3, np.nan), "a gradient clipped by a NaN norm")
+    assert_tensor(v.grad, np.array([np.nan]), "another gradient clipped by a NaN norm")
+
+
 # ---- 07.2 schedules ----
 def _rates(scheduler, optimizer, steps):
     seen = []

@@ -158,6 +158,21 @@ def test_conv2d_gradients_without_bias_and_for_constant_images():
     assert_tensor(weight.grad, expected, "weight.grad without bias", rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.task("09.2")
+@pytest.mark.points(1)
+def test_conv2d_gradients_of_an_empty_batch_are_zeros_like_pytorch():
+    rng = np.random.default_rng(4)
+    images = Tensor(np.zeros((0, 3, 5, 5)), requires_grad=True)
+    weight = Tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    bias = Tensor(rng.standard_normal(4), requires_grad=True)
+    out = conv2d(images, weight, bias, padding=1)
+    assert_tensor(out, np.zeros((0, 4, 5, 5)), "conv2d of an empty batch")
+    out.sum().backward()
+    assert_tensor(images.grad, np.zeros((0, 3, 5, 5)), "input gradient of an empty batch")
+    assert_tensor(weight.grad, np.zeros((4, 3, 3, 3)), "weight gradient of an empty batch")
+    assert_tensor(bias.grad, np.zeros(4), "bias gradient of an empty batch")
+
+
 # ---- 09.3 max pooling ----
 @pytest.mark.task("09.3")
 @pytest.mark.points(5)
@@ -180,6 +195,17 @@ def test_max_pool_ties_and_overlapping_windows():
     # all inputs tie: each window gives its gradient to its top-left input (PyTorch)
     expected = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
     assert_tensor(x.grad, expected[None, None], "x.grad of max_pool2d(zeros, 2, stride=1)")
+
+
+@pytest.mark.task("09.3")
+@pytest.mark.points(1)
+def test_max_pool_gives_a_nan_maximum_its_gradient_like_pytorch():
+    x = Tensor(np.array([[[[1.0, np.nan], [3.0, 2.0]]]]), requires_grad=True)
+    out = max_pool2d(x, 2)
+    assert_tensor(out, np.array([[[[np.nan]]]]), "max_pool2d of a window holding NaN")
+    out.sum().backward()
+    expected = np.array([[[[0.0, 1.0], [0.0, 0.0]]]])
+    assert_tensor(x.grad, expected, "x.grad when the window's maximum is NaN")
 
 
 # ---- 09.4 average pooling ----
