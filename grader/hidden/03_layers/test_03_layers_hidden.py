@@ -359,6 +359,14 @@ def test_dropout_zeroes_or_scales_each_element(values, p, seed):
 
 
 @pytest.mark.task("03.5")
+@pytest.mark.points(1)
+def test_dropout_without_arguments_drops_half_like_pytorch():
+    out = as_array(Dropout(rng=numpy_random.default_rng(5))(Tensor(np.ones(20000))), "Dropout()")
+    assert abs(np.count_nonzero(out) / out.size - 0.5) < 0.02, "Dropout() uses p = 0.5"
+    assert set(np.unique(out)) <= {0.0, 2.0}, "Dropout() scales the kept elements by 2"
+
+
+@pytest.mark.task("03.5")
 @pytest.mark.points(2)
 def test_dropout_keeps_the_right_fraction_and_the_mean():
     dropout = Dropout(0.3, rng=numpy_random.default_rng(0))
