@@ -45,7 +45,7 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 	fi
 
 .PHONY: venv grade test parity starter package unlock sync check-config lint clean help reseed \
-	release lint-workflows classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
+	release lint-workflows grader-strength classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
 	bench-cnn
 
 help:
@@ -166,6 +166,11 @@ bench-cnn: $(STAMP)
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c 'import torch' 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt torch==$(TORCH_VERSION)
 	$(BENCH_VENV)/bin/python benchmarks/cnn_step.py
+
+# How many seeded single-point mistakes in the solutions lose points (long; not in CI).
+grader-strength: $(STAMP)
+	@test -f benchmarks/grader_strength.py || { echo "grader-strength is a course maintainers' target"; exit 1; }
+	$(PY) benchmarks/grader_strength.py $(ARGS)
 
 check-config: $(STAMP)
 	$(GRADER) check-config

@@ -2,8 +2,7 @@
 graded by this tree's tests and, for comparison, by another tree's (an older commit).
 
 Run: `.venv/bin/python benchmarks/mutation_parity.py [--old-tree PATH] [--per-module N]`.
-A mutant changes one operator, comparison, boolean or small integer on one line inside a
-`# BEGIN SOLUTION` region. It is caught when it scores below full marks. With
+Mutants come from benchmarks/mutants.py; one is caught when it scores below full marks. With
 `--old-tree` (for example `git worktree add /tmp/old <commit>`), every mutant that this
 tree's tests let through is also graded there: a mutant the old tests catch and these do
 not is a regression in the tests, and the script exits 1.
@@ -14,81 +13,22 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from grader.assign.regions import find_regions
+from mutants import Mutant, mutants, write_mutant
+
 from grader.assign.starter import built_modules
-from grader.course import ModuleSpec, load_course
+from grader.course import load_course
 from grader.layout import Layout
-
-SWAPS = [
-    (" + ", " - "),
-    (" - ", " + "),
-    (" * ", " / "),
-    (" / ", " * "),
-    (" < ", " <= "),
-    (" > ", " >= "),
-    (" <= ", " < "),
-    (" >= ", " > "),
-    (" == ", " != "),
-    ("True", "False"),
-    ("False", "True"),
-    ("(0)", "(1)"),
-    (" 1)", " 2)"),
-    ("[1:]", "[2:]"),
-    ("-1", "-2"),
-    (" 2", " 3"),
-]
-
-
-@dataclass(frozen=True)
-class Mutant:
-    module: ModuleSpec
-    line: int
-    before: str
-    after: str
-
-    def describe(self) -> str:
-        change = f"{self.before.strip()!r} -> {self.after.strip()!r}"
-        return f"{self.module.dirname}:{self.line}: {change}"
-
-
-def mutants(layout: Layout, module: ModuleSpec) -> list[Mutant]:
-    """Every single-point mutant of the module's solution regions that still compiles."""
-    text = layout.module_file(layout.solutions, module).read_text(encoding="utf-8")
-    lines = text.splitlines()
-    found = []
-    for region in find_regions(text):
-        for number in range(region.begin + 1, region.end):
-            line = lines[number]
-            if line.lstrip().startswith("#"):
-                continue
-            for old, new in SWAPS:
-                for match in re.finditer(re.escape(old), line):
-                    changed = line[: match.start()] + new + line[match.end() :]
-                    candidate = "\n".join([*lines[:number], changed, *lines[number + 1 :]])
-                    try:
-                        compile(candidate, module.filename, "exec")
-                    except SyntaxError:
-                        continue
-                    found.append(Mutant(module, number + 1, line, changed))
-    return found
 
 
 def score(engine: Path, mutant: Mutant, python: str) -> float:
     """The mutant's score under the grader and tests of `engine`."""
     with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
-        target = Path(tmp) / mutant.module.dirname / mutant.module.filename
-        target.parent.mkdir(parents=True)
-        source = (Layout().solutions / mutant.module.dirname / mutant.module.filename).read_text()
-        lines = source.splitlines()
-        lines[mutant.line - 1] = mutant.after
-        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_mutant(mutant, Path(tmp))
         out = Path(tmp) / "result.json"
         command = [python, "-m", "grader", "grade", "--module", mutant.module.key]
         command += ["--submission", tmp, "--json", str(out)]

@@ -236,6 +236,14 @@ def test_activation_gradients(name, fn, reference, kinks, x):
 
 
 @pytest.mark.task("05.6")
+@pytest.mark.points(1)
+def test_relu_gradient_at_exactly_zero_is_zero_like_pytorch():
+    x = Tensor(np.array([-1.0, 0.0, 2.0]), requires_grad=True)
+    acts.relu(x).sum().backward()
+    assert_tensor(x.grad, np.array([0.0, 0.0, 1.0]), "gradient of relu at -1, 0 and 2")
+
+
+@pytest.mark.task("05.6")
 @pytest.mark.points(4)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @given(data=st.data())
@@ -314,6 +322,15 @@ def test_power_gradients_at_zero_and_the_fast_paths(exponent, slope):
     assert_tensor(
         x.grad, slope(values), f"gradient of x ** {exponent} (PyTorch: 0 at x = 0 for x**0)"
     )
+
+
+@pytest.mark.task("05.3")
+@pytest.mark.points(1)
+def test_clamp_passes_the_gradient_at_its_bounds_like_pytorch():
+    x = Tensor(np.array([-2.0, -1.0, 0.0, 1.0, 2.0]), requires_grad=True)
+    x.clamp(min=-1.0, max=1.0).sum().backward()
+    expected = np.array([0.0, 1.0, 1.0, 1.0, 0.0])
+    assert_tensor(x.grad, expected, "gradient of clamp(-1, 1) at and beyond its bounds")
 
 
 @pytest.mark.task("05.6")

@@ -199,6 +199,19 @@ def test_load_state_dict_refuses_a_different_model(shapes_now):
 
 
 @pytest.mark.task("06.2")
+@pytest.mark.points(1)
+def test_load_state_dict_refuses_state_for_a_parameter_one_past_the_end():
+    optimizer, _, _ = _trained_accumulate()
+    saved = dict(Kept.result_of(optimizer, "state_dict").value)
+    last = next(key for key in saved if key.startswith("state.1."))
+    saved[last.replace("state.1.", "state.2.", 1)] = saved[last]  # there are 2 parameters
+    a, b = _params([1.0, -1.0], [[2.0, 0.5]])
+    other = Accumulate([{"params": [a]}, {"params": [b], "lr": 0.25}], lr=0.1)
+    with pytest.raises(ValueError):
+        other.load_state_dict(saved)
+
+
+@pytest.mark.task("06.2")
 @pytest.mark.points(3)
 @pytest.mark.parametrize(
     "make",
@@ -231,6 +244,29 @@ def test_real_optimizers_resume_bit_for_bit(make):
 
 
 # ---- 06.3 SGD ----
+@pytest.mark.task("06.3")
+@pytest.mark.points(2)
+@pytest.mark.parametrize("momentum, weight_decay", [(0.9, 0.0), (0.5, 0.1)])
+def test_sgd_nesterov_looks_ahead_along_the_momentum(momentum, weight_decay):
+    rng = np.random.default_rng(11)
+    start = rng.standard_normal((3, 2)).astype(np.float32)
+    grads = [rng.standard_normal((3, 2)).astype(np.float32) for _ in range(5)]
+    hyper = dict(lr=0.1, momentum=momentum, weight_decay=weight_decay, nesterov=True)
+    what = f"SGD(lr=0.1, momentum={momentum}, weight_decay={weight_decay}, nesterov=True)"
+    _compare(_follow(SGD, start, grads, what, **hyper), sgd_reference(start, grads, **hyper), what)
+
+
+@pytest.mark.task("06.3")
+@pytest.mark.points(1)
+def test_sgd_accepts_full_dampening_like_pytorch():
+    rng = np.random.default_rng(12)
+    start = rng.standard_normal(4).astype(np.float32)
+    grads = [rng.standard_normal(4).astype(np.float32) for _ in range(4)]
+    hyper = dict(lr=0.1, momentum=0.9, dampening=1.0)
+    what = "SGD(lr=0.1, momentum=0.9, dampening=1.0)"
+    _compare(_follow(SGD, start, grads, what, **hyper), sgd_reference(start, grads, **hyper), what)
+
+
 @pytest.mark.task("06.3")
 @pytest.mark.points(5)
 @given(

@@ -105,6 +105,18 @@ def test_clip_grad_norm_with_a_nan_gradient_makes_every_gradient_nan_like_pytorc
     assert_tensor(v.grad, np.array([np.nan]), "another gradient clipped by a NaN norm")
 
 
+@pytest.mark.task("07.1")
+@pytest.mark.points(1)
+def test_clip_grad_norm_of_tiny_gradients_adds_its_epsilon():
+    # PyTorch divides by (total + 1e-6): with a total of 2e-6 the scale is 1/3, not 1/2.
+    w = Tensor([0.0, 0.0], requires_grad=True)
+    w.grad = Tensor(np.array([2e-6, 0.0]))
+    total = clip_grad_norm_(w, max_norm=1e-6)
+    assert_tensor(total, np.array(2e-6), "the total norm of [2e-6, 0]", rtol=1e-5, atol=0)
+    expected = np.array([2e-6 * 1e-6 / 3e-6, 0.0])
+    assert_tensor(w.grad, expected, "gradient clipped to 1e-6", rtol=1e-4, atol=0)
+
+
 # ---- 07.2 schedules ----
 def _rates(scheduler, optimizer, steps):
     seen = []
@@ -389,6 +401,27 @@ def test_checkpoint_is_a_plain_npz_written_atomically():
     assert load_checkpoint(path, model) == 1
     for a, b in zip(trainer.model.parameters(), model.parameters(), strict=True):
         assert np.array_equal(a.data, b.data), "load_checkpoint did not restore the model"
+
+
+@pytest.mark.task("07.5")
+@pytest.mark.points(1)
+def test_a_checkpoint_holding_a_pickled_array_is_refused():
+    # Unpickling a file runs whatever code it names: a checkpoint must never need it.
+    folder = scratch()
+    trainer = _make_trainer()
+    path = save_checkpoint(folder.path("c.npz"), trainer.model, epoch=3)
+    aids.training.with_pickled_entry(path, "epoch")
+    with pytest.raises(ValueError):
+        load_checkpoint(path, _model())
+
+
+@pytest.mark.task("07.5")
+@pytest.mark.points(1)
+def test_save_checkpoint_makes_missing_folders():
+    folder = scratch()
+    trainer = _make_trainer()
+    path = save_checkpoint(folder.path("runs/today/c.npz"), trainer.model, epoch=2)
+    assert load_checkpoint(path, _model()) == 2
 
 
 @pytest.mark.task("07.5")

@@ -279,18 +279,21 @@ def test_batch_norm_eval_mode_and_its_gradients():
     fill(layer.running_mean, [1.0, -1.0])
     fill(layer.running_var, [4.0, 0.25])
     fill(layer.weight, [2.0, 3.0])
+    fill(layer.bias, [0.5, -1.5])
     layer.eval()
     values = rng.standard_normal((3, 2, 2, 2)).astype(np.float32)
     x = Tensor(values, requires_grad=True)
     out = layer(x)
     scale = np.array([2.0 / np.sqrt(4 + 1e-5), 3.0 / np.sqrt(0.25 + 1e-5)])[None, :, None, None]
-    expected = (values - np.array([1.0, -1.0])[None, :, None, None]) * scale
+    bias = np.array([0.5, -1.5])[None, :, None, None]
+    expected = (values - np.array([1.0, -1.0])[None, :, None, None]) * scale + bias
     assert_tensor(out, expected, "BatchNorm2d in eval mode", atol=1e-5)
     out.sum().backward()
     assert_tensor(x.grad, np.broadcast_to(scale, values.shape), "x.grad in eval mode", atol=1e-5)
     std = np.sqrt(np.array([4.0, 0.25]) + 1e-5)[None, :, None, None]
     normalized = (values - np.array([1.0, -1.0])[None, :, None, None]) / std
     assert_tensor(layer.weight.grad, normalized.sum(axis=(0, 2, 3)), "weight.grad", atol=1e-5)
+    assert_tensor(layer.bias.grad, np.full(2, 12.0), "bias.grad in eval mode", atol=1e-5)
     assert_tensor(layer.running_var, [4.0, 0.25], "running_var must not move in eval mode")
 
 
