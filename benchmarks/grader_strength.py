@@ -35,7 +35,7 @@ def equivalent_mutants() -> dict[str, str]:
     known = {}
     for line in EQUIVALENT.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            mutant, _, why = line.partition("  # ")
+            mutant, _, why = line.rpartition("  # ")  # the code itself may hold "  # "
             known[mutant.strip()] = why.strip()
     return known
 
