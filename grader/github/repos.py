@@ -129,6 +129,11 @@ def post_comment(github: GitHub, full_name: str, number: int, body: str) -> str:
     return str(comment.get("html_url", ""))
 
 
+def format_time(moment: dt.datetime) -> str:
+    """A time as GitHub writes it: UTC, whole seconds (`2026-09-20T03:59:59Z`)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_time(text: str) -> dt.datetime | None:
     """GitHub's ISO 8601 time (`2026-09-20T03:59:59Z`) as an aware datetime."""
     try:

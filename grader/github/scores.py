@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from grader.classroom50.result import ResultError, validate
 from grader.github.client import GitHub, GitHubError, NotFoundError
+from grader.github.repos import format_time, parse_time
 
 SCORES_SCHEMA = "classroom50/scores/v1"
 RESULT_SCHEMA = "classroom50/result/v1"
@@ -53,10 +54,6 @@ class ScoresUpdate:
     attempts: int = 0
 
 
-def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def official_record(
     score: OfficialScore, classroom: str, now: dt.datetime, after: dt.datetime | None
 ) -> dict:
@@ -67,12 +64,12 @@ def official_record(
         "classroom": classroom,
         "assignment_type": "individual",
         "owner": score.owner,
-        "submission": OFFICIAL_PREFIX + _stamp(now).replace(":", "-"),
+        "submission": OFFICIAL_PREFIX + format_time(now).replace(":", "-"),
         "commit": score.commit_url,
         "release": score.feedback_url or score.commit_url,
         "review": score.commit_url,
-        "datetime": _stamp(moment),
-        "graded_at": _stamp(now),
+        "datetime": format_time(moment),
+        "graded_at": format_time(now),
         "score": score.score,
         "max-score": score.max_score,
         "tests": [dict(test) for test in score.tests],
@@ -118,7 +115,8 @@ def merge_scores(
             update.kept_manual.append(score.owner)
             continue
         collected = [r for r in records if not _is(r, OFFICIAL_PREFIX)]
-        newest = max(filter(None, (_time(r.get("datetime")) for r in collected)), default=None)
+        dates = (parse_time(str(r.get("datetime", ""))) for r in collected)
+        newest = max(filter(None, dates), default=None)
         entry["submissions"] = [official_record(score, classroom, now, newest), *collected]
         entry["override"] = True
         update.written.append(score.owner)
@@ -176,10 +174,3 @@ def _read(github: GitHub, path: str) -> tuple[dict, str]:
 
 def _is(record: dict, prefix: str) -> bool:
     return str(record.get("submission", "")).startswith(prefix)
-
-
-def _time(text: object) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None

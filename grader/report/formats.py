@@ -20,11 +20,11 @@ from grader.report.results import ModuleResult, TestResult
 HIDDEN_VISIBILITY = "after_due_date"
 
 
-def _number(value: float) -> str:
+def points_text(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _json_number(value: float) -> float | int:
+def _jsonpoints_text(value: float) -> float | int:
     """An integral total as an int (`85`, not `85.0`), as the Classroom reporter writes it."""
     rounded = round(value, 2)
     return int(rounded) if rounded == int(rounded) else rounded
@@ -35,7 +35,7 @@ def to_gradescope(result: ModuleResult) -> dict:
     notes = "\n".join(result.notes)
     if result.late_penalty:
         notes += (
-            f"\nLate penalty: -{result.late_penalty:.0%} of {_number(result.raw_score)} points."
+            f"\nLate penalty: -{result.late_penalty:.0%} of {points_text(result.raw_score)} points."
         )
     return {
         "score": result.score,
@@ -73,14 +73,14 @@ def points_line(results: Sequence[ModuleResult]) -> str:
     """The `Points X/Y` line GitHub Classroom reads."""
     score = sum(r.score for r in results)
     maximum = sum(r.max_score for r in results)
-    return f"Points {_number(score)}/{_number(maximum)}"
+    return f"Points {points_text(score)}/{points_text(maximum)}"
 
 
 def classroom_notices(results: Sequence[ModuleResult]) -> list[str]:
     """The two workflow commands by which GitHub Classroom records the total."""
     score = sum(r.score for r in results)
     maximum = sum(r.max_score for r in results)
-    totals = {"totalPoints": _json_number(score), "maxPoints": _json_number(maximum)}
+    totals = {"totalPoints": _jsonpoints_text(score), "maxPoints": _jsonpoints_text(maximum)}
     report = json.dumps(totals, separators=(",", ":"))
     return [
         f"::notice title=Autograding complete::{points_line(results)}",
@@ -148,7 +148,7 @@ def console_table(result: ModuleResult, width: int = 100) -> str:
     lines += [header, "  " + "-" * (len(header) + 20)]
     for test in result.tests:
         where = " (hidden)" if test.hidden else ""
-        score = f"{_number(test.score)}/{_number(test.max_score)}"
+        score = f"{points_text(test.score)}/{points_text(test.max_score)}"
         lines.append(f"  {test.task:<6} {_status(test):<6} {score:>13}  {test.name}{where}")
         if test.feedback and not test.passed:
             for paragraph in _shown_lines(test.feedback.splitlines()):
@@ -160,7 +160,8 @@ def console_table(result: ModuleResult, width: int = 100) -> str:
         f"  {result.passed_count}/{len(result.tests)} tests passed in {result.execution_time:.1f} s"
     )
     if result.late_penalty:
-        lines.append(f"  late penalty: -{result.late_penalty:.0%} of {_number(result.raw_score)}")
+        raw = points_text(result.raw_score)
+        lines.append(f"  late penalty: -{result.late_penalty:.0%} of {raw}")
     return "\n".join(lines)
 
 
@@ -180,7 +181,7 @@ def markdown_summary(results: Sequence[ModuleResult], preamble: Sequence[str] = 
         late = f" (late: -{r.late_penalty:.0%})" if r.late_penalty else ""
         late += " (visible tests only)" if r.visible_only else ""
         lines.append(
-            f"| {r.module} {r.title} | {_number(r.score)}/{_number(r.max_score)}{late} | "
+            f"| {r.module} {r.title} | {points_text(r.score)}/{points_text(r.max_score)}{late} | "
             f"{r.passed_count}/{len(r.tests)} |"
         )
     for r in results:

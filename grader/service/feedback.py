@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from grader.report.formats import points_text
 from grader.report.results import ModuleResult, TestResult
 from grader.service.state import OfficialGrade
 
@@ -22,20 +23,14 @@ ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
 STAGE_NAMES = {"on_time": "on time", "final": "final, after the late window"}
 
 
-def _number(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
 def status_line(results: Sequence[ModuleResult]) -> tuple[str, str]:
     """(commit status state, description) for a graded commit."""
     score = sum(r.score for r in results)
     top = sum(r.max_score for r in results)
     passed = all(t.passed for r in results for t in r.tests)
     state = "success" if passed and results else "failure"
-    text = (
-        f"Hidden + visible tests: {_number(score)}/{_number(top)} (feedback; official: due dates)"
-    )
-    return state, text
+    total = f"{points_text(score)}/{points_text(top)}"
+    return state, f"Hidden + visible tests: {total} (feedback; official: due dates)"
 
 
 def comment(
@@ -57,8 +52,8 @@ def comment(
     ]
     for result in results:
         lines.append(
-            f"| {result.module} {result.title} | {_number(result.score)}/"
-            f"{_number(result.max_score)} | {result.passed_count}/{len(result.tests)} |"
+            f"| {result.module} {result.title} | {points_text(result.score)}/"
+            f"{points_text(result.max_score)} | {result.passed_count}/{len(result.tests)} |"
         )
     failures = [(r, t) for r in results for t in r.tests if not t.passed]
     if failures:
@@ -110,6 +105,6 @@ def official_line(module: str, grade: OfficialGrade) -> str:
     )
     text = (
         f"- Module {module} ({STAGE_NAMES.get(grade.stage, grade.stage)}): "
-        f"{_number(grade.score)}/{_number(grade.max_score)}, {commit}"
+        f"{points_text(grade.score)}/{points_text(grade.max_score)}, {commit}"
     )
     return text + (f". {grade.note}" if grade.note else "")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from grader.course import CourseConfigError, load_course
 from grader.github.client import GitHub, GitHubError
+from grader.github.repos import parse_time
 from grader.grade.isolation import IsolationError, choose
 from grader.layout import Layout
 from grader.service.batch import grade_batch, read_batches
@@ -46,8 +47,10 @@ def _github(args: argparse.Namespace, variable: str = "GRADER_TOKEN") -> GitHub:
 def _now(args: argparse.Namespace) -> dt.datetime:
     if not args.now:
         return dt.datetime.now(dt.UTC)
-    moment = dt.datetime.fromisoformat(args.now.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    moment = parse_time(args.now)
+    if moment is None:
+        raise CourseConfigError(f"--now {args.now!r} is not an ISO 8601 time")
+    return moment
 
 
 def main_plan(args: argparse.Namespace, layout: Layout) -> int:

@@ -12,9 +12,8 @@ is late.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from grader.course import Course, ModuleSpec
+from grader.github.repos import parse_time
 from grader.grade.adjust import late_fraction
 from grader.report.results import ModuleResult
 from grader.service.state import OfficialGrade
@@ -45,8 +44,7 @@ def official_grade(
     if stage == "on_time":
         return OfficialGrade("on_time", sha, pushed_at, raw, module.points, 0.0, "", now)
     assert on_time is not None
-    pushed = dt.datetime.fromisoformat(pushed_at.replace("Z", "+00:00"))
-    fraction, days = late_fraction(module, course.policies, pushed)
+    fraction, days = late_fraction(module, course.policies, parse_time(pushed_at))
     late_score = round(raw * (1.0 - fraction), 2)
     if days == 0 or on_time.score >= late_score:
         grade = OfficialGrade("final", **_same(on_time), graded_at=now)

@@ -21,7 +21,14 @@ from dataclasses import asdict, dataclass, field
 
 from grader.course import Course, ModuleSpec
 from grader.github.client import GitHub, GitHubError
-from grader.github.repos import Push, last_push_by, push_history, student_repositories
+from grader.github.repos import (
+    Push,
+    format_time,
+    last_push_by,
+    parse_time,
+    push_history,
+    student_repositories,
+)
 from grader.layout import Layout
 from grader.service.config import Delivery
 from grader.service.state import MAX_ATTEMPTS, GradingState
@@ -120,7 +127,7 @@ def make_plan(
                 report.append(f"{repository.full_name}: push history unreadable ({error})")
                 continue
             head = pushes[0].sha if pushes else ""
-            head_at = _iso(pushes[0].pushed_at) if pushes else ""
+            head_at = format_time(pushes[0].pushed_at) if pushes else ""
             seen[repository.full_name] = Seen(
                 repository.student, repository.pushed_at, head, head_at
             )
@@ -133,7 +140,7 @@ def make_plan(
             wanted[head] = {"pushed_at": head_at, "modules": set(released), "feedback": True}
         for module, stage, moment in due_stages:
             push = last_push_by(pushes, moment)
-            sha, at = (push.sha, _iso(push.pushed_at)) if push else ("", "")
+            sha, at = (push.sha, format_time(push.pushed_at)) if push else ("", "")
             if sha and remembered.given_up(sha):
                 report.append(
                     f"{repository.full_name}: module {module.key} ({stage}) waits: commit "
@@ -161,7 +168,7 @@ def make_plan(
         f"{len(repositories)} student repositories, {len(jobs)} commit(s) to grade; "
         + github.stats.summary()
     )
-    return Plan(_iso(now), _batches(jobs, delivery.batch_size), seen, tuple(report))
+    return Plan(format_time(now), _batches(jobs, delivery.batch_size), seen, tuple(report))
 
 
 def _pending_stages(
@@ -187,9 +194,4 @@ def _batches(jobs: list[Job], size: int) -> tuple[tuple[Job, ...], ...]:
 
 
 def _local_day(text: str, course: Course) -> dt.date:
-    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return when.astimezone(course.policies.timezone).date()
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return parse_time(text).astimezone(course.policies.timezone).date()

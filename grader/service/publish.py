@@ -21,7 +21,7 @@ from pathlib import Path
 
 from grader.course import Course
 from grader.github.client import GitHub, GitHubError
-from grader.github.repos import feedback_thread, post_comment, post_status
+from grader.github.repos import feedback_thread, format_time, post_comment, post_status
 from grader.github.scores import OfficialScore, write_scores
 from grader.service.batch import JobResult
 from grader.service.config import Delivery
@@ -76,7 +76,7 @@ def publish(
 ) -> PublishReport:
     """Publish `results` of `plan`; `scores_github` writes scores.json (default: `github`)."""
     report = PublishReport()
-    stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = format_time(now)
     planned = {job.repository for batch in plan.batches for job in batch}
     for name, seen in plan.seen.items():
         if name not in planned:  # nothing to grade: remember the history was read

@@ -69,3 +69,9 @@ def forward_and_backward(
 def normal(seed: int, *shape: int, scale: float = 1.0) -> np.ndarray:
     """Seeded float32 normal samples."""
     return (rng(seed).normal(size=shape) * scale).astype(np.float32)
+
+
+def call(method: str, *objects) -> None:
+    """The same method of the tinytorch and the PyTorch object, one after the other."""
+    for obj in objects:
+        getattr(obj, method)()

@@ -14,18 +14,12 @@ import torch
 from torch import nn
 from torch.optim import lr_scheduler as lrs
 
-from tests.parity.compare import close, normal, pair
+from tests.parity.compare import call, close, normal, pair
 from tinytorch.core import optimizers as opt
 from tinytorch.core import training as tr
 from tinytorch.core.tensor import Tensor
 
 F32 = np.float32
-
-
-def call(method: str, *objects) -> None:
-    """The same method of the tinytorch and the PyTorch object, one after the other."""
-    for obj in objects:
-        getattr(obj, method)()
 
 
 def feed(pairs, seed: int, scale: float = 1.0) -> None:

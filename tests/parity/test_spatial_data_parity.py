@@ -12,18 +12,12 @@ import torch.nn.functional as F  # noqa: N812 (PyTorch's name)
 from torch import nn
 from torch.utils import data as tud
 
-from tests.parity.compare import close, forward_and_backward, normal, pair, rng
+from tests.parity.compare import call, close, forward_and_backward, normal, pair, rng
 from tinytorch.core import dataloader as dl
 from tinytorch.core import spatial as sp
 from tinytorch.core.tensor import Tensor
 
 F32 = np.float32
-
-
-def call(method: str, *objects) -> None:
-    """The same method of the tinytorch and the PyTorch object, one after the other."""
-    for obj in objects:
-        getattr(obj, method)()
 
 
 # ---------------------------------------------------------------- 08 dataloader
