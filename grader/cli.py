@@ -221,7 +221,7 @@ def cmd_package(args: argparse.Namespace, layout: Layout, course: Course) -> int
         for m in course.modules
         if layout.module_file(layout.assignments, m).is_file()
     ]
-    report = build_package(layout.root, sources)
+    report = build_package(layout.root, sources, forward_only_until_autograd=True)
     for path in report.written:
         print(f"wrote {path.relative_to(layout.root)}")
     for path, reason in report.kept:

@@ -7,7 +7,9 @@ wrote (safe to refresh) from one a student edited or added (never touched).
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import pprint
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,30 +22,74 @@ HEADER_LINES = 1
 
 INIT_TEMPLATE = '''"""tinytorch: the deep-learning framework you build in this course.
 
-Names load lazily from the unlocked modules, so a broken later module never stops
-`import tinytorch` or the earlier ones from working.
-"""
+Names load lazily, each from the one module that defines it, so an unfinished or broken
+later module never stops `import tinytorch` or the earlier modules from working.
+{autograd_doc}"""
 
 import importlib
 import warnings
 
 _MODULES = {modules!r}
+_NAMES = {names}
+_FORWARD_ONLY_UNTIL_AUTOGRAD = {forward_only!r}
 
-if "autograd" in _MODULES:
+
+def _switch_on_autograd():
+    """Import module 05, which installs its engine; while Engine.record is unfinished
+    (and forward-only mode is on), remove the engine again so forward passes still work."""
     try:
-        importlib.import_module("tinytorch.core.autograd")  # switches backward() on
+        importlib.import_module("tinytorch.core.autograd")
     except Exception as error:  # a broken module 05 must not break `import tinytorch`
         message = f"tinytorch.core.autograd failed to import, so backward() is off: {{error!r}}"
-        warnings.warn(message, stacklevel=2)
+        warnings.warn(message, stacklevel=3)
+        return
+    if not _FORWARD_ONLY_UNTIL_AUTOGRAD:
+        return
+    tensor = importlib.import_module("tinytorch.core.tensor")
+    engine = getattr(tensor, "_engine", None)
+    tensor.install_autograd(None)
+    try:
+        tensor.Tensor([1.0]) * 2.0
+    except Exception:
+        return tensor.install_autograd(engine)  # module 01 is unfinished: it says so itself
+    tensor.install_autograd(engine)
+    try:
+        tensor.Tensor([1.0], requires_grad=True) * 2.0
+    except Exception as error:
+        tensor.install_autograd(None)
+        warnings.warn(
+            "tinytorch runs forward only: module 05 (autograd) is not finished yet "
+            f"({{type(error).__name__}}: {{error}}). Modules 01-04 work as usual; gradients "
+            "and .backward() switch on once Engine.record works.",
+            stacklevel=3,
+        )
+
+
+if "autograd" in _MODULES:
+    _switch_on_autograd()
 
 
 def __getattr__(name):
-    for module_name in _MODULES:
-        module = importlib.import_module(f"tinytorch.core.{{module_name}}")
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"tinytorch.core.{{_NAMES[name]}}"), name)
+    for module_name in _MODULES:  # a name added since the last `make package`
+        try:
+            module = importlib.import_module(f"tinytorch.core.{{module_name}}")
+        except Exception:
+            continue
         if name in getattr(module, "__all__", ()):
             return getattr(module, name)
     raise AttributeError(f"module 'tinytorch' has no attribute {{name!r}}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_NAMES))
 '''
+
+AUTOGRAD_DOC = """
+While module 05 is unfinished (its Engine.record still a stub), tinytorch runs forward
+only, with a warning, so the notebooks of modules 01-04 keep working.
+"""
 
 
 @dataclass
@@ -88,16 +134,55 @@ def write_generated(path: Path, text: str, report: PackageReport) -> None:
     report.written.append(path)
 
 
-def build_package(target: Path, sources: Iterable[tuple[ModuleSpec, Path, str]]) -> PackageReport:
-    """Write `target/tinytorch` from `(module, file, shown_source_name)` triples."""
+def exported_names(source: str) -> list[str]:
+    """The names in a module's literal `__all__`, read without running it (none if the
+    file does not parse: the package then finds names by importing, as a fallback)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets
+        ):
+            if isinstance(node.value, ast.List | ast.Tuple):
+                return [
+                    item.value
+                    for item in node.value.elts
+                    if isinstance(item, ast.Constant) and isinstance(item.value, str)
+                ]
+    return []
+
+
+def build_package(
+    target: Path,
+    sources: Iterable[tuple[ModuleSpec, Path, str]],
+    *,
+    forward_only_until_autograd: bool = False,
+) -> PackageReport:
+    """Write `target/tinytorch` from `(module, file, shown_source_name)` triples.
+
+    `forward_only_until_autograd` is for the student's own package (notebooks, scripts):
+    while module 05's Engine.record is a stub, tinytorch runs without gradients instead of
+    failing on every op. Grading and milestones keep it off, so a stub fails where it is
+    used, with its task's message.
+    """
     report = PackageReport()
     package = target / "tinytorch"
-    names: list[str] = []
+    modules: list[str] = []
+    names: dict[str, str] = {}
     for module, source_file, shown in sources:
         body = source_file.read_text(encoding="utf-8")
         write_generated(package / "core" / module.filename, render_generated(body, shown), report)
-        names.append(module.slug)
-    init_body = INIT_TEMPLATE.format(modules=tuple(names))
+        modules.append(module.slug)
+        for name in exported_names(body):
+            names.setdefault(name, module.slug)
+    init_body = INIT_TEMPLATE.format(
+        modules=tuple(modules),
+        names=pprint.pformat(names, width=88, sort_dicts=False),
+        forward_only=forward_only_until_autograd,
+        autograd_doc=AUTOGRAD_DOC if forward_only_until_autograd else "",
+    )
     write_generated(package / "__init__.py", render_generated(init_body, "classroom.yml"), report)
     core_body = '"""The modules of tinytorch, one file per course module."""\n'
     write_generated(

@@ -116,7 +116,7 @@ def build_template(layout: Layout, course: Course, target: Path, today: dt.date)
         for m in course.modules
         if student.module_file(student.assignments, m).is_file()
     ]
-    build_package(target, sources)
+    build_package(target, sources, forward_only_until_autograd=True)
     manifest = json.dumps(build_manifest(target), indent=2) + "\n"
     (target / MANIFEST).write_text(manifest, encoding="utf-8")
 

@@ -214,7 +214,7 @@ class Tensor:
         if _engine is None:
             raise RuntimeError(
                 "backward() needs automatic differentiation, which you build in module 05; "
-                "it is on once tinytorch.core.autograd is imported"
+                "it switches on when module 05 is imported and its Engine.record works"
             )
         _engine.backward(self, None if gradient is None else np.asarray(_data(gradient)))
 

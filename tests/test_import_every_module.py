@@ -1,0 +1,135 @@
+"""`import tinytorch` works at every point of the course.
+
+For every k, a student has finished modules 1..k (the solutions) while k+1.. are unlocked
+but untouched (the starters). The student's package, built as `make package` builds it,
+must run the code of modules 1..k: forward only while module 05 is unfinished, with
+gradients once it is done. Each k runs in a fresh interpreter, as a notebook kernel would.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.course import load_course
+from grader.layout import Layout
+from grader.package import build_package
+
+LAYOUT = Layout()
+COURSE = load_course(LAYOUT.manifest)
+BUILT = [m for m in COURSE.modules if LAYOUT.module_file(LAYOUT.solutions, m).is_file()]
+
+# What a student at module k runs of each finished module; `grad` is True once 05 is done.
+USES = {
+    1: "t = tt.Tensor([[1.0, 2.0], [3.0, 4.0]]); assert (t @ t).sum().item() == 54.0",
+    2: "assert tt.relu(tt.Tensor([-1.0, 2.0])).numpy().tolist() == [0.0, 2.0]",
+    3: "layer = tt.Linear(3, 2); out = layer(tt.randn(4, 3)); assert out.shape == (4, 2)",
+    4: "loss = tt.cross_entropy(out, tt.Tensor([0, 1, 1, 0], dtype=np.int64)); "
+    "assert loss.shape == ()",
+    5: "loss.backward(); assert layer.weight.grad.shape == (2, 3)",
+    6: "opt = tt.SGD(layer.parameters(), lr=0.1); before = layer.weight.numpy().copy(); "
+    "opt.step(); assert not np.array_equal(before, layer.weight.numpy())",
+    7: "tt.clip_grad_norm_(layer.parameters(), 1.0); tt.StepLR(opt, step_size=1).step()",
+    8: "data = tt.TensorDataset(np.ones((5, 3)), np.zeros(5, dtype=np.int64)); "
+    "assert [len(x) for x, _ in tt.DataLoader(data, batch_size=2)] == [2, 2, 1]",
+    9: "image = tt.randn(1, 1, 5, 5, requires_grad=grad); y = tt.Conv2d(1, 2, 3)(image); "
+    "assert y.shape == (1, 2, 3, 3)\nif grad: y.sum().backward(); assert image.grad.shape == "
+    "(1, 1, 5, 5)",
+}
+
+PROGRAM = """
+import json, sys, warnings
+import numpy as np
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import tinytorch as tt
+k = {k}
+grad = k >= 5
+{uses}
+backward_error = None
+if 1 <= k < 5:
+    try:
+        (tt.Tensor([1.0], requires_grad=True) * 2.0).sum().backward()
+    except RuntimeError as error:
+        backward_error = str(error)
+print(json.dumps({{"warnings": [str(w.message) for w in caught], "backward": backward_error}}))
+"""
+
+
+def _student_package(tmp_path: Path, k: int) -> Path:
+    """tinytorch/ of a student who finished modules 1..k, the later ones unlocked as stubs."""
+    sources = []
+    for module in BUILT:
+        tree = LAYOUT.solutions if module.number <= k else LAYOUT.starter
+        copy = tmp_path / "assignments" / module.dirname / module.filename
+        copy.parent.mkdir(parents=True)
+        shutil.copy(LAYOUT.module_file(tree, module), copy)
+        sources.append((module, copy, f"assignments/{module.dirname}/{module.filename}"))
+    build_package(tmp_path, sources, forward_only_until_autograd=True)
+    return tmp_path
+
+
+def _python(root: Path, code: str) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter that finds the package under `root`."""
+    return subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(root)!r})\n{code}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+    )
+
+
+def _run(root: Path, k: int) -> dict:
+    uses = "\n".join(USES[n] for n in range(1, k + 1))
+    result = _python(root, PROGRAM.format(k=k, uses=uses))
+    assert result.returncode == 0, f"with modules 1..{k} done:\n{result.stderr[-3000:]}"
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_every_number_of_finished_modules_is_walked():
+    assert set(USES) == {m.number for m in BUILT}, "add a use of each built module to USES"
+
+
+@pytest.mark.parametrize("k", range(len(BUILT) + 1))
+def test_finished_modules_run_while_later_ones_are_stubs(tmp_path, k):
+    outcome = _run(_student_package(tmp_path, k), k)
+    forward_only = [w for w in outcome["warnings"] if "forward only" in w]
+    if 1 <= k < 5:
+        assert forward_only, f"k={k}: importing tinytorch should say gradients are off"
+        assert "Task 05.1" in forward_only[0]
+        assert "module 05" in outcome["backward"]
+    if k >= 5:
+        assert outcome["warnings"] == [], f"k={k}: no warning once module 05 works"
+
+
+def test_a_broken_later_module_does_not_break_an_earlier_one(tmp_path):
+    root = _student_package(tmp_path, 9)
+    broken = root / "tinytorch" / "core" / "optimizers.py"
+    broken.write_text("def broken(:\n", encoding="utf-8")
+    outcome = _python(
+        root,
+        "import numpy as np, tinytorch as tt\n"
+        "data = tt.TensorDataset(np.ones((2, 3)), np.zeros(2, dtype=np.int64))\n"
+        "print(len(list(tt.DataLoader(data, batch_size=1))))\n"
+        "try:\n    tt.SGD\nexcept SyntaxError as error:\n    print('SyntaxError', error.lineno)\n",
+    )
+    assert outcome.returncode == 0, outcome.stderr
+    assert outcome.stdout.split() == ["2", "SyntaxError", "1"]
+
+
+def test_grading_packages_keep_stub_errors(tmp_path):
+    """The grader stages strictly: an unfinished Engine.record fails where it is used."""
+    sources = []
+    for module in BUILT[:5]:
+        tree = LAYOUT.solutions if module.number < 5 else LAYOUT.starter
+        sources.append((module, LAYOUT.module_file(tree, module), module.filename))
+    build_package(tmp_path, sources)
+    program = "import tinytorch as tt\ntt.Tensor([1.0], requires_grad=True) * 2.0"
+    outcome = _python(tmp_path, program)
+    assert "NotImplementedError: Task 05.1" in outcome.stderr
