@@ -1,0 +1,1 @@
+"""`tito`, the students' course command (status, grade, sync, milestone, notebook, doctor)."""

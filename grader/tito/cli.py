@@ -1,0 +1,224 @@
+"""`tito`, the course command: one `main_<verb>` per verb over the code the Make targets
+run, so `tito grade 05` and `make grade MODULE=05` are the same grading.
+
+    tito status [--json]            every module: state, dates, last local score; milestones
+    tito grade 05 [06 ...|all] [--json]
+    tito sync 05 [--from py|notebook]
+    tito milestone [03] [-- script arguments]
+    tito notebook [05]              JupyterLab on your modules (installed on first use)
+    tito doctor [--json]            is this machine ready, and what to do next
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from grader.course import Course, CourseConfigError, ModuleSpec, load_course
+from grader.layout import Layout
+from grader.tito import render
+from grader.tito.doctor import diagnose
+from grader.tito.status import (
+    LOCKED,
+    NOT_PUBLISHED,
+    UNLOCKED,
+    CourseStatus,
+    course_status,
+    module_state,
+    score_text,
+)
+
+
+class TitoError(Exception):
+    """A request tito cannot carry out; the message says what to do instead."""
+
+
+def _today(course: Course, text: str | None) -> dt.date:
+    return dt.date.fromisoformat(text) if text else dt.datetime.now(course.policies.timezone).date()
+
+
+def _module(layout: Layout, course: Course, key: str, today: dt.date) -> ModuleSpec:
+    """The module `key` if it is in the student's repository, else a TitoError saying why."""
+    try:
+        module = course.module(key)
+    except CourseConfigError:
+        known = f"{course.modules[0].key}-{course.modules[-1].key}"
+        raise TitoError(
+            f"there is no module {key!r} in this course (modules {known}); "
+            "`tito status` lists them"
+        ) from None
+    state = module_state(layout, module, today)
+    if state == LOCKED:
+        raise TitoError(
+            f"module {module.key} ({module.title}) is locked until {module.release}; it "
+            "appears in your repository on that day (then run `git pull`)"
+        )
+    if state == NOT_PUBLISHED:
+        raise TitoError(
+            f"module {module.key} ({module.title}) was to open on {module.release}, but your "
+            "course has not published it yet; ask your instructor"
+        )
+    if state != UNLOCKED:
+        raise TitoError(
+            f"module {module.key} ({module.title}) was released on {module.release} but is not "
+            "in your repository yet: run `git pull` to get it"
+        )
+    return module
+
+
+def print_status(status: CourseStatus) -> None:
+    """The status tables and the next step, for people."""
+    render.table(
+        f"{status.course} (today: {status.today})",
+        ["Module", "Title", "State", "Release", "Due", "Points", "Last score here"],
+        [
+            [m.key, m.title, m.state, m.release, m.due, f"{m.points:g}", score_text(m.last_score)]
+            for m in status.modules
+        ],
+    )
+    render.table(
+        "Milestones (tito milestone NN)",
+        ["Milestone", "Title", "Needs modules", "Ready"],
+        [
+            [m.key, m.title, ", ".join(m.modules), "ready" if m.ready else
+             "not yet: finish " + ", ".join(m.missing)]
+            for m in status.milestones
+        ],
+    )
+    render.next_step(status.next_step)
+
+
+def main_status(*, layout: Layout, course: Course, today: dt.date, as_json: bool) -> int:
+    status = course_status(layout, course, today)
+    if as_json:
+        print(status.to_json())
+    else:
+        print_status(status)
+    return 0
+
+
+def main_doctor(*, layout: Layout, course: Course, today: dt.date, as_json: bool) -> int:
+    diagnosis = diagnose(layout, course, today)
+    if as_json:
+        print(diagnosis.to_json())
+    else:
+        render.table(
+            "tito doctor",
+            ["Check", "Result", "Detail", "What to do"],
+            [[c.name, c.outcome, c.detail, c.fix] for c in diagnosis.checks],
+        )
+        render.next_step(diagnosis.next_step)
+    return 0 if diagnosis.healthy else 1
+
+
+def main_grade(
+    *, layout: Layout, course: Course, today: dt.date, keys: list[str], as_json: bool
+) -> int:
+    from grader.cli import main as grader_main
+
+    if keys != ["all"]:
+        keys = [_module(layout, course, key, today).key for key in keys]
+    arguments = ["--root", str(layout.root), "grade", "--module", *keys]
+    if not as_json:
+        return grader_main(arguments)
+    with tempfile.TemporaryDirectory(prefix="tito-") as scratch:
+        results = Path(scratch) / "results.json"
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
+            code = grader_main([*arguments, "--results", str(results)])
+        if results.is_file():
+            print(json.dumps(json.loads(results.read_text(encoding="utf-8")), indent=2))
+    return code
+
+
+def main_sync(
+    *, layout: Layout, course: Course, today: dt.date, key: str, prefer: str | None
+) -> int:
+    from grader.cli import main as grader_main
+
+    module = _module(layout, course, key, today)
+    return grader_main(
+        ["--root", str(layout.root), "sync", "--module", module.key]
+        + (["--from", prefer] if prefer else [])
+    )
+
+
+def main_milestone(*, key: str | None, script_args: list[str]) -> int:
+    from milestones.__main__ import main as milestones_main
+
+    if key is None:
+        code = milestones_main(["--list"])
+        print("Run one with: tito milestone 01")
+        return code
+    return milestones_main([key, "--", *script_args] if script_args else [key])
+
+
+def main_notebook(*, layout: Layout, course: Course, today: dt.date, key: str | None) -> int:
+    from grader.assign.jupyter import launch
+
+    module = _module(layout, course, key, today) if key else None
+    return launch(layout, module)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tito", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--root", help="your course repository (default: this one)")
+    parser.add_argument("--today", help=argparse.SUPPRESS)  # tests pin the calendar
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="command")
+    status = verbs.add_parser("status", help="every module and milestone, and what is next")
+    status.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    grade = verbs.add_parser("grade", help="grade modules with their visible tests")
+    grade.add_argument("modules", nargs="+", metavar="NN", help="module numbers, or all")
+    grade.add_argument("--json", action="store_true", help="print the results as JSON")
+    sync = verbs.add_parser("sync", help="sync a module file and its notebook")
+    sync.add_argument("module", metavar="NN")
+    sync.add_argument("--from", dest="prefer", choices=["py", "notebook"])
+    milestone = verbs.add_parser("milestone", help="run a historical milestone on your code")
+    milestone.add_argument("milestone", nargs="?", metavar="NN")
+    notebook = verbs.add_parser("notebook", help="open JupyterLab on your modules")
+    notebook.add_argument("module", nargs="?", metavar="NN")
+    doctor = verbs.add_parser("doctor", help="check this machine and say what to do next")
+    doctor.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def _dispatch(args: argparse.Namespace, script_args: list[str]) -> int:
+    layout = Layout(Path(args.root).resolve()) if args.root else Layout()
+    if args.verb == "milestone":
+        return main_milestone(key=args.milestone, script_args=script_args)
+    course = load_course(layout.manifest)
+    today = _today(course, args.today)
+    common = {"layout": layout, "course": course, "today": today}
+    if args.verb == "status":
+        return main_status(**common, as_json=args.json)
+    if args.verb == "doctor":
+        return main_doctor(**common, as_json=args.json)
+    if args.verb == "grade":
+        return main_grade(**common, keys=args.modules, as_json=args.json)
+    if args.verb == "sync":
+        return main_sync(**common, key=args.module, prefer=args.prefer)
+    return main_notebook(**common, key=args.module)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = build_parser().parse_args(argv[:split])
+    try:
+        return _dispatch(args, argv[split + 1 :])
+    except (TitoError, CourseConfigError) as error:
+        print(f"tito: {error}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:
+        print(
+            f"tito: the course environment is missing {error.name!r}: run `make venv` in your "
+            "repository, then use .venv/bin/tito",
+            file=sys.stderr,
+        )
+        return 2

@@ -1,0 +1,171 @@
+"""Where a student stands: every module's state, dates and last local score, and the
+milestones their code can run.
+
+Read from the student's own repository only (classroom.yml, assignments/, .grades/), so
+`tito status` works offline and never needs the grader bundle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from grader.course import Course, ModuleSpec
+from grader.layout import Layout
+from milestones.runner import discover, needed_modules, unfinished
+
+UNLOCKED = "unlocked"
+LOCKED = "locked"
+WAITING = "released: run git pull"
+NOT_PUBLISHED = "not published yet"
+
+
+@dataclass(frozen=True)
+class LocalScore:
+    """The last `make grade` / `tito grade` result of a module on this machine."""
+
+    score: float
+    max_score: float
+    graded_at: str
+    visible_only: bool
+
+
+@dataclass(frozen=True)
+class ModuleStatus:
+    """One module as the student sees it."""
+
+    key: str
+    title: str
+    state: str
+    release: str
+    due: str
+    points: float
+    last_score: LocalScore | None
+
+
+@dataclass(frozen=True)
+class MilestoneStatus:
+    """Whether a milestone can run on the student's modules, and what it still needs."""
+
+    key: str
+    title: str
+    modules: list[str]
+    ready: bool
+    missing: list[str]
+
+
+@dataclass(frozen=True)
+class CourseStatus:
+    """Everything `tito status` shows; `to_json` is what `--json` prints."""
+
+    course: str
+    today: str
+    modules: list[ModuleStatus]
+    milestones: list[MilestoneStatus]
+    next_step: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def module_state(layout: Layout, module: ModuleSpec, today: dt.date) -> str:
+    """unlocked (in assignments/), locked (before its release date), released but not
+    pulled yet, or released without material (the course has not published it)."""
+    if (layout.assignments / module.dirname / module.filename).is_file():
+        return UNLOCKED
+    if module.release > today:
+        return LOCKED
+    return WAITING if layout.visible_tests(module).is_dir() else NOT_PUBLISHED
+
+
+def last_score(layout: Layout, module: ModuleSpec) -> LocalScore | None:
+    """The module's `.grades/NN_slug/results.json`, if it was graded here and is readable."""
+    try:
+        data = json.loads(results_path(layout, module).read_text(encoding="utf-8"))
+        extra = data["extra_data"]
+        return LocalScore(
+            score=float(data["score"]),
+            max_score=float(extra["max_score"]),
+            graded_at=str(extra.get("graded_at", "")),
+            visible_only=bool(extra.get("visible_only", True)),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _milestones(layout: Layout, course: Course) -> list[MilestoneStatus]:
+    found = []
+    for key, milestone in discover().items():
+        modules = needed_modules(course, milestone)
+        missing = [
+            m.key
+            for m in modules
+            if unfinished(layout.module_file(layout.assignments, m))
+        ]
+        found.append(
+            MilestoneStatus(key, milestone.title, [m.key for m in modules], not missing, missing)
+        )
+    return found
+
+
+def _next_step(modules: list[ModuleStatus]) -> str:
+    waiting = [m for m in modules if m.state == WAITING]
+    if waiting:
+        return f"Module {waiting[0].key} is released: run `git pull` to get it."
+    for module in modules:
+        if module.state != UNLOCKED:
+            continue
+        if module.last_score is None:
+            return (
+                f"Work on module {module.key} ({module.title}), then run "
+                f"`tito grade {module.key}`."
+            )
+        if module.last_score.score < module.last_score.max_score:
+            return (
+                f"Module {module.key} ({module.title}) scores "
+                f"{module.last_score.score:g}/{module.last_score.max_score:g} here: "
+                f"keep going, then run `tito grade {module.key}`."
+            )
+    upcoming = [m for m in modules if m.state == LOCKED]
+    if upcoming:
+        first = upcoming[0]
+        return f"All unlocked modules pass here. Module {first.key} opens on {first.release}."
+    return "Every module passes its visible tests here. Push, and read your hidden-test feedback."
+
+
+def course_status(layout: Layout, course: Course, today: dt.date) -> CourseStatus:
+    """The status of every module and milestone for the repository at `layout`."""
+    modules = [
+        ModuleStatus(
+            key=m.key,
+            title=m.title,
+            state=module_state(layout, m, today),
+            release=m.release.isoformat(),
+            due=m.due.date().isoformat(),
+            points=m.points,
+            last_score=last_score(layout, m),
+        )
+        for m in course.modules
+    ]
+    return CourseStatus(
+        course=course.name,
+        today=today.isoformat(),
+        modules=modules,
+        milestones=_milestones(layout, course),
+        next_step=_next_step(modules),
+    )
+
+
+def score_text(score: LocalScore | None) -> str:
+    """`85/100`, with `(visible)` when only the visible tests counted; `-` if never graded."""
+    if score is None:
+        return "-"
+    scope = " (visible)" if score.visible_only else ""
+    return f"{score.score:g}/{score.max_score:g}{scope}"
+
+
+def results_path(layout: Layout, module: ModuleSpec) -> Path:
+    """Where `tito grade` / `make grade` leaves a module's results.json."""
+    return layout.root / ".grades" / module.dirname / "results.json"
