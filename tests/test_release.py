@@ -34,6 +34,35 @@ def test_the_template_has_no_instructor_folders_and_a_student_readme(released): 
     assert (template / "tinytorch" / "core" / "tensor.py").is_file()
 
 
+def test_the_student_readme_promises_only_what_the_template_has(released):  # noqa: F811
+    template = released.template
+    readme = (template / "README.md").read_text()
+    makefile = (template / "Makefile").read_text()
+    for absent in ("make test", "make release", "solutions/", "grader/hidden", "`tests/`"):
+        assert absent not in readme, absent
+    for target in set(re.findall(r"make ([a-z][a-z-]*)", readme)):
+        assert re.search(rf"^{target}:", makefile, re.MULTILINE), f"make {target}"
+    for section in ("### Where things are", "Edit only `assignments/`", "### Every day"):
+        assert section in readme
+    folders = set(re.findall(r"^\| `([a-z./]+)/` \|", readme, re.MULTILINE))
+    assert folders - {".grades"}  # made by the first `make grade`
+    for path in folders - {".grades"}:
+        assert (template / path).is_dir(), path
+
+
+def test_make_help_in_the_template_lists_the_students_targets(released):  # noqa: F811
+    shown = subprocess.run(
+        ["make", "--no-print-directory", "help"],
+        cwd=released.template,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for target in ("grade", "status", "sync", "notebook", "milestone", "doctor", "package"):
+        assert f"make {target}" in shown, target
+    assert "make test" not in shown and "make release" not in shown
+
+
 def test_the_template_leaks_no_solution_or_hidden_test(released, layout, course):  # noqa: F811
     assert find_leaks(released.template, layout, course) == []
 

@@ -27,8 +27,9 @@ def current() -> Session:
     """The session of the running test (set by the grading plugin)."""
     if not _CURRENT:
         raise RuntimeError(
-            "the student's code can only be reached inside a graded test "
-            "(run the tests with `make grade MODULE=NN`)"
+            "these tests reach your code only through the grader: run them with "
+            "`make grade MODULE=NN` or `tito grade NN`, which also sync your notebook and "
+            "build tinytorch from your module file (plain `pytest` cannot)"
         )
     return _CURRENT[0]
 
