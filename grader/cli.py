@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from grader.assign.jupyter import JupyterSetupError, ensure_jupyter, launch, pinned_requirements
 from grader.assign.release import release
 from grader.assign.starter import built_modules, write_starters
 from grader.assign.sync import SyncConflictError, sync_module
@@ -39,6 +40,12 @@ NO_HIDDEN_TESTS = (
     "Only the visible tests were graded here, out of their own points: this is not your "
     "grade. Your instructors grade the hidden tests too, in their own repository."
 )
+"""In the student repository's workflow (`--actions`) and its job summary."""
+HIDDEN_ON_PUSH = (
+    "Only the visible tests ran here. Push your work: the hidden tests are graded after "
+    "each push, and their score appears as a check on your commit."
+)
+"""On the student's computer: one friendly line, never a warning."""
 
 
 def _submission(layout: Layout, given: str | None) -> Path:
@@ -77,9 +84,10 @@ def _today(text: str | None, course: Course) -> dt.date:
 
 
 def _hidden_note(args: argparse.Namespace, layout: Layout) -> tuple[str, ...]:
+    """What a run without the hidden tests says about them (nothing when they ran)."""
     if args.no_hidden or layout.hidden_tests.is_dir():
         return ()
-    return (NO_HIDDEN_TESTS,)
+    return (NO_HIDDEN_TESTS if args.actions else HIDDEN_ON_PUSH,)
 
 
 def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
@@ -245,6 +253,17 @@ def cmd_sync(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     return 0
 
 
+def cmd_notebook(args: argparse.Namespace, layout: Layout, course: Course) -> int:
+    """Open JupyterLab on assignments/ (or on a module's notebook); install it on first use."""
+    module = course.module(args.module) if args.module else None
+    try:
+        ensure_jupyter(Path(sys.executable), pinned_requirements(layout.root / "pyproject.toml"))
+    except JupyterSetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return launch(layout, module, open_browser=not args.no_browser)
+
+
 def cmd_check_config(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Validate classroom.yml (loading it already did) and list what is built."""
     built = {m.number for m in built_modules(layout, course)}
@@ -317,6 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--module", nargs=1, required=True)
     sync.add_argument("--from", dest="prefer", choices=["py", "notebook"], default=None)
     sync.set_defaults(run=cmd_sync)
+    notebook = verbs.add_parser("notebook", help="open JupyterLab (installed on first use)")
+    notebook.add_argument("--module", help="open this module's notebook, synced first")
+    notebook.add_argument("--no-browser", action="store_true", help="print the address only")
+    notebook.set_defaults(run=cmd_notebook)
     verbs.add_parser("check-config", help="validate classroom.yml").set_defaults(
         run=cmd_check_config
     )

@@ -228,7 +228,8 @@ def test_the_grader_repository_loop(setting, capsys, monkeypatch):
     assert carol.official["01"]["final"].score == 0  # her late push is not even considered
     assert carol.official["01"]["final"].commit != classroom.heads[f"{ORG}/{PREFIX}carol"]
     assert carol.published == classroom.heads[f"{ORG}/{PREFIX}carol"]  # feedback, though
-    assert "| 01_tensor Tensor | 100/100 |" in repos[f"{ORG}/{PREFIX}carol"].comments[-1]["body"]
+    last_comment = repos[f"{ORG}/{PREFIX}carol"].comments[-1]["body"]
+    assert "| 01_tensor Tensor | 100/100 |" in last_comment, last_comment
 
     gradebook = scores(fake)["assignments"]["tinytorch"]["entries"]
     by_owner = {entry["owner"]: entry for entry in gradebook}

@@ -157,3 +157,18 @@ def test_the_installed_script_runs_from_any_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["modules"][0]["key"] == "01"
     assert script.read_text(encoding="utf-8").startswith(f"#!{sys.executable} -I\n")
+
+
+def test_a_corrupt_notebook_gets_one_line_and_a_way_back(repo, capsys):
+    notebook = repo / "assignments" / "01_tensor" / "tensor.ipynb"
+    notebook.write_text('{"cells": [', encoding="utf-8")
+    code, out, err = run(repo, capsys, "sync", "01")
+    assert code == 1
+    assert "Traceback" not in out + err and "internal grader error" not in out + err
+    assert "FROM=py" in err and len(err.strip().splitlines()) == 1
+    _, out, _ = run(repo, capsys, "doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert "tensor.ipynb is broken (line 1" in checks["Notebooks"]["detail"]
+    code, out, _ = run(repo, capsys, "sync", "01", "--from", "py")
+    assert code == 0 and ".backups" in out
+    assert run(repo, capsys, "sync", "01")[1].strip().endswith("hold the same code.")

@@ -51,7 +51,8 @@ def unlock_modules(
             continue
         if not starter.is_dir():
             report.waiting.append(
-                f"{module.dirname}: released, but the course has no starter for it yet"
+                f"{module.dirname}: released on {module.release}, but your course has not "
+                "published it yet (ask your instructor)"
             )
             continue
         if policies.require_prerequisites and prerequisite_score is not None:

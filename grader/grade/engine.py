@@ -31,12 +31,11 @@ from grader.grade.suite import run_suite
 from grader.layout import Layout
 from grader.package import HEADER_LINES, build_package
 from grader.report.results import ModuleResult, TestResult
+from grader.report.shorten import OUTPUT_HEADING
 from grader.testing.remote import StudentFile, WorkerConfig
 
 RUNTIME = Path(__file__).resolve().parent.parent / "worker"
 CPU_SECONDS = 600
-OUTPUT_HEADING = "What your code printed:"
-
 
 @dataclass(frozen=True)
 class Staged:
@@ -116,7 +115,7 @@ def grade_module(
         run = run_suite(config, collect_only=bool(problems), shards=shards)
     notes += [str(p) for p in problems]
     if run.records.collection_errors or run.records.collected is None:
-        errors = [_collection_error(text) for text in run.records.collection_errors]
+        errors = [_collection_error(text, module) for text in run.records.collection_errors]
         problem = "\n".join(errors) or run.problem
         return _not_graded(module, run.records.collected or [], notes, problem, started)
     if problems:
@@ -140,13 +139,16 @@ def grade_module(
     )
 
 
-def _collection_error(text: str) -> str:
+def _collection_error(text: str, module: ModuleSpec) -> str:
     """A test file that did not load: a visible one's error in full (students have that
     file), a hidden one's name only (its error would show its source)."""
     nodeid = text.split(":", 1)[0]
     if nodeid.startswith("tests/visible/"):
-        return text
-    return f"{nodeid} did not load (run `make test` in the course repository to see why)"
+        return text.replace("tests/visible/", f"assignments/{module.dirname}/tests/")
+    return (
+        f"{nodeid} did not load, so its tests did not run. This is a problem of the course's "
+        "hidden tests, not of your code; its error is not shown because it would quote them."
+    )
 
 
 def _not_graded(

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from grader.grade.isolation import make_undumpable
 from grader.grade.protocol import CollectedTest, Kind, SuiteConfig, TestOutcome, record
+from grader.report.shorten import cap_output, printable, shorten_feedback
 from grader.testing import handles, remote
 from grader.testing.errors import GradingStop, StudentError
 
@@ -35,7 +36,9 @@ settings.register_profile(
     phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-FEEDBACK_LINES = 40
+TRACEBACK_LINES = 24
+MESSAGE_LINES = 30
+"""A failure's traceback and its message are each cut (in the middle) to this many lines."""
 NOTE_LIMIT = 1500
 
 
@@ -63,7 +66,15 @@ class GradingPlugin:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            self.write(Kind.COLLECTION_ERROR, f"{report.nodeid}: {report.longreprtext[-3000:]}")
+            error = self.shown(report.longreprtext[-3000:])
+            self.write(Kind.COLLECTION_ERROR, f"{report.nodeid}: {error}")
+
+    def shown(self, text: str) -> str:
+        """Text as the student may read it: paths inside the stage and the worker named
+        as the student knows them, control characters made visible."""
+        worker = self.config.worker
+        text = student_paths(text, self.session.stage_seen, worker.student_files)
+        return printable(text.replace(f"{self.config.tests.parent}/", ""))
 
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
@@ -89,8 +100,8 @@ class GradingPlugin:
             TestOutcome(
                 nodeid=item.nodeid,
                 passed=not failures,
-                feedback="\n\n".join(failures),
-                output="" if not failures else output,
+                feedback=self.shown("\n\n".join(failures)),
+                output=cap_output(self.shown(output)) if failures else "",
                 duration=round(time.monotonic() - started, 3),
             ),
         )
@@ -102,9 +113,8 @@ class GradingPlugin:
         if report.outcome == "passed" or item.nodeid not in self.failures:
             return
         if report.outcome == "skipped":
-            self.failures[item.nodeid].append(
-                f"A graded test may not be skipped: {report.longrepr}"
-            )
+            reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else ""
+            self.failures[item.nodeid].append(f"A graded test may not be skipped: {reason}")
             return
         self.failures[item.nodeid].append(feedback(item, call, report))
 
@@ -132,14 +142,24 @@ def _marker_arg(item: pytest.Item, name: str) -> object:
     return marker.args[0]
 
 
-def cut_middle(text: str, max_lines: int = FEEDBACK_LINES) -> str:
-    """Keep the start and the end of a long text (the error is at the end), say what was cut."""
-    lines = text.splitlines()
-    if len(lines) <= max_lines:
+def student_paths(text: str, stage: str, files: dict[str, remote.StudentFile]) -> str:
+    """Paths inside the worker's stage (a warning's `/stage/tinytorch/core/tensor.py:472`)
+    as the student knows them, with their own file's line numbers (the staged copy starts
+    with a header); other staged files by their package path."""
+    if not stage:
         return text
-    head, tail = max_lines // 4, max_lines - max_lines // 4
-    cut = len(lines) - head - tail
-    return "\n".join([*lines[:head], f"... ({cut} lines cut) ...", *lines[-tail:]])
+
+    def local(match: re.Match) -> str:
+        name, line = match.group("name"), match.group("line")
+        known = files.get(name)
+        if known is None:
+            return match.group()[len(stage) + 1 :]
+        if line is None:
+            return known.display_path
+        return f"{known.display_path}{match.group('sep')}{max(1, int(line) - known.header_lines)}"
+
+    pattern = re.escape(stage) + r'/(?P<name>[\w./-]+?\.py)(?:(?P<sep>:|", line )(?P<line>\d+))?'
+    return re.sub(pattern, local, text)
 
 
 def feedback(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> str:
@@ -153,16 +173,19 @@ def feedback(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
     elif isinstance(error, AssertionError) and hidden:
         # pytest explains a failed assert with lines that quote the test's expressions
         # (`+  where 3 = secret_call(2)`): from a hidden test, only the values are shown.
-        kept = [line for line in str(error).splitlines() if not QUOTES_SOURCE.match(line)]
+        text = str(error).lstrip("\n")
+        kept = [line for line in text.splitlines() if not QUOTES_SOURCE.match(line)]
         message = "\n".join(["AssertionError: " + kept[0], *kept[1:]]) if kept else "AssertionError"
     elif error is not None:
-        message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        text = str(error).lstrip("\n")  # NumPy's messages start on a new line
+        message = f"{type(error).__name__}: {text}" if text else type(error).__name__
     else:
         message = report.longreprtext
     notes = "\n".join(getattr(error, "__notes__", []) or [])[:NOTE_LIMIT]
     notes = ADDRESS.sub("", notes)  # `<function f at 0x7f...>` differs from run to run
     location = "" if hidden or call.excinfo is None else _test_line(item, call.excinfo)
-    return cut_middle("\n".join(filter(None, [location, message, notes])))
+    text = "\n".join(filter(None, [location, message, notes]))
+    return shorten_feedback(text, TRACEBACK_LINES, MESSAGE_LINES)
 
 
 ADDRESS = re.compile(r" at 0x[0-9a-f]+")

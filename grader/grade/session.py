@@ -60,8 +60,9 @@ def modules_to_grade(
         for module in modules:
             if not layout.visible_tests(module).is_dir():
                 raise RequestError(
-                    f"module {module.key} ({module.title}) cannot be graded yet: this course "
-                    f"repository has no starter/{module.dirname}/ yet (release: {module.release})"
+                    f"module {module.key} ({module.title}) cannot be graded yet: your course "
+                    f"has not published it (release date {module.release}). `tito status` "
+                    "shows what is open"
                 )
         return modules, []
     released = [m for m in course.modules if m.release <= today]

@@ -16,8 +16,13 @@ import textwrap
 from collections.abc import Sequence
 
 from grader.report.results import ModuleResult, TestResult
+from grader.report.shorten import OUTPUT_HEADING, cap_output, shorten_feedback
 
 HIDDEN_VISIBILITY = "after_due_date"
+CONSOLE_TRACEBACK_LINES = 10
+CONSOLE_MESSAGE_LINES = 12
+"""In the terminal, a failure's traceback and its message are each cut to this many lines
+(in the middle, with a marker); the error line is always shown."""
 
 
 def points_text(value: float) -> str:
@@ -130,11 +135,14 @@ def _status(test: TestResult) -> str:
     return "PASS" if test.passed else "FAIL"
 
 
-def _shown_lines(lines: list[str], limit: int = 14) -> list[str]:
-    """A long feedback's first lines and its last ones (the error is at the end)."""
-    if len(lines) <= limit:
-        return lines
-    return [*lines[:3], f"... ({len(lines) - limit + 1} lines cut) ...", *lines[-(limit - 4) :]]
+def _console_feedback(feedback: str) -> list[str]:
+    """A failure for the terminal: its traceback and message each cut in the middle (the
+    error line always kept), then what the code printed, capped."""
+    report, heading, printed = feedback.partition(f"\n\n{OUTPUT_HEADING}\n")
+    lines = shorten_feedback(report, CONSOLE_TRACEBACK_LINES, CONSOLE_MESSAGE_LINES).splitlines()
+    if heading:
+        lines += ["", OUTPUT_HEADING, *cap_output(printed).splitlines()]
+    return lines
 
 
 def console_table(result: ModuleResult, width: int = 100) -> str:
@@ -151,7 +159,7 @@ def console_table(result: ModuleResult, width: int = 100) -> str:
         score = f"{points_text(test.score)}/{points_text(test.max_score)}"
         lines.append(f"  {test.task:<6} {_status(test):<6} {score:>13}  {test.name}{where}")
         if test.feedback and not test.passed:
-            for paragraph in _shown_lines(test.feedback.splitlines()):
+            for paragraph in _console_feedback(test.feedback):
                 lines += textwrap.wrap(
                     paragraph, width - 10, initial_indent=" " * 10, subsequent_indent=" " * 12
                 ) or [""]

@@ -14,10 +14,12 @@ from collections.abc import Sequence
 
 from grader.report.formats import points_text
 from grader.report.results import ModuleResult, TestResult
+from grader.report.shorten import shorten_feedback
 from grader.service.state import OfficialGrade
 
 COMMENT_LIMIT = 60_000
-MESSAGE_LIMIT = 1_500
+MESSAGE_TRACEBACK_LINES = 12  # per failing task in the comment; the error line always shows
+MESSAGE_LINES = 16
 ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
 """The line that names the exception (`NotImplementedError: Task 01.2 ...`)."""
 STAGE_NAMES = {"on_time": "on time", "final": "final, after the late window"}
@@ -61,8 +63,7 @@ def comment(
         for (module, task, _), tests in _grouped(failures).items():
             names = ", ".join(f"`{t.name}` ({'hidden' if t.hidden else 'visible'})" for t in tests)
             message = tests[0].feedback.strip() or "failed"
-            if len(message) > MESSAGE_LIMIT:
-                message = message[:MESSAGE_LIMIT] + "\n... (cut)"
+            message = shorten_feedback(message, MESSAGE_TRACEBACK_LINES, MESSAGE_LINES)
             lines += [
                 f"**{module}, task {task}**: {names}",
                 "```text",

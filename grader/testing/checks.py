@@ -19,10 +19,11 @@ from grader.testing.kit import type_name
 
 def as_array(value: Any, what: str) -> np.ndarray:
     """The array inside a Tensor that the student's code returned."""
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray | np.generic | int | float):
+        kind = "a NumPy array" if isinstance(value, np.ndarray) else f"a plain number ({value!r})"
         raise AssertionError(
-            f"{what} should return a Tensor, but it returned a bare NumPy array: wrap the "
-            "result, as in `Tensor(result)`"
+            f"{what} should return a Tensor, but it returned {kind}: wrap it, as in "
+            "`return Tensor(result)`"
         )
     if not isinstance(value, Handle):
         raise AssertionError(f"{what} should return a Tensor, but it returned {_describe(value)}")
@@ -71,17 +72,26 @@ def assert_array(
         raise AssertionError(f"{what}: expected shape {expected.shape}, got {data.shape}")
     if dtype is not None and data.dtype != np.dtype(dtype):
         raise AssertionError(
-            f"{what}: expected dtype {np.dtype(dtype)}, got {data.dtype} "
-            f"(look for a {data.dtype} constant or an explicit cast)"
+            f"{what}: expected dtype {np.dtype(dtype)}, got {data.dtype}"
+            + _dtype_hint(data.dtype, np.dtype(dtype))
         )
-    np.testing.assert_allclose(
-        data,
-        expected,
-        rtol=rtol,
-        atol=atol,
-        equal_nan=True,
-        err_msg=f"{what}: values differ from the expected result",
-    )
+    try:
+        np.testing.assert_allclose(data, expected, rtol=rtol, atol=atol, equal_nan=True)
+    except AssertionError as error:
+        details = [line for line in str(error).splitlines() if line.strip()]
+        raise AssertionError(
+            "\n".join([f"{what}: values differ from the expected result", *details])
+        ) from None
+
+
+def _dtype_hint(got: np.dtype, expected: np.dtype) -> str:
+    """Where an unexpected dtype usually comes from."""
+    if got == np.float64:
+        return (
+            " (float64 comes from an np.float64 constant, a NumPy function's default such "
+            f"as np.zeros, or an explicit cast: keep {expected})"
+        )
+    return f" (look for a missing or an extra cast to {expected})"
 
 
 def central_difference(

@@ -19,6 +19,9 @@ import numpy as np
 
 TYPE_NAME_LIMIT = 80
 MESSAGE_LIMIT = 2000
+TRACEBACK_HEADING = "Traceback (your code):"
+UNREADABLE = "WireError"
+"""The type the worker reports when a value its code returned cannot be sent back."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,11 @@ class StudentError(Exception):
 
     def explain(self) -> str:
         """The error as the student should read it: their lines, then type and message."""
-        lines = ["Traceback (your code):", *map(str, self.frames)] if self.frames else []
-        head = f"{self.type_name}: {self.message}" if self.message else self.type_name
+        lines = [TRACEBACK_HEADING, *map(str, self.frames)] if self.frames else []
+        if self.type_name == UNREADABLE:
+            head = f"Your code returned a value the grader cannot read back: {self.message}"
+        else:
+            head = f"{self.type_name}: {self.message}" if self.message else self.type_name
         return "\n".join([*lines, head])
 
 

@@ -125,7 +125,8 @@ def main_grade(
         keys = [_module(layout, course, key, today).key for key in keys]
     arguments = ["--root", str(layout.root), "grade", "--module", *keys]
     if not as_json:
-        return grader_main(arguments)
+        with render.progress(f"Grading module(s) {', '.join(keys)} ..."):
+            return grader_main(arguments)
     with tempfile.TemporaryDirectory(prefix="tito-") as scratch:
         results = Path(scratch) / "results.json"
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
@@ -158,10 +159,10 @@ def main_milestone(*, key: str | None, script_args: list[str]) -> int:
 
 
 def main_notebook(*, layout: Layout, course: Course, today: dt.date, key: str | None) -> int:
-    from grader.assign.jupyter import launch
+    from grader.cli import main as grader_main
 
-    module = _module(layout, course, key, today) if key else None
-    return launch(layout, module)
+    module = ["--module", _module(layout, course, key, today).key] if key else []
+    return grader_main(["--root", str(layout.root), "notebook", *module])
 
 
 def build_parser() -> argparse.ArgumentParser:

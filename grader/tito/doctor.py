@@ -17,7 +17,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from grader.assign.notebook import canonical_py, notebook_to_py, read_notebook
+from grader.assign.notebook import (
+    NotebookFormatError,
+    canonical_py,
+    notebook_to_py,
+    read_notebook,
+)
 from grader.course import Course
 from grader.grade.isolation import Level, choose
 from grader.layout import Layout
@@ -105,8 +110,8 @@ def _notebook_differs(py: Path) -> str | None:
         return None  # the next sync writes it
     try:
         exported = notebook_to_py(read_notebook(notebook.read_text(encoding="utf-8")))
-    except Exception as error:  # nbformat raises several kinds for a broken file
-        return f"{notebook.name} cannot be read ({type(error).__name__})"
+    except NotebookFormatError as error:
+        return f"{notebook.name} is broken ({error}); `tito sync NN --from py` rebuilds it"
     if exported != canonical_py(py.read_text(encoding="utf-8")):
         return f"{py.name} and {notebook.name} differ"
     return None

@@ -94,10 +94,23 @@ class Table:
         self.ids.clear()
 
 
+def _where(error: BaseException) -> list[tuple[Any, int]]:
+    """The traceback's (frame, line) entries. An exception raised in place of another
+    (`raise X(...) from error`, or `from None` as Function.apply does) happened where the
+    other one did: its entries follow, so the student sees the line that failed first."""
+    entries = list(traceback.walk_tb(error.__traceback__))
+    origin = error.__cause__ or (error.__context__ if error.__suppress_context__ else None)
+    if origin is not None:
+        last = entries[-1][0] if entries else None
+        inner = traceback.walk_tb(origin.__traceback__)
+        entries += [entry for entry in inner if entry[0] is not last]
+    return entries
+
+
 def _error(error: BaseException, student_files: list[str]) -> dict:
     """An exception as data: type, message cut to a fixed length, and the student's frames."""
     frames = []
-    for frame, line in traceback.walk_tb(error.__traceback__):
+    for frame, line in _where(error):
         filename = frame.f_code.co_filename
         if filename in student_files:
             text = linecache.getline(filename, line).strip()

@@ -75,6 +75,23 @@ def _dtype_name(dtype: np.dtype) -> str:
     return dtype.name
 
 
+def _object_array_problem(array: np.ndarray) -> str:
+    """Why an array of Python objects cannot cross, with its likely cause."""
+    kinds = sorted({type(item).__name__ for item in array.flat[:100]})
+    if "Tensor" in kinds:
+        return (
+            "a NumPy array holding Tensor objects (dtype object). Most likely a Function's "
+            "forward returned a Tensor: forward works on NumPy arrays and must return an "
+            "ndarray (`return a * b`, not `return Tensor(a * b)`)."
+        )
+    held = ", ".join(kinds[:4]) or "nothing"
+    return (
+        f"a NumPy array of dtype object (holding {held}). A Tensor's data must be numbers "
+        "(float32, int64 or bool): look for dtype=object, or for nested lists of "
+        "different lengths."
+    )
+
+
 class Encoder:
     """Turns a value into a JSON document plus array buffers.
 
@@ -119,6 +136,8 @@ class Encoder:
 
     def _array(self, value: np.ndarray | np.generic) -> dict:
         array = np.asarray(value)
+        if array.dtype == object:
+            raise WireError(_object_array_problem(array))
         name = _dtype_name(array.dtype)
         little = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
         self.buffers.append(little.tobytes())

@@ -106,8 +106,13 @@ class Function:
         try:
             out = cls.forward(ctx, *arrays, **params)
         except ValueError as error:
-            shapes = ", ".join(str(np.shape(a)) for a in arrays)
-            raise ValueError(f"{cls.__name__}: incompatible shapes {shapes}: {error}") from None
+            shapes = [np.shape(a) for a in arrays]
+            listed = ", ".join(map(str, shapes))
+            try:
+                np.broadcast_shapes(*shapes)
+            except ValueError:
+                raise ValueError(f"{cls.__name__}: incompatible shapes {listed}: {error}") from None
+            raise ValueError(f"{cls.__name__} on shapes {listed}: {error}") from None
         ctx.output = out
         result = Tensor._wrap(out)
         if _engine is not None:
