@@ -23,7 +23,7 @@ from grader.grade.engine import grade_module
 from grader.grade.isolation import IsolationError, choose, isolation_required
 from grader.grade.session import RequestError, grade, modules_to_grade
 from grader.layout import Layout
-from grader.package import build_package
+from grader.package import PackageReport, build_package
 from grader.report.formats import (
     classroom_notices,
     combined_results,
@@ -106,6 +106,8 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     if submission == layout.assignments:
         for module in modules:
             _sync_quietly(layout.assignments / module.dirname, module)
+        if not args.actions:  # the workflows rebuild it themselves (make classroom-grade)
+            refresh_package(layout, course)
     isolation = choose(isolation_required() or args.official)
 
     def show(result: ModuleResult) -> None:
@@ -222,21 +224,39 @@ def cmd_release(args: argparse.Namespace, layout: Layout, course: Course) -> int
     return 0
 
 
-def cmd_package(args: argparse.Namespace, layout: Layout, course: Course) -> int:
-    """Rebuild tinytorch/ from the unlocked modules in assignments/."""
+def _build_student_package(layout: Layout, course: Course) -> tuple[PackageReport, list[str]]:
+    """Rebuild tinytorch/ from the unlocked modules in assignments/; the report and the
+    module folders it holds."""
     sources = [
         (m, layout.module_file(layout.assignments, m), f"assignments/{m.dirname}/{m.filename}")
         for m in course.modules
         if layout.module_file(layout.assignments, m).is_file()
     ]
     report = build_package(layout.root, sources, forward_only_until_autograd=True)
-    for path in report.written:
-        print(f"wrote {path.relative_to(layout.root)}")
+    return report, [m.dirname for m, _, _ in sources]
+
+
+def _print_kept(layout: Layout, report: PackageReport) -> None:
     for path, reason in report.kept:
         print(f"kept {path.relative_to(layout.root)}: {reason}; delete it to regenerate")
-    print(
-        f"tinytorch/ holds {len(sources)} module(s): " + ", ".join(m.dirname for m, _, _ in sources)
-    )
+
+
+def refresh_package(layout: Layout, course: Course) -> None:
+    """Keep `import tinytorch` (notebooks, scripts) on the student's current code; one line
+    when anything changed."""
+    report, _ = _build_student_package(layout, course)
+    _print_kept(layout, report)
+    if report.written:
+        print("Rebuilt tinytorch/ from your modules, so `import tinytorch` uses your latest code.")
+
+
+def cmd_package(args: argparse.Namespace, layout: Layout, course: Course) -> int:
+    """Rebuild tinytorch/ from the unlocked modules in assignments/."""
+    report, modules = _build_student_package(layout, course)
+    for path in report.written:
+        print(f"wrote {path.relative_to(layout.root)}")
+    _print_kept(layout, report)
+    print(f"tinytorch/ holds {len(modules)} module(s): " + ", ".join(modules))
     return 0
 
 
@@ -250,6 +270,7 @@ def cmd_sync(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     except SyncConflictError as conflict:
         print(conflict, file=sys.stderr)
         return 1
+    refresh_package(layout, course)
     return 0
 
 
@@ -261,7 +282,12 @@ def cmd_notebook(args: argparse.Namespace, layout: Layout, course: Course) -> in
     except JupyterSetupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return launch(layout, module, open_browser=not args.no_browser)
+    return launch(
+        layout,
+        module,
+        open_browser=not args.no_browser,
+        before_start=lambda: refresh_package(layout, course),
+    )
 
 
 def cmd_check_config(args: argparse.Namespace, layout: Layout, course: Course) -> int:

@@ -17,6 +17,7 @@ import pytest
 from grader.tito.cli import main as tito
 
 from .classroom_helpers import git, released, student_repository  # noqa: F401 - a fixture
+from .conftest import LAYOUT
 
 TODAY = "2026-09-15"
 
@@ -172,3 +173,15 @@ def test_a_corrupt_notebook_gets_one_line_and_a_way_back(repo, capsys):
     code, out, _ = run(repo, capsys, "sync", "01", "--from", "py")
     assert code == 0 and ".backups" in out
     assert run(repo, capsys, "sync", "01")[1].strip().endswith("hold the same code.")
+
+
+def test_grading_refreshes_the_package_that_notebooks_import(repo, capsys):
+    from grader.package import generated_body
+
+    solution = (LAYOUT.solutions / "01_tensor" / "tensor.py").read_text(encoding="utf-8")
+    (repo / "assignments" / "01_tensor" / "tensor.py").write_text(solution, encoding="utf-8")
+    code, out, _ = run(repo, capsys, "grade", "01")
+    assert code == 0 and "Points 18/18" in out
+    assert "Rebuilt tinytorch/" in out
+    built = (repo / "tinytorch" / "core" / "tensor.py").read_text(encoding="utf-8")
+    assert generated_body(built) == solution

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from grader.assign.sync import SyncConflictError, shown, sync_module
@@ -153,13 +153,22 @@ def _sync_before_opening(layout: Layout, module: ModuleSpec | None) -> bool:
     return True
 
 
-def launch(layout: Layout, module: ModuleSpec | None = None, *, open_browser: bool = True) -> int:
-    """Sync, then run JupyterLab until it stops; returns its exit status.
+def launch(
+    layout: Layout,
+    module: ModuleSpec | None = None,
+    *,
+    open_browser: bool = True,
+    before_start: Callable[[], None] | None = None,
+) -> int:
+    """Sync, run `before_start` (the CLI rebuilds tinytorch/ there), then run JupyterLab
+    until it stops; returns its exit status.
 
     Ctrl+C goes to JupyterLab, which asks whether to stop; this process waits for it.
     """
     if not _sync_before_opening(layout, module):
         return 1
+    if before_start is not None:
+        before_start()
     command = launch_command(layout, module, open_browser=open_browser)
     print(
         f"Starting JupyterLab in {shown(layout.assignments)}/ (stop it with Ctrl+C) ...",
