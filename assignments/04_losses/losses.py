@@ -9,10 +9,12 @@
 # hold a `reduction`.
 #
 # As in module 02, the hard part is numerical: probabilities underflow to 0 and
-# `log(0)` is `-inf`. Every loss here stays finite for logits as large as 1e4.
-# `log_softmax` and `cross_entropy` are `Function`s working on arrays (module 05 gives
-# them hand-written backward rules); the other losses are composites of tensor
-# operations, so their gradients come for free.
+# `log(0)` is `-inf`. Every loss here stays finite for logits as large as 1e4 and for
+# probabilities of exactly 0 and 1. `log_softmax`, `cross_entropy` and
+# `binary_cross_entropy` are `Function`s working on arrays (module 05 gives them
+# hand-written backward rules that match PyTorch's); `mse_loss` and
+# `binary_cross_entropy_with_logits` are composites of tensor operations, so their
+# gradients come for free.
 #
 # Tasks: 04.1 mean squared error, 04.2 log-softmax, 04.3 cross-entropy,
 # 04.4 binary cross-entropy, 04.5 binary cross-entropy with logits.
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.layers import Module
-from tinytorch.core.tensor import Context, Function, Tensor, where
+from tinytorch.core.tensor import Context, Function, Tensor
 
 __all__ = [
     "log_softmax",
@@ -223,25 +225,24 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
 #
 # For a probability `p` of "yes" and a target `y` in [0, 1], the loss is
 # `-(y log p + (1 - y) log(1 - p))`. A confident wrong answer (`p = 0` when `y = 1`)
-# would cost `-log 0 = inf`; PyTorch clamps each log at -100 instead.
-#
-# NOTE: `p.log().clamp(min=-100)` gives the right values, but it computes `log(0) = -inf`
-# on the way, and in module 05 its gradient `1/0` times 0 becomes nan. `_clamped_log`
-# takes the log of `where(above, p, 1.0)` instead, so no intermediate value is infinite.
+# would cost `-log 0 = inf`; PyTorch clamps each log at -100 instead, so it costs 100.
+# Like `CrossEntropyFn`, `BinaryCrossEntropyFn` works on arrays: NumPy's `np.log(0)` is
+# `-inf` (with a warning, which `np.errstate(divide="ignore")` silences), and
+# `np.maximum(..., LOG_FLOOR)` lifts it to -100. For `log(1 - p)` use `np.log1p(-p)`,
+# exact even when `p` is tiny. Module 05 then gives this op PyTorch's gradient, which
+# stays finite at `p = 0` and `p = 1`.
 
 
 # %%
-def _clamped_log(x: Tensor) -> Tensor:
-    """log(x), but never below -100 (PyTorch's floor), with tensor operations only.
+class BinaryCrossEntropyFn(Function):
+    """Binary cross-entropy of probabilities against same-shape targets, then `reduction`."""
 
-    Example:
-        >>> _clamped_log(Tensor([1.0, 0.0]))
-        Tensor([   0., -100.])
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        above = np.log(x.data) > LOG_FLOOR  # a mask only: no gradient flows through it
-    # TODO (Task 04.4): take the log of where(above, x, 1.0), then pick it where `above` holds and LOG_FLOOR elsewhere (module 01's `where` does both steps).
-    raise NotImplementedError("Task 04.4: implement _clamped_log. Hint: take the log of where(above, x, 1.0), then pick it where `above` holds and LOG_FLOOR elsewhere (module 01's `where` does both steps).")
+    @staticmethod
+    def forward(
+        ctx: Context, p: np.ndarray, target: np.ndarray, reduction: str
+    ) -> np.ndarray:
+        # TODO (Task 04.4): inside `with np.errstate(divide="ignore"):` take np.maximum(np.log(p), LOG_FLOOR) and np.maximum(np.log1p(-p), LOG_FLOOR); then -(target * log_yes + (1 - target) * log_no), and np.mean, np.sum or nothing for "none".
+        raise NotImplementedError('Task 04.4: implement BinaryCrossEntropyFn.forward. Hint: inside `with np.errstate(divide="ignore"):` take np.maximum(np.log(p), LOG_FLOOR) and np.maximum(np.log1p(-p), LOG_FLOOR); then -(target * log_yes + (1 - target) * log_no), and np.mean, np.sum or nothing for "none".')
 
 
 def binary_cross_entropy(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -269,8 +270,7 @@ def binary_cross_entropy(prediction: Tensor, target: Any, reduction: str = "mean
             "binary_cross_entropy expects probabilities in [0, 1] as input; for raw scores "
             "use binary_cross_entropy_with_logits"
         )
-    # TODO (Task 04.4): -(target * _clamped_log(p) + (1 - target) * _clamped_log(1 - p)), then _reduce.
-    raise NotImplementedError('Task 04.4: implement binary_cross_entropy. Hint: -(target * _clamped_log(p) + (1 - target) * _clamped_log(1 - p)), then _reduce.')
+    return BinaryCrossEntropyFn.apply(prediction, target, reduction=reduction)
 
 
 # %% [markdown]

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.activations import GELUFn, ReLUFn, SigmoidFn, SoftmaxFn, TanhFn, _erf
-from tinytorch.core.losses import CrossEntropyFn, LogSoftmaxFn
+from tinytorch.core.losses import BinaryCrossEntropyFn, CrossEntropyFn, LogSoftmaxFn
 from tinytorch.core.tensor import (
     AddFn,
     CatFn,
@@ -324,7 +324,10 @@ def cat_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
 #
 # Prefer formulas in terms of the saved output: sigmoid' = s (1 - s), tanh' = 1 - t^2.
 # For cross-entropy, the gradient of the mean loss with respect to the logits is
-# (softmax(logits) - one_hot(targets)) / N.
+# (softmax(logits) - one_hot(targets)) / N. For binary cross-entropy, follow PyTorch:
+# the slope in `p`, `(p - y) / (p (1 - p))`, has its denominator floored at 1e-12, so a
+# probability of exactly 0 or 1 gets a huge but finite slope (+-1e12), never nan; the
+# slope in the target `y`, `log(1 - p) - log(p)`, is not clamped.
 
 
 # %%
@@ -368,6 +371,12 @@ def log_softmax_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
 @backward_rule(CrossEntropyFn)
 def cross_entropy_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     raise NotImplementedError('Task 05.6: implement cross_entropy_backward.')
+
+
+@backward_rule(BinaryCrossEntropyFn)
+def binary_cross_entropy_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6): for p, grad_output * (p - y) / np.maximum((1 - p) * p, 1e-12); for y (only when ctx.needs_input_grad[1], else None), grad_output * -np.log(p / (1 - p)) inside np.errstate(divide="ignore") (+-inf at p = 0 and 1, as in PyTorch). Divide both by p.size for "mean".
+    raise NotImplementedError('Task 05.6: implement binary_cross_entropy_backward. Hint: for p, grad_output * (p - y) / np.maximum((1 - p) * p, 1e-12); for y (only when ctx.needs_input_grad[1], else None), grad_output * -np.log(p / (1 - p)) inside np.errstate(divide="ignore") (+-inf at p = 0 and 1, as in PyTorch). Divide both by p.size for "mean".')
 
 
 # %% [markdown]

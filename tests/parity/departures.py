@@ -44,10 +44,6 @@ DEPARTURES: dict[str, list[str]] = {
         "The target of `mse_loss` and the binary losses must have the input's shape "
         "(`ValueError`; PyTorch broadcasts `mse_loss` with a warning). Loss modules check "
         "`reduction` when they are made.",
-        "`binary_cross_entropy` at a probability of exactly 0 or 1 (where its logs are "
-        "clamped at -100) has a gradient of 0 or +-1 where PyTorch gives +-1e12, and below "
-        "1e-12 it follows 1/p; train on logits with `binary_cross_entropy_with_logits`, "
-        "which matches PyTorch everywhere.",
     ],
     "06_optimizers": [
         "`state_dict()` is flat: NumPy arrays under dotted keys (PyTorch nests dicts of "

@@ -402,13 +402,30 @@ def test_losses_and_loss_modules(loss, case, inputs, reduction):
 
 
 def test_binary_cross_entropy_clamps_logs_at_minus_100():
-    """Probabilities 0, 1 and below e^-100: each log clamped at -100, so losses of 100 (forward
-    only: the gradients there differ, see the report)."""
+    """Probabilities 0, 1 and below e^-100: each log clamped at -100, so losses of 100."""
     p = np.array([0, 0, 1, 1, 1e-20, 1e-40, 1e-45, 0.5], F32)
     y = np.array([1, 0, 1, 0, 1, 1, 1, 0.25], F32)
     for r in REDUCTIONS:
         ours = ls.binary_cross_entropy(Tensor(p), Tensor(y), reduction=r)
         close(ours, F.binary_cross_entropy(*map(torch.tensor, (p, y)), reduction=r), f"bce {r}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_gradient_at_0_and_1(reduction, dtype):
+    """At probabilities 0, 1 and 1e-13 the slope is PyTorch's (p - y) / max(p (1 - p), 1e-12):
+    0 where right, +-1e12 where wrong, not 1/p; the target's slope log(1 - p) - log(p) is
+    +-inf at 0 and 1 in both."""
+    p = np.array([0, 0, 1, 1, 1e-13, 1e-13, 1 - 1e-7, 0.5], dtype)
+    y = np.array([1, 0, 1, 0, 1, 0, 0, 0.25], dtype)
+    ours = partial(ls.binary_cross_entropy, reduction=reduction)
+    theirs = partial(F.binary_cross_entropy, reduction=reduction)
+    forward_and_backward(ours, theirs, [p, y], f"bce at 0 and 1 {reduction} {dtype.__name__}")
+    slope, _ = pair(p)
+    ls.binary_cross_entropy(slope, Tensor(y, dtype=dtype), reduction="sum").backward()
+    wide, target = p.astype(np.float64), y.astype(np.float64)
+    expected = (wide - target) / np.maximum(wide * (1 - wide), 1e-12)
+    close(slope.grad, expected.astype(dtype), "bce slope (p - y) / max(p (1 - p), 1e-12)")
 
 
 def test_binary_cross_entropy_with_logits_gradient_at_zero():

@@ -279,16 +279,59 @@ def test_composite_loss_gradients(data):
         what="mse_loss",
     )
     grad_check(
-        lambda p: losses.binary_cross_entropy(p, Tensor(target, dtype=F64)),
-        lambda p: np.mean(-(target * np.log(p) + (1 - target) * np.log(1 - p))),
-        prediction,
-        what="binary_cross_entropy",
-    )
-    grad_check(
         lambda z: losses.binary_cross_entropy_with_logits(z, Tensor(target, dtype=F64)),
         lambda z: np.mean(np.maximum(z, 0) - z * target + np.log1p(np.exp(-np.abs(z)))),
         _away_from((0.0,))(logits),
         what="binary_cross_entropy_with_logits",
+    )
+
+
+@pytest.mark.task("05.6")
+@pytest.mark.points(2)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(data=st.data())
+def test_binary_cross_entropy_gradient_of_probabilities_and_targets(reduction, data):
+    shape = data.draw(shapes(min_dims=1, max_dims=2))
+    prediction = data.draw(arrays(shape, 0.05, 0.95))
+    target = data.draw(arrays(shape, 0.0, 1.0))
+
+    def reference(p, y):
+        per_element = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+        return {"mean": per_element.mean(), "sum": per_element.sum(), "none": per_element}[
+            reduction
+        ]
+
+    grad_check(
+        lambda p, y: losses.binary_cross_entropy(p, y, reduction=reduction),
+        reference,
+        prediction,
+        target,
+        what=f"binary_cross_entropy(reduction={reduction!r})",
+    )
+
+
+@pytest.mark.task("05.6")
+@pytest.mark.points(1)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropy_gradient_at_probabilities_0_and_1_is_pytorchs(reduction):
+    # PyTorch's slope (p - y) / max(p (1 - p), 1e-12): 0 where p = y, +-1e12 where a
+    # probability of exactly 0 or 1 (or below 1e-12) is wrong; never nan, and not 1/p.
+    p = np.array([0.0, 0.0, 1.0, 1.0, 1e-13, 1e-13, 1 - 1e-13, 0.5])
+    y = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.25])
+    prediction = Tensor(p, dtype=F64, requires_grad=True)
+    loss = losses.binary_cross_entropy(prediction, Tensor(y, dtype=F64), reduction=reduction)
+    weights = np.linspace(0.5, 1.5, p.size) if reduction == "none" else np.array(1.0)
+    loss.backward(weights)
+    expected = weights * (p - y) / np.maximum(p * (1 - p), 1e-12)
+    if reduction == "mean":
+        expected = expected / p.size
+    assert_tensor(
+        prediction.grad,
+        expected,
+        f"gradient of binary_cross_entropy(reduction={reduction!r}) at p = 0, 1 and 1e-13 "
+        "(PyTorch: (p - y) / max(p (1 - p), 1e-12), so +-1e12 where p is 0 or 1 and wrong)",
+        rtol=1e-6,
+        dtype=F64,
     )
 
 
