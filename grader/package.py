@@ -59,7 +59,7 @@ def _switch_on_autograd():
         tensor.install_autograd(None)
         warnings.warn(
             "tinytorch runs forward only: module 05 (autograd) is not finished yet "
-            f"({{type(error).__name__}}: {{error}}). Modules 01-04 work as usual; gradients "
+            f"({{str(error).split('. Hint:')[0]}}). Modules 01-04 work as usual; gradients "
             "and .backward() switch on once Engine.record works.",
             stacklevel=3,
         )
