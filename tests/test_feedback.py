@@ -221,17 +221,21 @@ FAULTS = {
 }
 
 
+def _faulty_text(layout) -> str:
+    """Module 01's solution with the FAULTS put in."""
+    text = (layout.solutions / "01_tensor" / "tensor.py").read_text()
+    for old, new in FAULTS.items():
+        assert old in text
+        text = text.replace(old, new, 1)
+    return text
+
+
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory, layout, course):
     """Module 01's solution with one fault per op, graded on its visible tests."""
     root = tmp_path_factory.mktemp("student") / "assignments"
     shutil.copytree(layout.solutions / "01_tensor", root / "01_tensor")
-    path = root / "01_tensor" / "tensor.py"
-    text = path.read_text()
-    for old, new in FAULTS.items():
-        assert old in text
-        text = text.replace(old, new, 1)
-    path.write_text(text)
+    (root / "01_tensor" / "tensor.py").write_text(_faulty_text(layout))
     policies = dataclasses.replace(
         course.policies, time_limit_seconds=2.0, hang_budget_seconds=20.0
     )
@@ -241,7 +245,7 @@ def faulty(tmp_path_factory, layout, course):
 
 
 @pytest.mark.slow
-def test_a_graded_module_shows_every_error_its_output_and_the_students_paths(faulty):
+def test_a_graded_module_shows_every_error_its_output_and_the_students_paths(faulty, layout):
     failed, console = faulty
     assert set(failed) >= {
         "test_add_broadcasts_a_row_over_a_matrix",
@@ -262,6 +266,12 @@ def test_a_graded_module_shows_every_error_its_output_and_the_students_paths(fau
     assert "forward returned a Tensor" in failed["test_arithmetic_with_numbers_on_either_side"]
     timeout = failed["test_exp_log_and_powers"]
     assert "time limit" in timeout and f"{OUTPUT_HEADING}\nwaiting" in timeout
+    stuck = re.search(r"your code was running.*\n  assignments/01_tensor/tensor\.py, line (\d+), "
+                      r"in forward", timeout)
+    assert stuck, timeout  # where the endless loop was, from the worker's stack dump
+    loop = _faulty_text(layout).splitlines()[int(stuck.group(1)) - 1]
+    assert loop.strip() in ("print('waiting')", "time.sleep(0.2)", "while True:")
+    assert "most recent call first" not in timeout and "Timeout (" not in timeout
     matmul = failed["test_matmul_of_two_matrices"]
     assert "a @ b: values differ from the expected result" in matmul
     assert re.search(r"assignments/01_tensor/tensor\.py:\d+: UserWarning: careful", matmul)
@@ -282,3 +292,25 @@ def test_hidden_feedback_with_printed_output_never_shows_hidden_source(tmp_path,
     for test in hidden:
         assert not [line for line in lines if line in test.feedback], test.feedback
         assert "tests/hidden" not in test.feedback
+
+
+def test_a_stack_dump_names_only_the_students_own_lines():
+    from grader.testing.stall import split_dump, where_stuck
+
+    files = {"tinytorch/core/tensor.py": StudentFile("assignments/01_tensor/tensor.py", 1)}
+    output = (
+        "working\nTimeout (0:00:19.500000)!\nThread 0x00007f (most recent call first):\n"
+        '  File "/stage/tinytorch/core/tensor.py", line 42 in forward\n'
+        '  File "/stage/tinytorch/core/autograd.py", line 7 in record\n'
+        '  File "/grader/hidden/test_01_tensor_hidden.py", line 3 in test_secret\n'
+        '  File "/stage/tinytorch/core/tensor.py", line 10 in apply\n'
+    )
+    printed, dump = split_dump(output)
+    assert printed == "working"
+    stuck = where_stuck(dump, "/stage", files)
+    assert stuck.splitlines()[1:] == [
+        "  assignments/01_tensor/tensor.py, line 41, in forward",
+        "  assignments/01_tensor/tensor.py, line 9, in apply",
+    ]
+    assert "hidden" not in stuck and "autograd" not in stuck
+    assert where_stuck("no dump at all", "/stage", files) == ""

@@ -43,10 +43,12 @@ from grader.testing.errors import (
     student_error,
 )
 from grader.testing.handles import Handle, Method, refuse_local
+from grader.testing.stall import WATCH_MARGIN, split_dump, where_stuck
 from grader.worker import wire
 from grader.worker.wire import Op
 
 OUTPUT_LIMIT = 3000
+DUMP_BYTES = 16_000
 RESET_SECONDS = 5.0
 KILL_WAIT_SECONDS = 5.0
 
@@ -128,7 +130,7 @@ class Session:
             stream.seek(mark)
             data = stream.read(OUTPUT_LIMIT + 1)
             rest = stream.seek(0, os.SEEK_END) - mark - len(data)
-        text = data[:OUTPUT_LIMIT].decode("utf-8", errors="replace")
+        text = split_dump(data[:OUTPUT_LIMIT].decode("utf-8", errors="replace"))[0]
         if len(data) > OUTPUT_LIMIT or rest > 0:
             text += f"\n... (output cut: {len(data) - OUTPUT_LIMIT + rest} more bytes)"
         return text
@@ -270,6 +272,8 @@ class Session:
         message = {"id": self.next_id, "op": op.value, "args": encoder.encode(args)}
         if name is not None:
             message["name"] = name
+        if self.deadline is not None:  # the worker dumps its stack just before we stop it
+            message["watch"] = round(max(0.1, self.deadline - time.monotonic() - WATCH_MARGIN), 3)
         self.next_id += 1
         try:
             wire.write_all(self.request_fd, wire.pack(message, encoder.buffers))
@@ -297,6 +301,7 @@ class Session:
 
     def _timed_out(self) -> WorkerTimeout:
         self._kill()
+        stuck = where_stuck(self._output_tail(), self.stage_seen, self.config.student_files)
         limit = self.config.time_per_test
         self.hung.append(self.test)
         if len(self.hung) * limit >= self.config.hang_budget:
@@ -309,7 +314,15 @@ class Session:
         return WorkerTimeout(
             f"Your code did not finish within this test's {limit:g} s time limit, so it was "
             "stopped. Look for an endless loop or for work repeated far more often than needed."
+            + (f"\n{stuck}" if stuck else "")
         )
+
+    def _output_tail(self) -> str:
+        """The stack dump the worker wrote as this test ran out of time (or "")."""
+        with open(self.output_path, "rb") as stream:
+            end = stream.seek(0, os.SEEK_END)
+            stream.seek(max(self.output_mark, end - DUMP_BYTES))
+            return split_dump(stream.read().decode("utf-8", errors="replace"))[1]
 
     def _answer(self, request_id: int, answer: dict, buffers: list[bytes]) -> Any:
         if answer.get("id") != request_id:

@@ -10,10 +10,13 @@ trusted side believes nothing it says: answers are data, checked on arrival.
 Requests are the `wire.Op`s: `get` a name, `getattr`, `setattr`, `call`, `method`, `op`
 (an `operator` function), `isinstance`, `iter`/`next`, and `reset` (drop every handle at
 the end of a test). Answers: `{"id": n, "value": ...}` or `{"id": n, "error": {...}}`.
+A request may carry `watch`: after that many seconds still running, the worker writes its
+stack to the output file (the trusted side reads where the student's code was stuck).
 """
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import json
 import linecache
@@ -129,7 +132,9 @@ def _error(error: BaseException, student_files: list[str]) -> dict:
 class Server:
     """Answers requests on `in_fd`, writing to `out_fd`."""
 
-    def __init__(self, in_fd: int, out_fd: int, student_files: list[str]) -> None:
+    def __init__(
+        self, in_fd: int, out_fd: int, student_files: list[str], dump_file: Any = None
+    ) -> None:
         from tinyworker import wire
 
         self.wire = wire
@@ -138,6 +143,7 @@ class Server:
         self.table = Table()
         self.student_files = student_files
         self.bound_method = False
+        self.dump_file = dump_file
 
     def send(self, message: dict, value: Any = None, has_value: bool = False) -> None:
         encoder = self.wire.Encoder(self.table.ref)
@@ -162,6 +168,13 @@ class Server:
             return OPERATORS[request["name"]](*args)
         return ACTIONS[op.value](*args)
 
+    def watch(self, seconds: Any) -> None:
+        """If the request is still running after `seconds` (just before the trusted side
+        stops this process for running too long), write its stack to the output file, so
+        the student learns where their code was stuck (grader/testing/stall.py)."""
+        if self.dump_file is not None and type(seconds) in (int, float) and seconds > 0:
+            faulthandler.dump_traceback_later(seconds, file=self.dump_file)
+
     def serve(self) -> None:
         while True:
             try:
@@ -170,6 +183,7 @@ class Server:
                 return
             reply: dict = {"id": request.get("id")}
             self.bound_method = False
+            self.watch(request.get("watch"))
             try:
                 value = self.handle(request, buffers)
             except BaseException as error:  # everything the student's code raises is data
@@ -177,6 +191,8 @@ class Server:
                 _flush_output()
                 self.send(reply)
                 continue
+            finally:
+                faulthandler.cancel_dump_traceback_later()
             _flush_output()
             if self.bound_method:
                 reply["method"] = True
@@ -206,6 +222,7 @@ def main() -> None:
     os.closerange(max(in_fd, out_fd) + 1, 1 << 16)
     from tinyworker import wire
 
+    dump_file = os.fdopen(os.dup(2), "w")  # stays valid whatever the student does to stderr
     ready: dict = {"id": 0}
     try:
         import numpy  # noqa: F401 - before the student's code, so its errors are theirs
@@ -216,7 +233,7 @@ def main() -> None:
         ready["error"] = _error(error, config["student_files"])
     wire.write_all(out_fd, wire.pack(ready, []))
     if "error" not in ready:
-        Server(in_fd, out_fd, config["student_files"]).serve()
+        Server(in_fd, out_fd, config["student_files"], dump_file).serve()
 
 
 if __name__ == "__main__":
