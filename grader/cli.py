@@ -116,7 +116,7 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
         target = (
             Path(args.json)
             if args.json and len(modules) == 1
-            else layout.root / ".grades" / result.module / "results.json"
+            else layout.local_results(result.module)
         )
         _write_json(target, to_gradescope(result))
 
@@ -175,7 +175,7 @@ def _prerequisite_score(
     """A module's last score fraction: from .grades/ if it was graded, else graded now."""
 
     def score(module: ModuleSpec) -> float:
-        target = layout.root / ".grades" / module.dirname / "results.json"
+        target = layout.local_results(module.dirname)
         if not target.is_file():
             if not layout.module_file(layout.assignments, module).is_file():
                 return 0.0

@@ -59,5 +59,9 @@ class Layout:
         """The protected copy of a module's visible tests (never the student's copy)."""
         return self.starter / module.dirname / "tests"
 
+    def local_results(self, dirname: str) -> Path:
+        """A module's results.json from the last local grading (`make grade`, `tito grade`)."""
+        return self.root / ".grades" / dirname / "results.json"
+
     def hidden_tests_for(self, module: ModuleSpec) -> Path:
         return self.hidden_tests / module.dirname

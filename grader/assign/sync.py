@@ -137,7 +137,8 @@ def _load(py: Path, notebook: Path) -> nbformat.NotebookNode:
     )
 
 
-def _same_code(py: Path, parsed: nbformat.NotebookNode) -> bool:
+def same_code(py: Path, parsed: nbformat.NotebookNode) -> bool:
+    """The notebook's module cells hold exactly the code of `py` (scratch cells aside)."""
     return notebook_to_py(parsed) == canonical_py(py.read_text(encoding="utf-8"))
 
 
@@ -218,7 +219,7 @@ def sync_module(directory: Path, filename: str, prefer: str | None = None) -> Sy
         return SyncResult("none", f"{py.name} and {notebook.name} already hold the same code.")
     parsed = _load(py, notebook)
     if prefer is None and py.exists():
-        if _same_code(py, parsed):
+        if same_code(py, parsed):
             _save_state(directory, py, notebook)
             return SyncResult(
                 "none",

@@ -17,12 +17,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from grader.assign.notebook import (
-    NotebookFormatError,
-    canonical_py,
-    notebook_to_py,
-    read_notebook,
-)
+from grader.assign.notebook import NotebookFormatError, read_notebook
+from grader.assign.sync import same_code
 from grader.course import Course
 from grader.grade.isolation import Level, choose
 from grader.layout import Layout
@@ -109,10 +105,10 @@ def _notebook_differs(py: Path) -> str | None:
     if not notebook.is_file():
         return None  # the next sync writes it
     try:
-        exported = notebook_to_py(read_notebook(notebook.read_text(encoding="utf-8")))
+        parsed = read_notebook(notebook.read_text(encoding="utf-8"))
     except NotebookFormatError as error:
         return f"{notebook.name} is broken ({error}); `tito sync NN --from py` rebuilds it"
-    if exported != canonical_py(py.read_text(encoding="utf-8")):
+    if not same_code(py, parsed):
         return f"{py.name} and {notebook.name} differ"
     return None
 

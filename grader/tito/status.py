@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from grader.course import Course, ModuleSpec
 from grader.layout import Layout
@@ -83,7 +82,7 @@ def module_state(layout: Layout, module: ModuleSpec, today: dt.date) -> str:
 def last_score(layout: Layout, module: ModuleSpec) -> LocalScore | None:
     """The module's `.grades/NN_slug/results.json`, if it was graded here and is readable."""
     try:
-        data = json.loads(results_path(layout, module).read_text(encoding="utf-8"))
+        data = json.loads(layout.local_results(module.dirname).read_text(encoding="utf-8"))
         extra = data["extra_data"]
         return LocalScore(
             score=float(data["score"]),
@@ -97,13 +96,13 @@ def last_score(layout: Layout, module: ModuleSpec) -> LocalScore | None:
 
 def _milestones(layout: Layout, course: Course) -> list[MilestoneStatus]:
     found = []
+    done: dict[str, bool] = {}  # each module file is read once, whatever needs it
     for key, milestone in discover().items():
         modules = needed_modules(course, milestone)
-        missing = [
-            m.key
-            for m in modules
-            if unfinished(layout.module_file(layout.assignments, m))
-        ]
+        for m in modules:
+            if m.key not in done:
+                done[m.key] = not unfinished(layout.module_file(layout.assignments, m))
+        missing = [m.key for m in modules if not done[m.key]]
         found.append(
             MilestoneStatus(key, milestone.title, [m.key for m in modules], not missing, missing)
         )
@@ -165,7 +164,3 @@ def score_text(score: LocalScore | None) -> str:
     scope = " (visible)" if score.visible_only else ""
     return f"{score.score:g}/{score.max_score:g}{scope}"
 
-
-def results_path(layout: Layout, module: ModuleSpec) -> Path:
-    """Where `tito grade` / `make grade` leaves a module's results.json."""
-    return layout.root / ".grades" / module.dirname / "results.json"
