@@ -403,7 +403,8 @@ def batch_norm_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     weight = ctx.inputs[1]
     grad, xhat = _nhwc(grad_output), ctx.xhat
     count = xhat.shape[0] * xhat.shape[1] * xhat.shape[2]
-    raise NotImplementedError('Task 09.5: implement batch_norm_backward.')
+    # TODO (Task 09.5): one gradient per input of BatchNorm2dFn: x, weight, bias, then None twice (the running statistics need none).
+    raise NotImplementedError('Task 09.5: implement batch_norm_backward. Hint: one gradient per input of BatchNorm2dFn: x, weight, bias, then None twice (the running statistics need none).')
 
 
 def batch_norm(

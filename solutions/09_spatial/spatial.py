@@ -512,11 +512,13 @@ def batch_norm_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     grad, xhat = _nhwc(grad_output), ctx.xhat
     count = xhat.shape[0] * xhat.shape[1] * xhat.shape[2]
     # BEGIN SOLUTION 09.5
+    # HINT: one gradient per input of BatchNorm2dFn: x, weight, bias, then None twice
+    # HINT: (the running statistics need none).
     grad_bias = grad.sum(axis=(0, 1, 2))
     grad_weight = (grad * xhat).sum(axis=(0, 1, 2))
     scale = weight * ctx.inv_std / count
     grad_x = scale * (count * grad - grad_bias - xhat * grad_weight)
-    return _nchw(grad_x), grad_weight, grad_bias
+    return _nchw(grad_x), grad_weight, grad_bias, None, None
     # END SOLUTION
 
 
