@@ -107,8 +107,12 @@ class Engine:
 
     def record(self, fn: type[Function], ctx: Context, inputs: tuple, output: Tensor) -> None:
         """Attach a Node to `output` when an input requires grad and recording is on."""
-        # TODO (Task 05.1): parents hold the input tensors that require grad, None in every other slot; also set ctx.needs_input_grad (one bool per input) for the rules.
-        raise NotImplementedError('Task 05.1: implement Engine.record. Hint: parents hold the input tensors that require grad, None in every other slot; also set ctx.needs_input_grad (one bool per input) for the rules.')
+        # TODO (Task 05.1)
+        raise NotImplementedError(
+            'Task 05.1: implement Engine.record. Hint: parents hold the input tensors that require '
+            'grad, None in every other slot; also set ctx.needs_input_grad (one bool per input) '
+            'for the rules.'
+        )
 
     def backward(self, tensor: Tensor, gradient: np.ndarray | None) -> None:
         """Backpropagate from `tensor` into the `.grad` of every leaf that requires grad."""
@@ -128,8 +132,13 @@ class Engine:
             raise ValueError(
                 f"gradient has shape {gradient.shape}, but the tensor has shape {tensor.shape}"
             )
-        # TODO (Task 05.2): keep pending gradients in a dict keyed by id(tensor); visit the tensors in reversed(_topological_order(tensor)); give leaves their gradient with _accumulate(leaf, grad, stored), stored = {_owner(gradient)} made once.
-        raise NotImplementedError('Task 05.2: implement Engine.backward. Hint: keep pending gradients in a dict keyed by id(tensor); visit the tensors in reversed(_topological_order(tensor)); give leaves their gradient with _accumulate(leaf, grad, stored), stored = {_owner(gradient)} made once.')
+        # TODO (Task 05.2)
+        raise NotImplementedError(
+            'Task 05.2: implement Engine.backward. Hint: keep pending gradients in a dict keyed by '
+            'id(tensor); visit the tensors in reversed(_topological_order(tensor)); give leaves '
+            'their gradient with _accumulate(leaf, grad, stored), stored = {_owner(gradient)} made '
+            'once.'
+        )
 
 
 # %% [markdown]
@@ -142,56 +151,74 @@ class Engine:
 # %%
 @backward_rule(AddFn)
 def add_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
     raise NotImplementedError('Task 05.3: implement add_backward.')
 
 
 @backward_rule(SubFn)
 def sub_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
     raise NotImplementedError('Task 05.3: implement sub_backward.')
 
 
 @backward_rule(MulFn)
 def mul_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.3): skip the inputs whose ctx.needs_input_grad is False.
-    raise NotImplementedError('Task 05.3: implement mul_backward. Hint: skip the inputs whose ctx.needs_input_grad is False.')
+    # TODO (Task 05.3)
+    raise NotImplementedError(
+        'Task 05.3: implement mul_backward. Hint: skip the inputs whose ctx.needs_input_grad is '
+        'False.'
+    )
 
 
 @backward_rule(DivFn)
 def div_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.3): d(a/b)/db = -a / b**2.
+    # TODO (Task 05.3)
     raise NotImplementedError('Task 05.3: implement div_backward. Hint: d(a/b)/db = -a / b**2.')
 
 
 @backward_rule(NegFn)
 def neg_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
     raise NotImplementedError('Task 05.3: implement neg_backward.')
 
 
 @backward_rule(ExpFn)
 def exp_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.3): the derivative of exp is exp itself, already in ctx.output.
-    raise NotImplementedError('Task 05.3: implement exp_backward. Hint: the derivative of exp is exp itself, already in ctx.output.')
+    # TODO (Task 05.3)
+    raise NotImplementedError(
+        'Task 05.3: implement exp_backward. Hint: the derivative of exp is exp itself, already in '
+        'ctx.output.'
+    )
 
 
 @backward_rule(LogFn)
 def log_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
     raise NotImplementedError('Task 05.3: implement log_backward.')
 
 
 @backward_rule(PowFn)
 def pow_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.3): p * a**(p - 1); use a itself for p == 2 (x ** 1 is slow in NumPy). For p == 0 the gradient is 0 everywhere, also at a == 0 (0 * 0**-1 would be nan).
-    raise NotImplementedError('Task 05.3: implement pow_backward. Hint: p * a**(p - 1); use a itself for p == 2 (x ** 1 is slow in NumPy). For p == 0 the gradient is 0 everywhere, also at a == 0 (0 * 0**-1 would be nan).')
+    # TODO (Task 05.3)
+    raise NotImplementedError(
+        'Task 05.3: implement pow_backward. Hint: p * a**(p - 1); use a itself for p == 2 (x ** 1 '
+        'is slow in NumPy). For p == 0 the gradient is 0 everywhere, also at a == 0 (0 * 0**-1 '
+        'would be nan).'
+    )
 
 
 @backward_rule(ClampFn)
 def clamp_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.3): the gradient passes where low <= a <= high (bounds included, as in PyTorch).
-    raise NotImplementedError('Task 05.3: implement clamp_backward. Hint: the gradient passes where low <= a <= high (bounds included, as in PyTorch).')
+    # TODO (Task 05.3)
+    raise NotImplementedError(
+        'Task 05.3: implement clamp_backward. Hint: the gradient passes where low <= a <= high '
+        '(bounds included, as in PyTorch).'
+    )
 
 
 @backward_rule(WhereFn)
 def where_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
     raise NotImplementedError('Task 05.3: implement where_backward.')
 
 
@@ -206,20 +233,30 @@ def where_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
 # %%
 @backward_rule(MatMulFn)
 def matmul_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.4): promote 1-D operands (a -> a[None, :], b -> b[:, None]), then squeeze the results; compute only the gradients ctx.needs_input_grad asks for.
-    raise NotImplementedError('Task 05.4: implement matmul_backward. Hint: promote 1-D operands (a -> a[None, :], b -> b[:, None]), then squeeze the results; compute only the gradients ctx.needs_input_grad asks for.')
+    # TODO (Task 05.4)
+    raise NotImplementedError(
+        'Task 05.4: implement matmul_backward. Hint: promote 1-D operands (a -> a[None, :], b -> '
+        'b[:, None]), then squeeze the results; compute only the gradients ctx.needs_input_grad '
+        'asks for.'
+    )
 
 
 @backward_rule(SumFn)
 def sum_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.4): put the reduced axes back (np.expand_dims) unless keepdim, then broadcast.
-    raise NotImplementedError('Task 05.4: implement sum_backward. Hint: put the reduced axes back (np.expand_dims) unless keepdim, then broadcast.')
+    # TODO (Task 05.4)
+    raise NotImplementedError(
+        'Task 05.4: implement sum_backward. Hint: put the reduced axes back (np.expand_dims) '
+        'unless keepdim, then broadcast.'
+    )
 
 
 @backward_rule(MaxFn)
 def max_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.4): share the gradient equally between tied maxima, as PyTorch's amax does.
-    raise NotImplementedError("Task 05.4: implement max_backward. Hint: share the gradient equally between tied maxima, as PyTorch's amax does.")
+    # TODO (Task 05.4)
+    raise NotImplementedError(
+        'Task 05.4: implement max_backward. Hint: share the gradient equally between tied maxima, '
+        "as PyTorch's amax does."
+    )
 
 
 # %% [markdown]
@@ -229,13 +266,16 @@ def max_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
 # %%
 @backward_rule(ReshapeFn)
 def reshape_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.5)
     raise NotImplementedError('Task 05.5: implement reshape_backward.')
 
 
 @backward_rule(PermuteFn)
 def permute_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.5): the inverse permutation is np.argsort(dims).
-    raise NotImplementedError('Task 05.5: implement permute_backward. Hint: the inverse permutation is np.argsort(dims).')
+    # TODO (Task 05.5)
+    raise NotImplementedError(
+        'Task 05.5: implement permute_backward. Hint: the inverse permutation is np.argsort(dims).'
+    )
 
 
 def _is_basic_index(key: Any) -> bool:
@@ -246,12 +286,16 @@ def _is_basic_index(key: Any) -> bool:
 
 @backward_rule(GetItemFn)
 def getitem_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.5): integer arrays may pick an element twice: np.add.at adds both contributions.
-    raise NotImplementedError('Task 05.5: implement getitem_backward. Hint: integer arrays may pick an element twice: np.add.at adds both contributions.')
+    # TODO (Task 05.5)
+    raise NotImplementedError(
+        'Task 05.5: implement getitem_backward. Hint: integer arrays may pick an element twice: '
+        'np.add.at adds both contributions.'
+    )
 
 
 @backward_rule(CatFn)
 def cat_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.5)
     raise NotImplementedError('Task 05.5: implement cat_backward.')
 
 
@@ -273,46 +317,63 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 @backward_rule(ReLUFn)
 def relu_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
     raise NotImplementedError('Task 05.6: implement relu_backward.')
 
 
 @backward_rule(SigmoidFn)
 def sigmoid_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
     raise NotImplementedError('Task 05.6: implement sigmoid_backward.')
 
 
 @backward_rule(TanhFn)
 def tanh_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
     raise NotImplementedError('Task 05.6: implement tanh_backward.')
 
 
 @backward_rule(GELUFn)
 def gelu_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.6): exact: Phi(x) + x * phi(x), with phi(x) = exp(-x**2 / 2) / sqrt(2 pi).
-    raise NotImplementedError('Task 05.6: implement gelu_backward. Hint: exact: Phi(x) + x * phi(x), with phi(x) = exp(-x**2 / 2) / sqrt(2 pi).')
+    # TODO (Task 05.6)
+    raise NotImplementedError(
+        'Task 05.6: implement gelu_backward. Hint: exact: Phi(x) + x * phi(x), with phi(x) = '
+        'exp(-x**2 / 2) / sqrt(2 pi).'
+    )
 
 
 @backward_rule(SoftmaxFn)
 def softmax_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.6): s * (g - sum(g * s)) along dim.
-    raise NotImplementedError('Task 05.6: implement softmax_backward. Hint: s * (g - sum(g * s)) along dim.')
+    # TODO (Task 05.6)
+    raise NotImplementedError(
+        'Task 05.6: implement softmax_backward. Hint: s * (g - sum(g * s)) along dim.'
+    )
 
 
 @backward_rule(LogSoftmaxFn)
 def log_softmax_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.6): g - softmax * sum(g) along dim, and softmax = exp(output).
-    raise NotImplementedError('Task 05.6: implement log_softmax_backward. Hint: g - softmax * sum(g) along dim, and softmax = exp(output).')
+    # TODO (Task 05.6)
+    raise NotImplementedError(
+        'Task 05.6: implement log_softmax_backward. Hint: g - softmax * sum(g) along dim, and '
+        'softmax = exp(output).'
+    )
 
 
 @backward_rule(CrossEntropyFn)
 def cross_entropy_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
     raise NotImplementedError('Task 05.6: implement cross_entropy_backward.')
 
 
 @backward_rule(BinaryCrossEntropyFn)
 def binary_cross_entropy_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.6): for p, grad_output * (p - y) / np.maximum((1 - p) * p, 1e-12); for y (only when ctx.needs_input_grad[1], else None), grad_output * -np.log(p / (1 - p)) inside np.errstate(divide="ignore") (+-inf at p = 0 and 1, as in PyTorch). Divide both by p.size for "mean".
-    raise NotImplementedError('Task 05.6: implement binary_cross_entropy_backward. Hint: for p, grad_output * (p - y) / np.maximum((1 - p) * p, 1e-12); for y (only when ctx.needs_input_grad[1], else None), grad_output * -np.log(p / (1 - p)) inside np.errstate(divide="ignore") (+-inf at p = 0 and 1, as in PyTorch). Divide both by p.size for "mean".')
+    # TODO (Task 05.6)
+    raise NotImplementedError(
+        'Task 05.6: implement binary_cross_entropy_backward. Hint: for p, grad_output * (p - y) / '
+        'np.maximum((1 - p) * p, 1e-12); for y (only when ctx.needs_input_grad[1], else None), '
+        'grad_output * -np.log(p / (1 - p)) inside np.errstate(divide="ignore") (+-inf at p = 0 '
+        'and 1, as in PyTorch). Divide both by p.size for "mean".'
+    )
 
 
 # %% [markdown]
@@ -328,12 +389,16 @@ class no_grad(ContextDecorator):  # noqa: N801 (PyTorch's name)
 
     def __enter__(self) -> no_grad:
         global _grad_enabled
-        # TODO (Task 05.7): remember the previous state so nested blocks restore it correctly.
-        raise NotImplementedError('Task 05.7: implement no_grad.__enter__. Hint: remember the previous state so nested blocks restore it correctly.')
+        # TODO (Task 05.7)
+        raise NotImplementedError(
+            'Task 05.7: implement no_grad.__enter__. Hint: remember the previous state so nested '
+            'blocks restore it correctly.'
+        )
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         global _grad_enabled
+        # TODO (Task 05.7)
         raise NotImplementedError('Task 05.7: implement no_grad.__exit__.')
 
 

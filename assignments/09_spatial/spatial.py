@@ -179,8 +179,13 @@ def im2col(
     Shape:
         `(N, Hp, Wp, C) -> (N, OH, OW, kh, kw, C)`
     """
-    # TODO (Task 09.1): np.lib.stride_tricks.sliding_window_view(xp, kernel, axis=(1, 2)) has shape (N, Hp - kh + 1, Wp - kw + 1, C, kh, kw): keep every stride-th window along axes 1 and 2, move C last with transpose, and copy it into _empty(shape, dtype) with np.copyto (np.ascontiguousarray works too, a little slower).
-    raise NotImplementedError('Task 09.1: implement im2col. Hint: np.lib.stride_tricks.sliding_window_view(xp, kernel, axis=(1, 2)) has shape (N, Hp - kh + 1, Wp - kw + 1, C, kh, kw): keep every stride-th window along axes 1 and 2, move C last with transpose, and copy it into _empty(shape, dtype) with np.copyto (np.ascontiguousarray works too, a little slower).')
+    # TODO (Task 09.1)
+    raise NotImplementedError(
+        'Task 09.1: implement im2col. Hint: np.lib.stride_tricks.sliding_window_view(xp, kernel, '
+        'axis=(1, 2)) has shape (N, Hp - kh + 1, Wp - kw + 1, C, kh, kw): keep every stride-th '
+        'window along axes 1 and 2, move C last with transpose, and copy it into _empty(shape, '
+        'dtype) with np.copyto (np.ascontiguousarray works too, a little slower).'
+    )
 
 
 class Conv2dFn(Function):
@@ -200,8 +205,14 @@ class Conv2dFn(Function):
         c_out, c_in, kh, kw = weight.shape
         oh = _output_size(h, kh, stride[0], padding[0], "conv2d height")
         ow = _output_size(w, kw, stride[1], padding[1], "conv2d width")
-        # TODO (Task 09.1): cols = im2col(_pad(_nhwc(x), padding), ...), stashed as ctx.cols for backward; the weight as a matrix: weight.transpose(2, 3, 1, 0).reshape(-1, c_out); out = cols.reshape(n * oh * ow, -1) @ that (+ bias), back to NCHW with _nchw; np.matmul(a, b, out=_empty((n * oh * ow, c_out), x.dtype)) recycles memory.
-        raise NotImplementedError('Task 09.1: implement Conv2dFn.forward. Hint: cols = im2col(_pad(_nhwc(x), padding), ...), stashed as ctx.cols for backward; the weight as a matrix: weight.transpose(2, 3, 1, 0).reshape(-1, c_out); out = cols.reshape(n * oh * ow, -1) @ that (+ bias), back to NCHW with _nchw; np.matmul(a, b, out=_empty((n * oh * ow, c_out), x.dtype)) recycles memory.')
+        # TODO (Task 09.1)
+        raise NotImplementedError(
+            'Task 09.1: implement Conv2dFn.forward. Hint: cols = im2col(_pad(_nhwc(x), padding), '
+            '...), stashed as ctx.cols for backward; the weight as a matrix: weight.transpose(2, '
+            '3, 1, 0).reshape(-1, c_out); out = cols.reshape(n * oh * ow, -1) @ that (+ bias), '
+            'back to NCHW with _nchw; np.matmul(a, b, out=_empty((n * oh * ow, c_out), x.dtype)) '
+            'recycles memory.'
+        )
 
 
 # %% [markdown]
@@ -235,8 +246,12 @@ def col2im(
     """
     n, c_in = padded_shape[0], padded_shape[3]
     (oh, ow), (sh, sw) = out_size, stride
-    # TODO (Task 09.2): start from zeros; for each tap (i, j): padded[:, _window(i, oh, sh), _window(j, ow, sw), :] += (grad @ weight[:, :, i, j]).reshape(n, oh, ow, c_in)
-    raise NotImplementedError('Task 09.2: implement col2im. Hint: start from zeros; for each tap (i, j): padded[:, _window(i, oh, sh), _window(j, ow, sw), :] += (grad @ weight[:, :, i, j]).reshape(n, oh, ow, c_in)')
+    # TODO (Task 09.2)
+    raise NotImplementedError(
+        'Task 09.2: implement col2im. Hint: start from zeros; for each tap (i, j): padded[:, '
+        '_window(i, oh, sh), _window(j, ow, sw), :] += (grad @ weight[:, :, i, j]).reshape(n, oh, '
+        'ow, c_in)'
+    )
 
 
 @backward_rule(Conv2dFn)
@@ -246,8 +261,11 @@ def conv2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     n, c_in, h, w = x.shape
     c_out, _, kh, kw = weight.shape
     cols = ctx.cols
-    # TODO (Task 09.2): G = _nhwc(grad_output).reshape(-1, c_out); skip the input gradient (None) when ctx.params["input_grad"] is False.
-    raise NotImplementedError('Task 09.2: implement conv2d_backward. Hint: G = _nhwc(grad_output).reshape(-1, c_out); skip the input gradient (None) when ctx.params["input_grad"] is False.')
+    # TODO (Task 09.2)
+    raise NotImplementedError(
+        'Task 09.2: implement conv2d_backward. Hint: G = _nhwc(grad_output).reshape(-1, c_out); '
+        'skip the input gradient (None) when ctx.params["input_grad"] is False.'
+    )
 
 
 def conv2d(
@@ -298,8 +316,11 @@ class MaxPool2dFn(Function):
     ) -> np.ndarray:
         oh = _output_size(x.shape[2], kernel[0], stride[0], 0, "max_pool2d height")
         ow = _output_size(x.shape[3], kernel[1], stride[1], 0, "max_pool2d width")
-        # TODO (Task 09.3): start from a copy of the (0, 0) tap, then np.maximum(out, tap, out=out).
-        raise NotImplementedError('Task 09.3: implement MaxPool2dFn.forward. Hint: start from a copy of the (0, 0) tap, then np.maximum(out, tap, out=out).')
+        # TODO (Task 09.3)
+        raise NotImplementedError(
+            'Task 09.3: implement MaxPool2dFn.forward. Hint: start from a copy of the (0, 0) tap, '
+            'then np.maximum(out, tap, out=out).'
+        )
 
 
 @backward_rule(MaxPool2dFn)
@@ -307,8 +328,13 @@ def max_pool2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     (kh, kw), (sh, sw) = ctx.params["kernel"], ctx.params["stride"]
     xh, out, grad = _nhwc(ctx.inputs[0]), _nhwc(ctx.output), _nhwc(grad_output)
     oh, ow = out.shape[1:3]
-    # TODO (Task 09.3): winner = (tap == out) & free; free ^= winner; grad_x[tap's slice] += grad * winner; in-place ops (np.equal(..., out=winner), winner &= free) avoid temporaries. a NaN in a window is its maximum, and NaN == NaN is False: match it with isnan.
-    raise NotImplementedError("Task 09.3: implement max_pool2d_backward. Hint: winner = (tap == out) & free; free ^= winner; grad_x[tap's slice] += grad * winner; in-place ops (np.equal(..., out=winner), winner &= free) avoid temporaries. a NaN in a window is its maximum, and NaN == NaN is False: match it with isnan.")
+    # TODO (Task 09.3)
+    raise NotImplementedError(
+        'Task 09.3: implement max_pool2d_backward. Hint: winner = (tap == out) & free; free ^= '
+        "winner; grad_x[tap's slice] += grad * winner; in-place ops (np.equal(..., out=winner), "
+        'winner &= free) avoid temporaries. a NaN in a window is its maximum, and NaN == NaN is '
+        'False: match it with isnan.'
+    )
 
 
 def max_pool2d(x: Tensor, kernel_size: Size2, stride: Size2 | None = None) -> Tensor:
@@ -340,6 +366,7 @@ class AvgPool2dFn(Function):
     ) -> np.ndarray:
         oh = _output_size(x.shape[2], kernel[0], stride[0], 0, "avg_pool2d height")
         ow = _output_size(x.shape[3], kernel[1], stride[1], 0, "avg_pool2d width")
+        # TODO (Task 09.4)
         raise NotImplementedError('Task 09.4: implement AvgPool2dFn.forward.')
 
 
@@ -348,6 +375,7 @@ def avg_pool2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     (kh, kw), (sh, sw) = ctx.params["kernel"], ctx.params["stride"]
     x, grad = ctx.inputs[0], _nhwc(grad_output)
     oh, ow = grad.shape[1:3]
+    # TODO (Task 09.4)
     raise NotImplementedError('Task 09.4: implement avg_pool2d_backward.')
 
 
@@ -394,8 +422,12 @@ class BatchNorm2dFn(Function):
     ) -> np.ndarray:
         xh = _nhwc(x)
         count = xh.shape[0] * xh.shape[1] * xh.shape[2]
-        # TODO (Task 09.5): a ValueError when count < 2 (PyTorch: "more than 1 value per channel"); reduce the NHWC view over axes (0, 1, 2); keep xhat and 1/std in ctx.
-        raise NotImplementedError('Task 09.5: implement BatchNorm2dFn.forward. Hint: a ValueError when count < 2 (PyTorch: "more than 1 value per channel"); reduce the NHWC view over axes (0, 1, 2); keep xhat and 1/std in ctx.')
+        # TODO (Task 09.5)
+        raise NotImplementedError(
+            'Task 09.5: implement BatchNorm2dFn.forward. Hint: a ValueError when count < 2 '
+            '(PyTorch: "more than 1 value per channel"); reduce the NHWC view over axes (0, 1, 2); '
+            'keep xhat and 1/std in ctx.'
+        )
 
 
 @backward_rule(BatchNorm2dFn)
@@ -403,8 +435,11 @@ def batch_norm_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     weight = ctx.inputs[1]
     grad, xhat = _nhwc(grad_output), ctx.xhat
     count = xhat.shape[0] * xhat.shape[1] * xhat.shape[2]
-    # TODO (Task 09.5): one gradient per input of BatchNorm2dFn: x, weight, bias, then None twice (the running statistics need none).
-    raise NotImplementedError('Task 09.5: implement batch_norm_backward. Hint: one gradient per input of BatchNorm2dFn: x, weight, bias, then None twice (the running statistics need none).')
+    # TODO (Task 09.5)
+    raise NotImplementedError(
+        'Task 09.5: implement batch_norm_backward. Hint: one gradient per input of BatchNorm2dFn: '
+        'x, weight, bias, then None twice (the running statistics need none).'
+    )
 
 
 def batch_norm(
@@ -432,8 +467,11 @@ def batch_norm(
         )
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm in evaluation mode needs running_mean and running_var")
-    # TODO (Task 09.5): composite ops (autograd for free): (x - mean) * (weight / std) + bias, each per-channel value reshaped to (1, C, 1, 1).
-    raise NotImplementedError('Task 09.5: implement batch_norm. Hint: composite ops (autograd for free): (x - mean) * (weight / std) + bias, each per-channel value reshaped to (1, C, 1, 1).')
+    # TODO (Task 09.5)
+    raise NotImplementedError(
+        'Task 09.5: implement batch_norm. Hint: composite ops (autograd for free): (x - mean) * '
+        '(weight / std) + bias, each per-channel value reshaped to (1, C, 1, 1).'
+    )
 
 
 # %% [markdown]
@@ -475,8 +513,12 @@ class Conv2d(Module):
         self.stride = _pair(stride, "stride")
         self.padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
         generator = rng if rng is not None else np.random.default_rng()
-        # TODO (Task 09.6): bound = 1 / sqrt(in_channels * kh * kw); generator.uniform(-bound, bound, shape) as float32; self.bias = None when bias is False.
-        raise NotImplementedError('Task 09.6: implement Conv2d.__init__. Hint: bound = 1 / sqrt(in_channels * kh * kw); generator.uniform(-bound, bound, shape) as float32; self.bias = None when bias is False.')
+        # TODO (Task 09.6)
+        raise NotImplementedError(
+            'Task 09.6: implement Conv2d.__init__. Hint: bound = 1 / sqrt(in_channels * kh * kw); '
+            'generator.uniform(-bound, bound, shape) as float32; self.bias = None when bias is '
+            'False.'
+        )
 
     def extra_repr(self) -> str:
         return (
@@ -576,4 +618,5 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
     def forward(self, x: Tensor) -> Tensor:
+        # TODO (Task 09.6)
         raise NotImplementedError('Task 09.6: implement Flatten.forward.')

@@ -7,8 +7,10 @@ A region looks like this (the HINT lines are optional)::
     return a + b
     # END SOLUTION
 
-and becomes, in the starter, the hint as comments and a `NotImplementedError` naming the
-task, the function and the hint. Nested, unclosed or stray markers are errors.
+and becomes, in the starter, a `# TODO (Task 01.2)` marker and a `NotImplementedError`
+naming the task, the function and the hint: the hint is written once, in the message the
+student also sees in feedback, wrapped so that no line passes `MAX_COLUMNS`. Nested,
+unclosed or stray markers are errors.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ END = re.compile(r"^\s*# END SOLUTION\s*$")
 HINT = re.compile(r"^\s*# HINT:\s?(?P<text>.*)$")
 TASK_ID = re.compile(r"^\d{2}\.\d+$")
 SCOPE = re.compile(r"^(?P<indent>\s*)(?:async\s+)?(?:def|class)\s+(?P<name>\w+)")
+MAX_COLUMNS = 100
 
 
 class RegionError(ValueError):
@@ -96,14 +99,37 @@ def _scope(lines: list[str], index: int) -> str:
 
 
 def stub_lines(region: Region) -> list[str]:
-    """The starter's replacement for one region."""
+    """The starter's replacement for one region: a TODO marker and the task's raise."""
     message = f"Task {region.task}: implement {region.scope}."
     if region.hint:
         message += f" Hint: {region.hint}"
-    hint_comments = (
-        [f"{region.indent}# TODO (Task {region.task}): {region.hint}"] if region.hint else []
-    )
-    return [*hint_comments, f"{region.indent}raise NotImplementedError({message!r})"]
+    marker = f"{region.indent}# TODO (Task {region.task})"
+    one_line = f"{region.indent}raise NotImplementedError({message!r})"
+    if len(one_line) <= MAX_COLUMNS:
+        return [marker, one_line]
+    inner = region.indent + "    "
+    pieces = _split_words(message, MAX_COLUMNS - len(inner) - 2)
+    return [
+        marker,
+        f"{region.indent}raise NotImplementedError(",
+        *(f"{inner}{piece!r}" for piece in pieces),
+        f"{region.indent})",
+    ]
+
+
+def _split_words(text: str, width: int) -> list[str]:
+    """`text` cut at spaces into pieces of at most `width` characters (a longer word stays
+    whole); the pieces concatenate back to exactly `text`."""
+    pieces: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and len(candidate) + 1 > width:
+            pieces.append(current + " ")
+            current = word
+        else:
+            current = candidate
+    return [*pieces, current]
 
 
 def make_starter_text(text: str, filename: str = "<solution>") -> str:
