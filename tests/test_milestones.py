@@ -8,11 +8,13 @@ import sys
 
 import pytest
 
-from milestones.runner import MilestoneError, check_ready, discover, needed_modules, unfinished
+from grader.assign.regions import open_tasks
+from grader.milestone_index import MilestoneError, discover, needed_modules
+from milestones.runner import check_ready
 
 from .conftest import COURSE, LAYOUT
 
-MILESTONES = discover()
+MILESTONES = discover(LAYOUT.milestones)
 
 
 def _run(*args, timeout=120):
@@ -46,14 +48,14 @@ def test_milestones_are_discovered_with_title_and_modules():
 
 def test_unfinished_lists_the_open_tasks_of_a_starter_and_nothing_for_a_solution(tmp_path):
     module = COURSE.module(6)
-    todo = unfinished(LAYOUT.module_file(LAYOUT.starter, module))
+    todo = open_tasks(LAYOUT.module_file(LAYOUT.starter, module))
     assert [t.split(" (")[0] for t in todo] == [f"Task 06.{k}" for k in range(1, 6)]
     assert "SGD.__init__" in todo[2] and "SGD._update" in todo[2]
-    assert unfinished(LAYOUT.module_file(LAYOUT.solutions, module)) == []
-    assert unfinished(tmp_path / "optimizers.py") == ["optimizers.py is missing"]
+    assert open_tasks(LAYOUT.module_file(LAYOUT.solutions, module)) == []
+    assert open_tasks(tmp_path / "optimizers.py") == ["optimizers.py is missing"]
     broken = tmp_path / "broken.py"
     broken.write_text("def f(:\n")
-    assert unfinished(broken) == ["broken.py has a syntax error on line 1"]
+    assert open_tasks(broken) == ["broken.py has a syntax error on line 1"]
 
 
 def test_check_ready_names_every_unfinished_module_and_task(tmp_path):

@@ -15,8 +15,10 @@ unclosed or stray markers are errors.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION(?:\s+(?P<task>\S+))?\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
@@ -24,6 +26,8 @@ HINT = re.compile(r"^\s*# HINT:\s?(?P<text>.*)$")
 TASK_ID = re.compile(r"^\d{2}\.\d+$")
 SCOPE = re.compile(r"^(?P<indent>\s*)(?:async\s+)?(?:def|class)\s+(?P<name>\w+)")
 MAX_COLUMNS = 100
+STUB_MESSAGE = re.compile(r"^Task (?P<task>\d{2}\.\d+): implement (?P<scope>.+?)\.(?: Hint: |$)")
+"""The message `stub_lines` writes: its task and the function or class to implement."""
 
 
 class RegionError(ValueError):
@@ -157,3 +161,33 @@ def solution_only_lines(text: str) -> set[str]:
     outside = {lines[i].strip() for i in range(len(lines)) if i not in inside}
     candidates = {lines[i].strip() for i in inside}
     return {line for line in candidates - outside if line and not line.startswith("#")}
+
+
+def open_tasks(path: Path) -> list[str]:
+    """What is still to do in a module file: '<file> is missing', or its open tasks.
+
+    Found by reading the code for the stubs `stub_lines` writes, never by running it.
+    """
+    if not path.is_file():
+        return [f"{path.name} is missing"]
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as error:
+        return [f"{path.name} has a syntax error on line {error.lineno}"]
+    tasks: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+            continue
+        call = node.exc
+        if isinstance(call.func, ast.Name) and call.func.id == "NotImplementedError" and call.args:
+            message = call.args[0]
+            if isinstance(message, ast.Constant) and isinstance(message.value, str):
+                match = STUB_MESSAGE.match(message.value)
+                if match:
+                    tasks.setdefault(match["task"], []).append(match["scope"])
+    return [f"Task {task} ({_few(scopes)})" for task, scopes in sorted(tasks.items())]
+
+
+def _few(names: list[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
