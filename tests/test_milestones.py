@@ -78,24 +78,39 @@ def test_the_command_refuses_an_unfinished_tree_with_a_clear_message(tmp_path):
     assert _run("99").returncode == 2
 
 
-def test_perceptron_and_xor_run_on_the_solutions():
-    perceptron = _run("01", "--submission", "solutions")
+def _curve_rows(path) -> list[list[str]]:
+    """The TSV table of a curve, and a check that its PNG beside it is a picture."""
+    assert path.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return [line.split("\t") for line in path.read_text().splitlines()]
+
+
+def test_perceptron_and_xor_run_on_the_solutions(tmp_path):
+    out = ["--", "--out", str(tmp_path)]
+    perceptron = _run("01", "--submission", "solutions", *out)
     assert perceptron.returncode == 0, perceptron.stderr
     assert "Converged" in perceptron.stdout and "samples/s" in perceptron.stdout
-    xor = _run("02", "--submission", "solutions")
+    rows = _curve_rows(tmp_path / "perceptron-curve.tsv")
+    assert rows[0] == ["epoch", "mistakes", "train_loss", "train_accuracy"]
+    assert rows[-1][1] == "0", "the last epoch of a converged run makes no mistake"
+    xor = _run("02", "--submission", "solutions", *out)
     assert xor.returncode == 0, xor.stderr
     single, hidden = re.search(
         r"Single layer: ([\d.]+)%.*hidden layer: ([\d.]+)%", xor.stdout
     ).groups()
     assert float(single) <= 80.0 and float(hidden) >= 95.0, xor.stdout[-400:]
+    rows = _curve_rows(tmp_path / "xor-curve.tsv")
+    assert rows[0] == ["epoch", "one layer accuracy", "hidden layer of 8 accuracy"]
+    assert len(rows) == 41
 
 
-def test_the_digits_mlp_reaches_95_percent_on_the_solutions():
-    result = _run("03", "--submission", "solutions")
+def test_the_digits_mlp_reaches_95_percent_on_the_solutions(tmp_path):
+    result = _run("03", "--submission", "solutions", "--", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     accuracy = float(re.search(r"test accuracy ([\d.]+)%", result.stdout).group(1))
     assert accuracy >= 95.0, result.stdout[-600:]
     assert "epoch 30 train" in result.stdout and "samples/s" in result.stdout
+    rows = _curve_rows(tmp_path / "mlp-digits-curve.tsv")
+    assert len(rows) == 31 and float(rows[-1][-1]) == pytest.approx(accuracy, abs=0.01)
 
 
 def test_missing_data_is_a_message_not_a_traceback(tmp_path):
