@@ -256,9 +256,10 @@ def main() -> None:
               f"test accuracy {100 * test_accuracy:.2f}%  ({seconds:.0f} s)")  # fmt: skip
         save_checkpoint(checkpoint, model, optimizer, scheduler, epoch, rng)
     if rows:
-        table, picture = write_curve(args.out / f"lenet-{args.dataset}-curve", rows)
-        print(f"checkpoint {checkpoint}; curve {table} and {picture} (blue train loss, "
-              "red test loss, green train accuracy, orange test accuracy)")  # fmt: skip
+        stem, title = args.out / f"lenet-{args.dataset}-curve", f"LeNet on {args.dataset}"
+        table, picture = write_curve(stem, rows, title)
+        print(f"checkpoint {checkpoint}; curve {table} and {picture} (accuracy on the "
+              "left scale, losses on the right)")  # fmt: skip
         total = sum(row["seconds"] for row in rows)
         print(f"test accuracy {rows[-1]['test_accuracy']:.2f}% after {epochs} epochs "
               f"({int(total // 60)} min {total % 60:.0f} s)")  # fmt: skip
