@@ -232,6 +232,20 @@ def prepare_for_worker(*directories: Path, writable: Path | None = None) -> None
             os.chown(writable, NOBODY, NOBODY)
 
 
+def limit_own_memory(which: str, megabytes: int) -> None:
+    """Lower this process's soft `resource.<which>` limit to `megabytes` (never raise it,
+    never touch the hard limit, so the worker started below can still set its own)."""
+    import resource
+
+    kind = getattr(resource, which)
+    soft, hard = resource.getrlimit(kind)
+    wanted = megabytes * 2**20
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft == resource.RLIM_INFINITY or wanted < soft:
+        resource.setrlimit(kind, (wanted, hard))
+
+
 def make_undumpable() -> None:
     """Make this process's memory and /proc entries unreadable to other processes."""
     if not sys.platform.startswith("linux"):
