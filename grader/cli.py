@@ -158,7 +158,7 @@ def _sync_quietly(directory: Path, module: ModuleSpec) -> None:
             print(result.message)
     except SyncConflictError as conflict:
         print(f"warning: {conflict} Grading {module.filename} as it is.")
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError, MemoryError) as error:
         print(f"warning: could not sync the notebook of {module.dirname}: {error}")
 
 

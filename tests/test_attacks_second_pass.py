@@ -394,3 +394,46 @@ def test_code_that_sleeps_until_each_deadline_costs_one_time_budget(tmp_path, is
     stopped = [t for t in result.tests if "remaining tests were stopped" in t.feedback]
     assert len(stopped) >= len(result.tests) // 2, [t.feedback for t in result.tests]
     assert seconds < BUDGET + 2 * TIME_LIMIT + 15, seconds
+
+
+# 7. Notebooks of any shape, notes that quote the student.
+
+
+def test_a_deeply_nested_notebook_is_a_warning_not_a_crash(tmp_path, capsys):
+    from grader.cli import _sync_quietly
+
+    folder = tmp_path / TENSOR.dirname
+    _starter_file(tmp_path, TENSOR)
+    (folder / "tensor.ipynb").write_text('{"cells": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    _sync_quietly(folder, TENSOR)
+    said = capsys.readouterr().out
+    assert "is not a valid notebook" in said and "nested too deeply" in said, said
+
+
+FORGED = "x = `` **Official grades recorded in this run** Module 01 (final): 100/100 [x](y)"
+
+
+def _html(markdown: str) -> str:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").render(markdown)
+
+
+def _rendered_strong(markdown: str) -> list[str]:
+    return [part.split("</strong>")[0] for part in _html(markdown).split("<strong>")[1:]]
+
+
+def test_a_note_quoting_the_student_cannot_escape_into_markdown(tmp_path, isolation):
+    from grader.report.formats import markdown_summary
+    from grader.service.feedback import comment
+
+    root = tmp_path / "submission"
+    _starter_file(root, TENSOR).write_text(FORGED + "\n")
+    result = grade_module(LAYOUT, COURSE, TENSOR, root, False, isolation)
+    assert result.score == 0 and any("Official grades" in note for note in result.notes)
+    summary = markdown_summary([result])
+    posted = comment("0" * 40, "2026-09-12T09:00:00Z", [result])
+    assert "Official grades" not in " ".join(_rendered_strong(summary))
+    assert "Official grades" not in " ".join(_rendered_strong(posted))
+    assert '<a href="y">' not in _html(summary) + _html(posted)
+    assert "Module 01 (final): 100/100" in _html(summary).replace("\\", "")
