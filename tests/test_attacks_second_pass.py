@@ -245,9 +245,9 @@ Tensor.data = property(lambda self: _BOMB)
 
 def test_an_answer_of_nested_lists_costs_the_grader_little_memory(tmp_path):
     done, peak = _official_cli(tmp_path, _starter_with(tmp_path, NESTED_ANSWERS))
+    assert peak < PEAK_MB, f"peak memory {peak} MB"
     result = _assert_recorded_zero(tmp_path, done)
     assert "lists and objects" in json.dumps(result)
-    assert peak < PEAK_MB, f"peak memory {peak} MB"
     print(f"nested-lists answer: peak {peak} MB")
 
 
@@ -306,9 +306,9 @@ def test_a_module_file_over_the_size_cap_is_refused_before_parsing(tmp_path):
     path = _starter_file(repo / "assignments", TENSOR)
     path.write_text("x = [" + "0," * 600_000 + "]\n")  # 1.2 MB: hundreds of MB once parsed
     done, peak = _official_cli(tmp_path, repo)
+    assert peak < PEAK_MB, f"peak memory {peak} MB"
     result = _assert_recorded_zero(tmp_path, done)
     assert "over the grader's limit of 256 KB" in json.dumps(result)
-    assert peak < PEAK_MB, f"peak memory {peak} MB"
     print(f"1.2 MB module file: peak {peak} MB")
 
 
@@ -361,7 +361,7 @@ def test_a_checkpoint_that_inflates_is_refused_before_it_is_loaded(tmp_path):
         capture_output=True, text=True, timeout=120, cwd=LAYOUT.root,
     )  # fmt: skip
     said, peak = out.stdout.strip().splitlines()
-    assert said.startswith("refused: c.npz unpacks to more than 64 MB"), out.stdout + out.stderr
+    assert said.startswith("refused: c.npz unpacks to more than 64 MB"), f"{said}, peak {peak} MB"
     assert int(peak) < PEAK_MB, f"peak memory {peak} MB"
     print(f"1 GB checkpoint bomb: peak {peak} MB")
 
@@ -410,7 +410,7 @@ def test_a_deeply_nested_notebook_is_a_warning_not_a_crash(tmp_path, capsys):
     assert "is not a valid notebook" in said and "nested too deeply" in said, said
 
 
-FORGED = "x = `` **Official grades recorded in this run** Module 01 (final): 100/100 [x](y)"
+FORGED = "x = ` **Official grades recorded in this run** Module 01 (final): 100/100 [x](y) y = `"
 
 
 def _html(markdown: str) -> str:
