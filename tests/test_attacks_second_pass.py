@@ -437,3 +437,25 @@ def test_a_note_quoting_the_student_cannot_escape_into_markdown(tmp_path, isolat
     assert "Official grades" not in " ".join(_rendered_strong(posted))
     assert '<a href="y">' not in _html(summary) + _html(posted)
     assert "Module 01 (final): 100/100" in _html(summary).replace("\\", "")
+
+
+# 8. Hidden-test feedback: where and how much, not the oracle.
+
+
+def test_hidden_feedback_shows_where_and_how_much_never_the_expected_values(tmp_path, isolation):
+    root = tmp_path / "submission"
+    path = _starter_file(root, TENSOR)
+    solution = REFERENCE_01.read_text()
+    assert solution.count("        return np.exp(a)\n") == 1
+    path.write_text(
+        solution.replace("return np.exp(a)\n", "return np.exp(a) * np.float32(1.001)\n")
+    )
+    result = grade_module(LAYOUT, COURSE, TENSOR, root, True, isolation)
+    hidden = [t.feedback for t in result.tests if t.hidden and not t.passed]
+    visible = [t.feedback for t in result.tests if not t.hidden and not t.passed]
+    assert hidden and visible and 0 < result.score < 100
+    assert any("DESIRED" in feedback for feedback in visible)  # the student has those tests
+    for feedback in hidden:
+        assert "values differ" in feedback and "Max absolute difference" in feedback, feedback
+        for oracle in ("ACTUAL", "DESIRED", "Falsifying example", "array("):
+            assert oracle not in feedback, feedback
