@@ -459,3 +459,29 @@ def test_hidden_feedback_shows_where_and_how_much_never_the_expected_values(tmp_
         assert "values differ" in feedback and "Max absolute difference" in feedback, feedback
         for oracle in ("ACTUAL", "DESIRED", "Falsifying example", "array("):
             assert oracle not in feedback, feedback
+
+
+# 4. The disk: the scratch folder has one quota.
+
+SCRATCH_BOMB = """
+import os as _os
+
+def _fill(self, *args, **kwargs):
+    _os.makedirs("/scratch/bomb", exist_ok=True)
+    for big in range(6):  # 360 MB of disk, allocated without writing it
+        with open(f"/scratch/bomb/big{big}", "wb") as out:
+            _os.posix_fallocate(out.fileno(), 0, 60 * 2**20)
+    for small in range(30_000):
+        open(f"/scratch/bomb/{small}", "wb").close()
+    raise ValueError("wrote 30000 files and 360 MB")
+
+Tensor.__init__ = _fill
+"""
+
+
+def test_the_scratch_folder_has_a_quota(tmp_path, isolation):
+    root = _starter_with(tmp_path, SCRATCH_BOMB) / "assignments"
+    result = grade_module(LAYOUT, COURSE, TENSOR, root, False, isolation, shards=1)
+    report = json.dumps(to_gradescope(result))
+    assert result.score == 0 and "wrote 30000 files and 360 MB" not in report
+    assert "to disk, so it was stopped and its files were removed" in report

@@ -45,6 +45,7 @@ from grader.testing.errors import (
     student_error,
 )
 from grader.testing.handles import Handle, Method, refuse_local
+from grader.testing.quota import empty_folder, over_quota
 from grader.testing.stall import WATCH_MARGIN, split_dump, where_stuck
 from grader.worker import wire
 from grader.worker.wire import Op
@@ -52,6 +53,12 @@ from grader.worker.wire import Op
 OUTPUT_LIMIT = 3000
 DUMP_BYTES = 16_000
 RESET_SECONDS = 5.0
+SCRATCH_MB = 256
+SCRATCH_ENTRIES = 10_000
+SCRATCH_CHECK_SECONDS = 0.5
+"""The worker's scratch folder (the one place on disk it may write) holds at most
+SCRATCH_MB and SCRATCH_ENTRIES files and folders: checked at least this often while the
+student's code runs; past it, the worker is stopped and the folder emptied."""
 RESET_FLOOR_SECONDS = 0.25
 """The end-of-test reset gets what is left of the test's time (at least this, at most
 RESET_SECONDS)."""
@@ -101,6 +108,7 @@ class Session:
         self.broken: ModuleBroken | None = None
         self.hung: list[str] = []
         self.work_seconds = 0.0
+        self.scratch_checked = 0.0
         """How long requests have taken, in total (the module's time budget)."""
         self.test = ""
         self.output_path = work / "worker-output.txt"
@@ -286,7 +294,7 @@ class Session:
         sent = time.monotonic()
         try:
             wire.write_all(self.request_fd, wire.pack(message, encoder.buffers))
-            answer, buffers = self.reader.read(self.deadline)
+            answer, buffers = self._read_answer()
         except TimeoutError:
             raise self._timed_out() from None
         except (EOFError, BrokenPipeError):
@@ -309,6 +317,37 @@ class Session:
             self.methods.add((args[0]._remote_type, args[1]))
             return Method(args[0], args[1])
         return value
+
+    def _read_answer(self) -> tuple[dict, list[bytes]]:
+        """The worker's answer by the test's deadline, watching its scratch folder."""
+        assert self.reader is not None
+        while True:
+            step = time.monotonic() + SCRATCH_CHECK_SECONDS
+            try:
+                answer = self.reader.read(
+                    step if self.deadline is None else min(self.deadline, step)
+                )
+            except TimeoutError:
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    raise
+                self._check_scratch()
+                continue
+            if time.monotonic() - self.scratch_checked > SCRATCH_CHECK_SECONDS:
+                self._check_scratch()
+            return answer
+
+    def _check_scratch(self) -> None:
+        """Stop the worker and empty its scratch folder once it holds too much."""
+        self.scratch_checked = time.monotonic()
+        folder = self.config.paths.scratch
+        if not over_quota(folder, SCRATCH_MB * 2**20, SCRATCH_ENTRIES):
+            return
+        self._kill()
+        empty_folder(folder)
+        raise WorkerCrashed(
+            f"Your code wrote more than {SCRATCH_MB} MB or {SCRATCH_ENTRIES} files and folders "
+            "to disk, so it was stopped and its files were removed."
+        )
 
     def _check_budget(self) -> None:
         """Once the student's code has used the module's time budget, nothing more runs."""

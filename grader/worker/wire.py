@@ -288,22 +288,24 @@ class Reader:
             if not select.select([self.fd], [], [], left)[0]:
                 raise TimeoutError
 
-    def _fill(self, size: int, deadline: float | None) -> bytes:
+    def _need(self, size: int, deadline: float | None) -> None:
+        """Read until `size` bytes are pending (consuming none of them)."""
         while len(self.pending) < size:
             chunk = self._chunk(size - len(self.pending), deadline)
             if not chunk:
                 raise EOFError("the other side closed the connection")
             self.pending += chunk
-        data = bytes(self.pending[:size])
-        del self.pending[:size]
-        return data
 
     def read(self, deadline: float | None = None) -> tuple[dict, list[bytes]]:
-        """The next message and its buffers. TimeoutError past `deadline`, EOFError at the end."""
-        (length,) = _LENGTH.unpack(self._fill(_LENGTH.size, deadline))
+        """The next message and its buffers. TimeoutError past `deadline` (nothing is lost:
+        the next call goes on with the same message), EOFError at the end."""
+        self._need(_LENGTH.size, deadline)
+        (length,) = _LENGTH.unpack(self.pending[: _LENGTH.size])
         if length > MAX_JSON_BYTES:
             raise WireError(f"a message's data part of {length} bytes is over the limit")
-        body = self._fill(length, deadline)
+        start, end = _LENGTH.size, _LENGTH.size + length
+        self._need(end, deadline)
+        body = bytes(self.pending[start:end])
         if body.count(b"[") + body.count(b"{") > MAX_CONTAINERS:
             raise WireError(f"a message holds more than {MAX_CONTAINERS} lists and objects")
         try:
@@ -315,7 +317,13 @@ class Reader:
             raise WireError("a message must list its buffer sizes")
         if sum(sizes) + length > MAX_MESSAGE_BYTES:
             raise WireError("a message's arrays are over the size limit")
-        return document, [self._fill(size, deadline) for size in sizes]
+        self._need(end + sum(sizes), deadline)
+        buffers = []
+        for size in sizes:
+            buffers.append(bytes(self.pending[end : end + size]))
+            end += size
+        del self.pending[:end]
+        return document, buffers
 
 
 def _no_constant(name: str) -> None:
