@@ -90,15 +90,8 @@ def test_a_module_file_linked_to_the_reference_scores_zero_in_official_grading(t
     link = repo / "assignments" / TENSOR.dirname / TENSOR.filename
     link.parent.mkdir(parents=True)
     link.symlink_to(REFERENCE_01)
-    command = [sys.executable, "-I", "-m", "grader", "--root", str(LAYOUT.root), "grade"]
-    command += ["--module", "01", "--official", "--no-hidden"]
-    command += ["--submission", str(repo / "assignments"), "--json", str(tmp_path / "r.json")]
-    out = subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads((tmp_path / "r.json").read_text())
-    visible = result["extra_data"]["max_score"]
-    assert out.stdout.strip().splitlines()[-1] == f"Points 0/{visible:g}"
-    assert "symbolic link" in json.dumps(result)
+    done, _ = _official_cli(tmp_path, repo)
+    assert "symbolic link" in json.dumps(_assert_recorded_zero(tmp_path, done))
 
 
 def test_a_module_folder_linked_to_the_reference_scores_zero(tmp_path, isolation):

@@ -2,9 +2,12 @@
 
 The stage is a fresh folder. Its `stage/` holds the `tinytorch` package that the worker
 sees: the graded module's file from the submission and the earlier modules from where
-classroom.yml says. Its `tests/` holds the module's visible tests (the template's
-protected copy) and hidden tests, which only the trusted test process reads. Nothing
-else of the submission takes part: not its copy of the tests, not its other files.
+classroom.yml says. A file from the submission is read as data first (a regular file,
+never through a link, size-capped: grader/grade/submission.py) into the grader's own
+copy, which is all that is checked, parsed and staged. Its `tests/` holds the module's
+visible tests (the template's protected copy) and hidden tests, which only the trusted
+test process reads. Nothing else of the submission takes part: not its copy of the
+tests, not its other files.
 """
 
 from __future__ import annotations
