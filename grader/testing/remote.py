@@ -108,8 +108,8 @@ class Session:
         self.broken: ModuleBroken | None = None
         self.hung: list[str] = []
         self.work_seconds = 0.0
-        self.scratch_checked = 0.0
         """How long requests have taken, in total (the module's time budget)."""
+        self.scratch_checked = 0.0
         self.test = ""
         self.output_path = work / "worker-output.txt"
         self.output_path.write_bytes(b"")
