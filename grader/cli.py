@@ -111,14 +111,14 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     isolation = choose(isolation_required() or args.official)
 
     def show(result: ModuleResult) -> None:
-        print(console_table(result))
-        print()
         target = (
             Path(args.json)
             if args.json and len(modules) == 1
             else layout.local_results(result.module)
         )
-        _write_json(target, to_gradescope(result))
+        _write_json(target, to_gradescope(result))  # the record first, then the console
+        print(console_table(result))
+        print()
 
     with commands_stopped(args.actions):
         run = grade(
@@ -133,15 +133,15 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
             notes=tuple(notes) + _hidden_note(args, layout),
             on_result=show,
         )
-        for line in run.preamble:
-            print(f"note: {line}")
     if args.markdown:
         summary = markdown_summary(run.results, run.preamble)
-        Path(args.markdown).write_text(summary, encoding="utf-8")
+        Path(args.markdown).write_text(summary, encoding="utf-8", errors="backslashreplace")
     if args.results:
         _write_json(Path(args.results), combined_results(run.results, run.preamble, run.flagged))
     if args.classroom50:
         _write_json(Path(args.classroom50), classroom50_result(run.results, os.environ))
+    for line in run.preamble:
+        print(f"note: {line}")
     print(points_line(run.results))
     if args.actions:
         print("\n".join(classroom_notices(run.results)))
@@ -158,7 +158,7 @@ def _sync_quietly(directory: Path, module: ModuleSpec) -> None:
             print(result.message)
     except SyncConflictError as conflict:
         print(f"warning: {conflict} Grading {module.filename} as it is.")
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError, MemoryError) as error:
         print(f"warning: could not sync the notebook of {module.dirname}: {error}")
 
 
@@ -373,6 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # printing never fails on what a student wrote
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     root = Path(args.root).resolve() if args.root else Layout().root
     bundle = Path(args.bundle).resolve() if args.bundle else None

@@ -70,7 +70,8 @@ class Policies:
     memory_limit_mb: int
     prerequisites_from: str
     hang_budget_seconds: float = 60.0
-    """Once a module's hung tests have cost this long, its remaining tests fail at once."""
+    """Once the student's code has run this long in a module's test process (hung tests
+    count their full limit), the module's remaining tests fail at once."""
 
 
 @dataclass(frozen=True)

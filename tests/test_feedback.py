@@ -299,7 +299,7 @@ def test_a_stack_dump_names_only_the_students_own_lines():
 
     files = {"tinytorch/core/tensor.py": StudentFile("assignments/01_tensor/tensor.py", 1)}
     output = (
-        "working\nTimeout (0:00:19.500000)!\nThread 0x00007f (most recent call first):\n"
+        "working\nStack (most recent call first):\n"
         '  File "/stage/tinytorch/core/tensor.py", line 42 in forward\n'
         '  File "/stage/tinytorch/core/autograd.py", line 7 in record\n'
         '  File "/grader/hidden/test_01_tensor_hidden.py", line 3 in test_secret\n'

@@ -213,12 +213,21 @@ def read_notebook(text: str) -> nbformat.NotebookNode:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise NotebookFormatError(f"line {error.lineno}: {error.msg}") from None
+    except RecursionError:  # a notebook of any shape is a warning, never a crash
+        raise NotebookFormatError("its JSON is nested too deeply to read") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookFormatError("it is JSON but not a notebook: it has no list of cells")
     try:
         notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)
-    except (ValueError, TypeError, KeyError, AttributeError, nbformat.ValidationError) as error:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+        nbformat.ValidationError,
+    ) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise NotebookFormatError(f"invalid nbformat: {reason}") from None
     return notebook

@@ -17,6 +17,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+MODULE_FILE_LIMIT = 256 * 1024
+"""Bytes: a module file over this is refused before it is parsed (the largest reference
+module is under 30 KB; parsing a hostile file costs hundreds of times its size)."""
 ALLOWED_THIRD_PARTY = {"numpy", "tinytorch"}
 PARSING = threading.Lock()
 """Modules are graded side by side in threads, and CPython 3.11's AST validation keeps its
@@ -42,6 +45,8 @@ def check_source(path: Path, shown_name: str) -> list[Problem]:
         return [
             Problem(shown_name, 0, "the file is missing; run `make unlock` to restore the starter")
         ]
+    if path.stat().st_size > MODULE_FILE_LIMIT:  # parsing costs hundreds of times the size
+        return [Problem(shown_name, 0, f"the file is over {MODULE_FILE_LIMIT // 1024} KB")]
     try:
         source = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

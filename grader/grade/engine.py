@@ -2,9 +2,12 @@
 
 The stage is a fresh folder. Its `stage/` holds the `tinytorch` package that the worker
 sees: the graded module's file from the submission and the earlier modules from where
-classroom.yml says. Its `tests/` holds the module's visible tests (the template's
-protected copy) and hidden tests, which only the trusted test process reads. Nothing
-else of the submission takes part: not its copy of the tests, not its other files.
+classroom.yml says. A file from the submission is read as data first (a regular file,
+never through a link, size-capped: grader/grade/submission.py) into the grader's own
+copy, which is all that is checked, parsed and staged. Its `tests/` holds the module's
+visible tests (the template's protected copy) and hidden tests, which only the trusted
+test process reads. Nothing else of the submission takes part: not its copy of the
+tests, not its other files.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from grader.check.static import check_source
+from grader.check.static import Problem, check_source
 from grader.course import Course, ModuleSpec
 from grader.grade.isolation import (
     Isolation,
@@ -27,6 +30,7 @@ from grader.grade.isolation import (
 )
 from grader.grade.protocol import CollectedTest, SuiteConfig, TestOutcome
 from grader.grade.sources import display_path, prerequisite_sources
+from grader.grade.submission import SubmissionCopies, UnsafeFileError
 from grader.grade.suite import run_suite
 from grader.layout import Layout
 from grader.package import HEADER_LINES, build_package
@@ -36,6 +40,7 @@ from grader.testing.remote import StudentFile, WorkerConfig
 
 RUNTIME = Path(__file__).resolve().parent.parent / "worker"
 CPU_SECONDS = 600
+
 
 @dataclass(frozen=True)
 class Staged:
@@ -70,6 +75,22 @@ def _stage(
     return Staged(WorkerPaths(stage=stage, runtime=RUNTIME, scratch=scratch), tests, work)
 
 
+def _graded_file(
+    layout: Layout, module: ModuleSpec, copies: SubmissionCopies
+) -> tuple[Path, str, list[Problem]]:
+    """The grader's copy of the graded module's file, its name as the student knows it,
+    and why it cannot run (a link, not a regular file, too large, or a static problem)."""
+    shown = display_path(layout.module_file(copies.submission, module), layout, copies.submission)
+    path = copies.folder / module.dirname / module.filename
+    try:
+        path = copies.copy(module)
+    except FileNotFoundError:
+        pass  # check_source says it is missing
+    except UnsafeFileError as error:
+        return path, shown, [Problem(shown, 0, str(error))]
+    return path, shown, check_source(path, shown)
+
+
 def grade_module(
     layout: Layout,
     course: Course,
@@ -85,18 +106,17 @@ def grade_module(
     """
     started = time.monotonic()
     isolation = isolation or choose(isolation_required())
-    module_file = layout.module_file(submission, module)
-    shown = display_path(module_file, layout, submission)
-    problems = check_source(module_file, shown)
-    prerequisites, notes = prerequisite_sources(layout, course, module, submission)
-    sources = [*prerequisites, (module, module_file, shown)]
     policies = course.policies
     with TemporaryDirectory(prefix="tinytorch-grade-") as tmp:
+        copies = SubmissionCopies(submission, Path(tmp) / "submission")
+        module_file, shown, problems = _graded_file(layout, module, copies)
+        prerequisites, notes = prerequisite_sources(layout, course, module, copies)
+        sources = [*prerequisites, (module, module_file, shown)]
         staged = _stage(Path(tmp), layout, module, sources if not problems else [], include_hidden)
         student_files = {
             f"tinytorch/core/{m.filename}": StudentFile(name, HEADER_LINES)
             for m, path, name in sources
-            if path.resolve().is_relative_to(submission.resolve())
+            if path.is_relative_to(copies.folder)
         }
         config = SuiteConfig(
             tests=staged.tests,

@@ -7,7 +7,9 @@ staging folder (the student's module and the prerequisite modules), the worker r
 no bundle, no hidden tests, no grader source. Started by root, the worker gives up root
 for a separate user (65534) before it imports the student's code; started by anyone
 else, bubblewrap maps the user into a new user namespace. Either way the worker applies
-limits on memory, CPU time, file size and processes before the student's code runs.
+limits on memory, CPU time and file size, and allows itself no new process or thread
+(`RLIMIT_NPROC` 0: one memory budget for the whole sandbox), before the student's code
+runs.
 
 Where bubblewrap is missing or cannot make namespaces (a laptop, macOS), local grading
 still runs, with the resource limits only, and every report says so. Official grading
@@ -230,6 +232,20 @@ def prepare_for_worker(*directories: Path, writable: Path | None = None) -> None
         os.chmod(writable, 0o700)
         if os.geteuid() == 0:
             os.chown(writable, NOBODY, NOBODY)
+
+
+def limit_own_memory(which: str, megabytes: int) -> None:
+    """Lower this process's soft `resource.<which>` limit to `megabytes` (never raise it,
+    never touch the hard limit, so the worker started below can still set its own)."""
+    import resource
+
+    kind = getattr(resource, which)
+    soft, hard = resource.getrlimit(kind)
+    wanted = megabytes * 2**20
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft == resource.RLIM_INFINITY or wanted < soft:
+        resource.setrlimit(kind, (wanted, hard))
 
 
 def make_undumpable() -> None:

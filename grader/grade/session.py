@@ -22,11 +22,21 @@ from grader.check.integrity import IntegrityReport
 from grader.course import Course, ModuleSpec
 from grader.grade.adjust import apply_integrity, apply_late_policy
 from grader.grade.engine import grade_module
-from grader.grade.isolation import Isolation, choose, isolation_required, make_undumpable
+from grader.grade.isolation import (
+    Isolation,
+    choose,
+    isolation_required,
+    limit_own_memory,
+    make_undumpable,
+)
 from grader.grade.suite import shard_count
 from grader.layout import Layout
 from grader.report.results import ModuleResult
 
+GRADER_MEMORY_MB = 4096
+"""The grading process's own data limit (soft; its test processes and workers inherit it
+and set tighter ones): what it reads from a submission is capped, and past this a grader
+fault costs one module (a MemoryError), not the batch to the kernel's OOM killer."""
 RUN_CAP_SECONDS = 900.0
 """After this long, modules not yet graded are reported as not graded (a CI job's budget)."""
 
@@ -92,6 +102,7 @@ def grade(
     """Grade `modules` of the submission tree `submission` (it holds `NN_slug/` folders)."""
     isolation = isolation or choose(isolation_required())
     make_undumpable()
+    limit_own_memory("RLIMIT_DATA", max(GRADER_MEMORY_MB, course.policies.memory_limit_mb))
     started = time.monotonic()
 
     def one(module: ModuleSpec) -> ModuleResult:

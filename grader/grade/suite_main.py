@@ -13,7 +13,16 @@ ENGINE = Path(__file__).resolve().parents[2]
 sys.path.append(str(ENGINE))
 
 
+MEMORY_MB = 3072
+"""The test process's own address space (soft limit; the worker it starts sets its own):
+what the student's answers make it hold is bounded by the wire's caps, and past this a
+test fails with a MemoryError instead of the machine running out."""
+
+
 def main() -> int:
+    from grader.grade.isolation import limit_own_memory
+
+    limit_own_memory("RLIMIT_AS", MEMORY_MB)
     import pytest
 
     from grader.grade.protocol import SuiteConfig

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import textwrap
 from collections.abc import Sequence
 
@@ -23,6 +24,14 @@ CONSOLE_TRACEBACK_LINES = 10
 CONSOLE_MESSAGE_LINES = 12
 """In the terminal, a failure's traceback and its message are each cut to this many lines
 (in the middle, with a marker); the error line is always shown."""
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:$@])")
+
+
+def markdown_text(text: str) -> str:
+    """`text` as Markdown shows it literally: every ASCII punctuation character escaped and
+    line breaks as `<br>`, so a note quoting the student (a syntax error's line) can open no
+    code span, link, heading or block of its own, in a job summary or a comment."""
+    return "<br>".join(_MARKDOWN_PUNCTUATION.sub(r"\\\1", line) for line in text.splitlines())
 
 
 def points_text(value: float) -> str:
@@ -180,7 +189,7 @@ def markdown_summary(results: Sequence[ModuleResult], preamble: Sequence[str] = 
     """
     lines = ["# TinyTorch grade", "", f"**{points_line(results)}**", ""]
     if preamble:
-        lines += [f"> {line}\n>" for line in preamble] + [""]
+        lines += [f"> {markdown_text(line)}\n>" for line in preamble] + [""]
     lines += [
         "| module | score | tests passed |",
         "|---|---:|---:|",
@@ -197,7 +206,7 @@ def markdown_summary(results: Sequence[ModuleResult], preamble: Sequence[str] = 
         if not failing and not r.notes:
             continue
         lines += ["", f"## {r.module} {r.title}", ""]
-        lines += [f"> {note}" for note in r.notes]
+        lines += [f"> {markdown_text(note)}" for note in r.notes]
         for test in failing:
             where = " (hidden test)" if test.hidden else ""
             feedback = test.feedback.replace("```", "'''")

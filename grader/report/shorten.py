@@ -63,8 +63,10 @@ def shorten_feedback(text: str, traceback_lines: int, message_lines: int) -> str
 
 
 def printable(text: str) -> str:
-    """Text with control characters (terminal escapes, carriage returns) made visible,
-    so that printed output cannot redraw or hide the lines around it."""
+    """Text with control characters (terminal escapes, carriage returns) and lone
+    surrogates (which no file or console can encode) made visible, so that printed output
+    cannot redraw or hide the lines around it, nor stop the grade from being written."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 

@@ -1,7 +1,8 @@
 """Grade one batch of the plan: one job of the Actions matrix.
 
-Each commit is fetched alone (`git fetch --depth 1 <sha>`) into a fresh folder, and only
-its `assignments/NN_slug/<module>.py` files are used: the engine, the tests, classroom.yml
+Each commit is fetched alone (`git fetch --depth 1 <sha>`) into a fresh bare repository,
+and only its `assignments/NN_slug/<module>.py` files are read, as blobs (regular files of
+limited size, never links; nothing is checked out): the engine, the tests, classroom.yml
 and the reference solutions come from this grader repository (never the student's
 copies). Grading is official: the student's code runs in the OS-isolated worker, with the
 hidden tests, and a machine without isolation refuses. The token reaches git through the
@@ -22,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.check.static import MODULE_FILE_LIMIT
 from grader.course import Course
 from grader.grade.isolation import Isolation
 from grader.grade.session import grade
@@ -72,8 +74,24 @@ def read_batches(paths: list[Path]) -> list[JobResult]:
     return found
 
 
-def fetch_commit(clone_url: str, sha: str, target: Path, token: str) -> None:
-    """Check out exactly `sha` of the repository at `clone_url` into `target`."""
+REGULAR_FILE_MODES = ("100644", "100755")
+"""What `git ls-tree` shows for a file; a link (120000) or a submodule (160000) is refused."""
+
+
+def module_paths(course: Course, job: Job) -> list[str]:
+    """The files of a commit that grading a job reads: its modules' files and those of
+    their prerequisites (which may come from the student's own code)."""
+    modules = [course.module(key) for key in job.modules]
+    needed = {m for module in modules for m in [*course.prerequisite_closure(module), module]}
+    return [f"assignments/{m.dirname}/{m.filename}" for m in course.modules if m in needed]
+
+
+def fetch_commit(clone_url: str, sha: str, target: Path, token: str, paths: list[str]) -> None:
+    """Write exactly the files `paths` of commit `sha` of the repository at `clone_url`
+    under `target`, read as blobs from git, never checked out: a path that is a link
+    (mode 120000), lies under one, is not a regular file or is larger than the module
+    file limit is left out (grading then says the file is missing). The commit's other
+    files, however many its trees name, are never written."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
     env |= {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
     if token:
@@ -83,24 +101,39 @@ def fetch_commit(clone_url: str, sha: str, target: Path, token: str) -> None:
             "GIT_CONFIG_KEY_0": "http.extraHeader",
             "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
         }
-    steps = {
-        "init": ["init", "--quiet", str(target)],
-        "fetch": ["-C", str(target), "fetch", "--quiet", "--depth", "1", clone_url, sha],
-        "checkout": ["-C", str(target), "checkout", "--quiet", "--detach", "FETCH_HEAD"],
-    }
-    for step, arguments in steps.items():
+    repository = target.parent / f"{target.name}.git"
+
+    def git(step: str, *arguments: str) -> bytes:
         done = subprocess.run(
-            ["git", *arguments],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=FETCH_TIMEOUT_SECONDS,
+            ["git", *arguments], env=env, capture_output=True, timeout=FETCH_TIMEOUT_SECONDS
         )
         if done.returncode != 0:
-            message = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            message = (lines or ["no message"])[-1]
             if token:
                 message = message.replace(token, "***")
             raise RuntimeError(f"git {step} of {sha[:7]} failed: {message}")
+        return done.stdout
+
+    git("init", "init", "--quiet", "--bare", str(repository))
+    on = ["--git-dir", str(repository)]
+    git("fetch", *on, "fetch", "--quiet", "--depth", "1", clone_url, sha)
+    listing = git(
+        "ls-tree", *on, "ls-tree", "-z", "--long", "--full-tree", "FETCH_HEAD", "--", *paths
+    )
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in filter(None, listing.split(b"\0")):
+        meta, _, name = entry.decode("utf-8", "replace").partition("\t")
+        mode, kind, blob, size = meta.split()
+        if name not in paths or kind != "blob" or mode not in REGULAR_FILE_MODES:
+            continue
+        if not size.isdigit() or int(size) > MODULE_FILE_LIMIT:
+            continue
+        data = git("cat-file", *on, "cat-file", "blob", blob)
+        if len(data) > MODULE_FILE_LIMIT:
+            continue
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        (target / name).write_bytes(data)
 
 
 def grade_batch(
@@ -122,7 +155,8 @@ def grade_batch(
         try:
             with tempfile.TemporaryDirectory(prefix="tinytorch-submission-") as folder:
                 checkout = Path(folder) / "repository"
-                fetch_commit(clone_url.format(repository=job.repository), job.sha, checkout, token)
+                url = clone_url.format(repository=job.repository)
+                fetch_commit(url, job.sha, checkout, token, module_paths(course, job))
                 run = grade(
                     layout=layout,
                     course=course,

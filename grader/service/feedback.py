@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from grader.report.formats import points_text
+from grader.report.formats import markdown_text, points_text
 from grader.report.results import ModuleResult, TestResult
 from grader.report.shorten import shorten_feedback
 from grader.service.state import OfficialGrade
@@ -73,7 +73,7 @@ def comment(
         lines.append("</details>")
     notes = [n for r in results for n in r.notes]
     if notes:
-        lines += ["", *[f"- {note}" for note in notes]]
+        lines += ["", *[f"- {markdown_text(note)}" for note in notes]]
     if official:
         lines += ["", "**Official grades recorded in this run**", ""]
         lines += [official_line(module, grade) for module, grade in official]

@@ -21,12 +21,16 @@ students: they hold no expected value.
 
 from __future__ import annotations
 
-import os
-import stat
+import io
+import math
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from numpy.lib import format as npy
+
+from grader.grade.submission import UnsafeFileError, read_submission_file
 from grader.testing.handles import Handle, Remote, RemoteName, current
 from grader.worker.wire import Op
 
@@ -91,18 +95,50 @@ class Scratch:
         return sorted(p.name for p in self.local.iterdir())
 
     def read_bytes(self, name: str, limit: int = 64 * 2**20) -> bytes:
-        """A regular file the student's code wrote (never a link out of the folder)."""
+        """A regular file the student's code wrote (never through a link, in any part of
+        `name`). An .npz (zip) archive is checked before it is returned: what it holds,
+        unpacked, fits in `limit`, and each array's header claims no more than its member
+        holds, so loading it cannot cost more memory than the file is allowed to be."""
         try:
-            fd = os.open(self.local / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError as error:
-            raise AssertionError(f"{name} could not be read: {error.strerror}") from None
-        with os.fdopen(fd, "rb") as stream:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise AssertionError(f"{name} is not a regular file")
-            data = stream.read(limit + 1)
-        if len(data) > limit:
-            raise AssertionError(f"{name} is larger than {limit // 2**20} MB")
+            data = read_submission_file(self.local, name, limit)
+        except FileNotFoundError:
+            raise AssertionError(f"{name} could not be read: there is no such file") from None
+        except UnsafeFileError as error:
+            raise AssertionError(f"{name} could not be read: {error}") from None
+        if data.startswith(b"PK"):
+            _check_archive(name, data, limit)
         return data
+
+
+HEADER_READERS = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
+
+
+def _check_archive(name: str, data: bytes, limit: int) -> None:
+    """A zip archive that unpacks to at most `limit` bytes, its .npy headers honest."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return  # not an archive after all: np.load says what it is not
+    with archive:
+        members = archive.infolist()
+        if sum(member.file_size for member in members) > limit:
+            raise AssertionError(f"{name} unpacks to more than {limit // 2**20} MB")
+        for member in members:
+            if not member.filename.endswith(".npy"):
+                continue
+            with archive.open(member) as stream:
+                try:
+                    version = npy.read_magic(stream)
+                    header = HEADER_READERS.get(version)
+                    if header is None:
+                        raise ValueError(f"format version {version} is not supported")
+                    shape, _, dtype = header(stream)
+                except ValueError as error:
+                    raise AssertionError(f"{name}: {member.filename} is broken ({error})") from None
+            if dtype.hasobject or math.prod(shape) * dtype.itemsize > member.file_size:
+                raise AssertionError(
+                    f"{name}: {member.filename} claims an array larger than the data it holds"
+                )
 
 
 def scratch() -> Scratch:

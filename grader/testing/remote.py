@@ -7,9 +7,12 @@ grader/grade/isolation.py decides), sends it requests on behalf of the handles
 `WorkerProtocolError`.
 
 Time: each test has a time limit. A request that runs past it kills the worker (a fresh
-one starts for the next test) and fails the test; once hangs have cost the module its
-hang budget (classroom.yml), or the module could not be imported at all, every remaining
-test fails at once with the same explanation.
+one starts for the next test) and fails the test. The module has one time budget
+(classroom.yml's hang budget) on the total time the student's code runs in this process,
+hung or not: once it is used up (or hangs alone have cost it), or the module could not be
+imported at all, every remaining test fails at once with the same explanation. So code
+that sleeps until just before each deadline costs one budget, not every test's limit; the
+end-of-test reset gets what is left of the test's time, not time of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from typing import Any
 
 from grader.grade.isolation import (
     Isolation,
-    Level,
     WorkerPaths,
     prepare_for_worker,
     worker_command,
@@ -43,6 +45,7 @@ from grader.testing.errors import (
     student_error,
 )
 from grader.testing.handles import Handle, Method, refuse_local
+from grader.testing.quota import empty_folder, over_quota
 from grader.testing.stall import WATCH_MARGIN, split_dump, where_stuck
 from grader.worker import wire
 from grader.worker.wire import Op
@@ -50,6 +53,15 @@ from grader.worker.wire import Op
 OUTPUT_LIMIT = 3000
 DUMP_BYTES = 16_000
 RESET_SECONDS = 5.0
+SCRATCH_MB = 256
+SCRATCH_ENTRIES = 10_000
+SCRATCH_CHECK_SECONDS = 0.5
+"""The worker's scratch folder (the one place on disk it may write) holds at most
+SCRATCH_MB and SCRATCH_ENTRIES files and folders: checked at least this often while the
+student's code runs; past it, the worker is stopped and the folder emptied."""
+RESET_FLOOR_SECONDS = 0.25
+"""The end-of-test reset gets what is left of the test's time (at least this, at most
+RESET_SECONDS)."""
 KILL_WAIT_SECONDS = 5.0
 
 
@@ -75,9 +87,9 @@ class WorkerConfig:
     memory_mb: int
     cpu_seconds: int
     hang_budget: float = 60.0
-    """Once hangs have cost this many seconds, every remaining test fails at once."""
+    """Once the student's code has run this many seconds in this process (hung tests
+    count their full limit), every remaining test fails at once."""
     file_mb: int = 64
-    processes: int = 64
 
 
 class Session:
@@ -95,6 +107,9 @@ class Session:
         self.handles: dict[int, Handle] = {}
         self.broken: ModuleBroken | None = None
         self.hung: list[str] = []
+        self.work_seconds = 0.0
+        """How long requests have taken, in total (the module's time budget)."""
+        self.scratch_checked = 0.0
         self.test = ""
         self.output_path = work / "worker-output.txt"
         self.output_path.write_bytes(b"")
@@ -115,10 +130,11 @@ class Session:
     def end_test(self) -> str:
         """Drop the test's handles and return what the student's code printed (capped)."""
         if self.process is not None and self.process.poll() is None:
-            self.deadline = time.monotonic() + RESET_SECONDS
+            left = (self.deadline or 0.0) - time.monotonic()
+            self.deadline = time.monotonic() + min(RESET_SECONDS, max(RESET_FLOOR_SECONDS, left))
             try:
                 self.request(Op.RESET, [])
-            except (StudentError, WorkerTimeout, WorkerCrashed, WorkerProtocolError):
+            except (StudentError, WorkerTimeout, WorkerCrashed, WorkerProtocolError, ModuleBroken):
                 pass
         self.epoch += 1
         self.handles.clear()
@@ -171,9 +187,8 @@ class Session:
             "RLIMIT_CPU": config.cpu_seconds,
             "RLIMIT_FSIZE": config.file_mb * 2**20,
             "RLIMIT_CORE": 0,
+            "RLIMIT_NPROC": 0,  # no new process or thread: one memory budget for the sandbox
         }
-        if config.isolation.level is Level.NAMESPACES:
-            limits["RLIMIT_NPROC"] = config.processes
         worker_config = {
             "paths": [seen["stage"], seen["runtime"], seen["site"]],
             "modules": list(config.modules),
@@ -263,6 +278,7 @@ class Session:
 
     def request(self, op: Op, args: list, name: str | None = None) -> Any:
         """Send one request and return its decoded answer (raises StudentError etc.)."""
+        self._check_budget()
         if self.process is None:
             self._start()
         if not self.ready:
@@ -275,9 +291,10 @@ class Session:
         if self.deadline is not None:  # the worker dumps its stack just before we stop it
             message["watch"] = round(max(0.1, self.deadline - time.monotonic() - WATCH_MARGIN), 3)
         self.next_id += 1
+        sent = time.monotonic()
         try:
             wire.write_all(self.request_fd, wire.pack(message, encoder.buffers))
-            answer, buffers = self.reader.read(self.deadline)
+            answer, buffers = self._read_answer()
         except TimeoutError:
             raise self._timed_out() from None
         except (EOFError, BrokenPipeError):
@@ -293,11 +310,58 @@ class Session:
             raise WorkerProtocolError(
                 f"The grader could not read your code's answer: {error}"
             ) from None
+        finally:
+            self.work_seconds += time.monotonic() - sent
         value = self._answer(message["id"], answer, buffers)
         if op is Op.GETATTR and answer.get("method") is True and isinstance(args[0], Handle):
             self.methods.add((args[0]._remote_type, args[1]))
             return Method(args[0], args[1])
         return value
+
+    def _read_answer(self) -> tuple[dict, list[bytes]]:
+        """The worker's answer by the test's deadline, watching its scratch folder."""
+        assert self.reader is not None
+        while True:
+            step = time.monotonic() + SCRATCH_CHECK_SECONDS
+            try:
+                answer = self.reader.read(
+                    step if self.deadline is None else min(self.deadline, step)
+                )
+            except TimeoutError:
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    raise
+                self._check_scratch()
+                continue
+            if time.monotonic() - self.scratch_checked > SCRATCH_CHECK_SECONDS:
+                self._check_scratch()
+            return answer
+
+    def _check_scratch(self) -> None:
+        """Stop the worker and empty its scratch folder once it holds too much."""
+        self.scratch_checked = time.monotonic()
+        folder = self.config.paths.scratch
+        if not over_quota(folder, SCRATCH_MB * 2**20, SCRATCH_ENTRIES):
+            return
+        self._kill()
+        empty_folder(folder)
+        raise WorkerCrashed(
+            f"Your code wrote more than {SCRATCH_MB} MB or {SCRATCH_ENTRIES} files and folders "
+            "to disk, so it was stopped and its files were removed."
+        )
+
+    def _check_budget(self) -> None:
+        """Once the student's code has used the module's time budget, nothing more runs."""
+        budget = self.config.hang_budget
+        if self.broken is None and self.work_seconds >= budget:
+            self._kill()
+            self.broken = ModuleBroken(
+                f"Not run: your code has used this module's time budget ({budget:g} s in "
+                f"total, first running out in {self.test.split('::')[-1]}), so the remaining "
+                "tests were stopped. Look for slow loops in Python where NumPy could do the "
+                "work, or for work repeated far more often than needed."
+            )
+        if self.broken is not None:
+            raise ModuleBroken(str(self.broken))
 
     def _timed_out(self) -> WorkerTimeout:
         self._kill()

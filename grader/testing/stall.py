@@ -2,9 +2,9 @@
 
 Each request tells the worker how long it may run (`watch`, slightly less than what is
 left of the test's time limit). A request still running then makes the worker write its
-stack to the output file with `faulthandler`, just before this side stops it. Here that
-dump becomes one short paragraph naming the student's own lines, and it is taken out of
-the printed output, which it is not.
+stack to the output file with `faulthandler` (on a timer signal), just before this side
+stops it. Here that dump becomes one short paragraph naming the student's own lines, and
+it is taken out of the printed output, which it is not.
 
 The dump comes from the student's process, so it is only a hint: it names lines of their
 own files or nothing, and never changes a verdict (the time limit is measured here).
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 WATCH_MARGIN = 0.5
 """Seconds before the deadline at which the worker dumps its stack."""
 SHOWN_FRAMES = 3
-_DUMP_START = re.compile(r"^Timeout \(\d+:\d\d:\d\d(?:\.\d+)?\)!$", re.MULTILINE)
+_DUMP_START = re.compile(r"^Stack \(most recent call first\):$", re.MULTILINE)
 _FRAME = re.compile(r'^  File "(?P<path>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)$')
 
 

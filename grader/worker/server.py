@@ -50,7 +50,9 @@ FRAME_LIMIT = 12
 
 
 def _apply_limits(limits: dict, drop_to_uid: int | None) -> None:
-    """Resource limits, then (when started as root) a separate unprivileged user."""
+    """Resource limits, then (when started as root) a separate unprivileged user.
+    RLIMIT_NPROC 0 means no new process or thread: the memory limit is the whole
+    sandbox's, not one per fork (it binds every user but root)."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file is an error, not death
     for name, value in limits.items():
         which = getattr(resource, name)
@@ -171,9 +173,10 @@ class Server:
     def watch(self, seconds: Any) -> None:
         """If the request is still running after `seconds` (just before the trusted side
         stops this process for running too long), write its stack to the output file, so
-        the student learns where their code was stuck (grader/testing/stall.py)."""
+        the student learns where their code was stuck (grader/testing/stall.py). A timer
+        signal, not faulthandler's watchdog thread: this process may start no thread."""
         if self.dump_file is not None and type(seconds) in (int, float) and seconds > 0:
-            faulthandler.dump_traceback_later(seconds, file=self.dump_file)
+            signal.setitimer(signal.ITIMER_REAL, seconds)
 
     def serve(self) -> None:
         while True:
@@ -192,7 +195,7 @@ class Server:
                 self.send(reply)
                 continue
             finally:
-                faulthandler.cancel_dump_traceback_later()
+                signal.setitimer(signal.ITIMER_REAL, 0)
             _flush_output()
             if self.bound_method:
                 reply["method"] = True
@@ -223,6 +226,7 @@ def main() -> None:
     from tinyworker import wire
 
     dump_file = os.fdopen(os.dup(2), "w")  # stays valid whatever the student does to stderr
+    faulthandler.register(signal.SIGALRM, file=dump_file, all_threads=False)
     ready: dict = {"id": 0}
     try:
         import numpy  # noqa: F401 - before the student's code, so its errors are theirs

@@ -30,6 +30,11 @@ from typing import Any
 import numpy as np
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+MAX_JSON_BYTES = 8 * 1024 * 1024
+MAX_CONTAINERS = 250_000
+"""The JSON part of a message is capped on its own, and its lists and objects are counted
+before it is decoded: decoded, each costs the reader some 60 bytes or more, so a few MB of
+`[[],[],...]` would cost hundreds of MB (arrays travel as buffers, not in the JSON)."""
 MAX_DEPTH = 48
 MAX_DIMS = 32
 NUMERIC_DTYPES = frozenset(
@@ -249,6 +254,8 @@ def pack(message: dict, buffers: list[bytes]) -> bytes:
     """One framed message: length, JSON document (with the buffer sizes), buffers."""
     document = dict(message, buffers=[len(b) for b in buffers])
     body = json.dumps(document, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    if len(body) > MAX_JSON_BYTES:
+        raise WireError(f"data over {MAX_JSON_BYTES // 2**20} MB (other than arrays) cannot cross")
     if len(body) + sum(map(len, buffers)) > MAX_MESSAGE_BYTES:
         raise WireError(f"a message over {MAX_MESSAGE_BYTES // 2**20} MB cannot cross")
     return b"".join([_LENGTH.pack(len(body)), body, *buffers])
@@ -281,23 +288,28 @@ class Reader:
             if not select.select([self.fd], [], [], left)[0]:
                 raise TimeoutError
 
-    def _fill(self, size: int, deadline: float | None) -> bytes:
+    def _need(self, size: int, deadline: float | None) -> None:
+        """Read until `size` bytes are pending (consuming none of them)."""
         while len(self.pending) < size:
             chunk = self._chunk(size - len(self.pending), deadline)
             if not chunk:
                 raise EOFError("the other side closed the connection")
             self.pending += chunk
-        data = bytes(self.pending[:size])
-        del self.pending[:size]
-        return data
 
     def read(self, deadline: float | None = None) -> tuple[dict, list[bytes]]:
-        """The next message and its buffers. TimeoutError past `deadline`, EOFError at the end."""
-        (length,) = _LENGTH.unpack(self._fill(_LENGTH.size, deadline))
-        if length > MAX_MESSAGE_BYTES:
-            raise WireError(f"a message of {length} bytes is over the limit")
+        """The next message and its buffers. TimeoutError past `deadline` (nothing is lost:
+        the next call goes on with the same message), EOFError at the end."""
+        self._need(_LENGTH.size, deadline)
+        (length,) = _LENGTH.unpack(self.pending[: _LENGTH.size])
+        if length > MAX_JSON_BYTES:
+            raise WireError(f"a message's data part of {length} bytes is over the limit")
+        start, end = _LENGTH.size, _LENGTH.size + length
+        self._need(end, deadline)
+        body = bytes(self.pending[start:end])
+        if body.count(b"[") + body.count(b"{") > MAX_CONTAINERS:
+            raise WireError(f"a message holds more than {MAX_CONTAINERS} lists and objects")
         try:
-            document = json.loads(self._fill(length, deadline), parse_constant=_no_constant)
+            document = json.loads(body, parse_constant=_no_constant)
         except (ValueError, RecursionError) as error:
             raise WireError(f"a message is not valid JSON ({error})") from error
         sizes = document.get("buffers") if type(document) is dict else None
@@ -305,7 +317,13 @@ class Reader:
             raise WireError("a message must list its buffer sizes")
         if sum(sizes) + length > MAX_MESSAGE_BYTES:
             raise WireError("a message's arrays are over the size limit")
-        return document, [self._fill(size, deadline) for size in sizes]
+        self._need(end + sum(sizes), deadline)
+        buffers = []
+        for size in sizes:
+            buffers.append(bytes(self.pending[end : end + size]))
+            end += size
+        del self.pending[:end]
+        return document, buffers
 
 
 def _no_constant(name: str) -> None:
