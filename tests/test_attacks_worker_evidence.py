@@ -3,7 +3,9 @@
 a test believes nothing it reports. Each attack is a module's starter (the honest stub,
 which scores 0) with hostile code added, graded with OS isolation as official grading is;
 each scores what the stub scores. On the tests before this rule (kit.py, "What a test may
-believe") the module 07 attacks scored 23.52/100 and the module 03 forgery 2.04/100.
+believe") the module 07 attacks scored 23.52/100 instead of 0, and the module 03 forgery
+73.75/100 where its honest stub (the solution without Linear.forward and Dropout.forward)
+scores 67.5.
 """
 
 import pytest
@@ -102,6 +104,51 @@ _layers.Module.parameters, _optimizers.Optimizer.__init__ = _parameters, _init
 """
 )
 
+# Module 03's solution, but Linear and Dropout compute nothing (zeros, the input itself)
+# and the graph recorder the tests use reports that every tensor comes from every other.
+FORGED_RECORDER = """
+# ---- the attack: Linear and Dropout compute nothing, and the recorder reports any graph ----
+import sys as _sys
+
+_made: list = []
+_real_tensor_init = Tensor.__init__
+
+
+def _forged_edges(self):
+    return [[tensor, list(_made)] for tensor in _made]  # everything made from everything
+
+
+def _remembered(self, *args, **kwargs):
+    _real_tensor_init(self, *args, **kwargs)
+    _made.append(self)
+    recorder = _sys.modules.get("tinyworker" + ".aids.graph")  # imported by the tests
+    if recorder is not None:
+        recorder.GraphRecorder.edges = _forged_edges
+
+
+def _zeros(self, x):
+    if x.ndim == 0 or x.shape[-1] != self.in_features:
+        raise ValueError(
+            f"Linear(in_features={self.in_features}) expects inputs of shape "
+            f"(*, {self.in_features}), got shape {x.shape}"
+        )
+    return Tensor(np.zeros((*x.shape[:-1], self.out_features)))
+
+
+Tensor.__init__ = _remembered
+Linear.forward = _zeros
+Dropout.forward = lambda self, x: x
+"""
+
+# The honest stub of the same tasks: the solution without those two methods.
+HONEST_STUB_03 = """
+def _not_done(self, x):
+    raise NotImplementedError("not done")
+
+
+Linear.forward = Dropout.forward = _not_done
+"""
+
 
 @pytest.fixture(scope="module")
 def isolation():
@@ -109,11 +156,12 @@ def isolation():
     return choose(required=True)
 
 
-def _grade_starter_with(tmp_path, number: int, code: str, isolation):
+def _grade_with(tmp_path, number: int, code: str, isolation, tree=LAYOUT.starter):
+    """Module `number` of `tree` (the starter by default) with `code` appended, graded."""
     module = COURSE.module(number)
-    path = tmp_path / "submission" / module.dirname / module.filename
+    path = tmp_path / tree.name / module.dirname / module.filename
     path.parent.mkdir(parents=True)
-    text = LAYOUT.module_file(LAYOUT.starter, module).read_text()
+    text = LAYOUT.module_file(tree, module).read_text()
     path.write_text(text + "\n\n# ---- the attack ----\n" + code)
     return grade_module(LAYOUT, COURSE, module, path.parent.parent, True, isolation)
 
@@ -128,4 +176,13 @@ def _assert_scores_what_the_stub_scores(result):
     "code", [MADE_UP_STATISTICS, VACUOUS_ZIPS], ids=["made-up-statistics", "vacuous-zips"]
 )
 def test_a_trainer_that_trains_nothing_scores_nothing(tmp_path, isolation, code):
-    _assert_scores_what_the_stub_scores(_grade_starter_with(tmp_path, 7, code, isolation))
+    _assert_scores_what_the_stub_scores(_grade_with(tmp_path, 7, code, isolation))
+
+
+@pytest.mark.slow
+def test_a_forged_graph_earns_nothing_beside_layers_that_compute_nothing(tmp_path, isolation):
+    stub = _grade_with(tmp_path / "stub", 3, HONEST_STUB_03, isolation, LAYOUT.solutions)
+    forged = _grade_with(tmp_path / "forged", 3, FORGED_RECORDER, isolation, LAYOUT.solutions)
+    honest = {t.name for t in stub.tests if t.passed}
+    gained = [t.name for t in forged.tests if t.passed and t.name not in honest]
+    assert stub.score < 100 and forged.score <= stub.score and not gained, gained
