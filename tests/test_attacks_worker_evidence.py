@@ -5,7 +5,7 @@ which scores 0) with hostile code added, graded with OS isolation as official gr
 each scores what the stub scores. On the tests before this rule (kit.py, "What a test may
 believe") the module 07 attacks scored 23.52/100 instead of 0, and the module 03 forgery
 73.75/100 where its honest stub (the solution without Linear.forward and Dropout.forward)
-scores 67.5.
+scores 67.5, and module 06 optimizers that refuse every call 14.28/100.
 """
 
 import pytest
@@ -149,6 +149,19 @@ def _not_done(self, x):
 Linear.forward = Dropout.forward = _not_done
 """
 
+# Optimizers that implement nothing but refuse every call with an error naming every
+# argument: an error expected by a test is the worker's word too.
+ERRORS_FOR_EVERY_CALL = """
+# ---- the attack: every optimizer refuses every call, naming every argument ----
+def _refuse(self, params, *args, **kwargs):
+    if isinstance(params, Tensor):
+        raise TypeError("params must be an iterable of Tensors")
+    raise ValueError("bad learning rate, momentum, weight_decay, Nesterov, beta1, beta2, eps")
+
+
+SGD.__init__ = Adam.__init__ = AdamW.__init__ = _refuse
+"""
+
 
 @pytest.fixture(scope="module")
 def isolation():
@@ -177,6 +190,12 @@ def _assert_scores_what_the_stub_scores(result):
 )
 def test_a_trainer_that_trains_nothing_scores_nothing(tmp_path, isolation, code):
     _assert_scores_what_the_stub_scores(_grade_with(tmp_path, 7, code, isolation))
+
+
+@pytest.mark.slow
+def test_optimizers_that_only_raise_the_expected_errors_score_nothing(tmp_path, isolation):
+    result = _grade_with(tmp_path, 6, ERRORS_FOR_EVERY_CALL, isolation)
+    _assert_scores_what_the_stub_scores(result)
 
 
 @pytest.mark.slow
