@@ -496,6 +496,8 @@ def test_loading_something_else_is_a_clear_error():
     trainer, _ = _sgd_trainer(15)
     with pytest.raises(ValueError):
         load_checkpoint(path, _model_for_errors(), optimizer=trainer.optimizer)
+    with pytest.raises(ValueError, match="generator"):  # saved without one: nothing to restore
+        load_checkpoint(path, _model_for_errors(), rng=default_rng(0))
 
 
 def _model_for_errors():
