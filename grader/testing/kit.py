@@ -28,8 +28,9 @@ any of them). Evidence from the worker earns nothing by itself, so:
   owns: inputs the test generated, references computed with NumPy in this process
   (grader/testing/reference.py, trainer.py, gradcheck.py). Never with another answer of
   the student's code (two student runs agreeing proves nothing: both can do nothing), a
-  reference loop run in the worker, or a self-reported number (a loss, an accuracy, a
-  learning rate, an epoch) checked only against a constant or a threshold.
+  reference loop run in the worker, or a number the student's code reports about its
+  own work (a loss, an accuracy, an epoch count) checked only against a constant or a
+  threshold. A learning rate is checked by the parameters a step with it gives.
 - Check counts before looping or zipping: a collection from the worker (`parameters()`,
   batches, epochs an aid returns) may be empty, and `zip(a, b, strict=True)` of two empty
   ones checks nothing. Use `checks.items(collection, count, what)` and
@@ -38,8 +39,11 @@ any of them). Evidence from the worker earns nothing by itself, so:
   student's layers, hand the optimizer the test's own list of parameters, and train the
   same model here (`trainer.student_classifier`, `trainer.train_epoch`); then compare the
   parameters and the reported statistics with the ones computed here.
-- A graph check (grader/testing/graph.py), a mode or a flag the worker reports, an error
-  it raises, carries no points alone: the same test also checks a value it computed
+- A value is evidence of itself only. A name, a shape or a flag such as `training` may be
+  compared with what the test expects, but nothing stands in for the work it claims: a
+  recorded graph (grader/testing/graph.py) for tensor operations, a reported loss for
+  training, a returned epoch for a checkpoint, a raised error for an argument check.
+  Such a check carries no points alone: the same test also checks a value it computed
   (the layer's output on weights the test set, a valid call's result beside the
   invalid one's error).
 """
