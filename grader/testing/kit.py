@@ -30,7 +30,8 @@ any of them). Evidence from the worker earns nothing by itself, so:
   the student's code (two student runs agreeing proves nothing: both can do nothing), a
   reference loop run in the worker, or a number the student's code reports about its
   own work (a loss, an accuracy, an epoch count) checked only against a constant or a
-  threshold. A learning rate is checked by the parameters a step with it gives.
+  threshold. (A scheduler's rate is its own answer, checked against the closed form;
+  that a Trainer stepped with it shows only in the parameters.)
 - Check counts before looping or zipping: a collection from the worker (`parameters()`,
   batches, epochs an aid returns) may be empty, and `zip(a, b, strict=True)` of two empty
   ones checks nothing. Use `checks.items(collection, count, what)` and
