@@ -1,11 +1,13 @@
-"""Attacks that make the worker's evidence lie: everything in the worker is the student's
+"""Attacks that make the worker's evidence lie. Everything in the worker is the student's
 (their module, the staged prerequisites, the aids, `builtins` and `numpy.random` there), so
-a test believes nothing it reports. Each attack is a module's starter (the honest stub,
-which scores 0) with hostile code added, graded with OS isolation as official grading is;
-each scores what the stub scores. On the tests before this rule (kit.py, "What a test may
-believe") the module 07 attacks scored 23.52/100 instead of 0, and the module 03 forgery
-73.75/100 where its honest stub (the solution without Linear.forward and Dropout.forward)
-scores 67.5, and module 06 optimizers that refuse every call 14.28/100.
+a test believes nothing it reports (grader/testing/kit.py, "What a test may believe").
+
+Each attack is hostile code added to an honest stub, graded with OS isolation as official
+grading is: the module's starter (which scores 0), or for module 03 the solution without
+Linear.forward and Dropout.forward. Each scores no more than its stub. On the tests before
+the rule, the module 07 attacks scored 23.52/100, the module 06 one 14.28/100, and the
+module 03 forgery 73.75/100 where its stub scores 67.5 (grader/hidden/AUDIT.md lists the
+tests changed since).
 """
 
 import pytest
