@@ -110,3 +110,25 @@ def central_difference(
         flat[index] = original
         gradient.reshape(-1)[index] = (upper - lower) / (2 * step)
     return gradient
+
+
+def items(collection: Any, count: int, what: str) -> list:
+    """The elements of a collection the student's code returned, after checking that there
+    are exactly `count` of them (a number the test knows): a loop over an empty or a short
+    collection would otherwise check nothing."""
+    try:
+        elements = list(collection)
+    except TypeError:
+        raise AssertionError(
+            f"{what}: expected {count} items, got {_describe(collection)}"
+        ) from None
+    if len(elements) != count:
+        raise AssertionError(f"{what}: expected {count} items, got {len(elements)}")
+    return elements
+
+
+def pairs(first: Any, second: Any, count: int, what: str) -> list[tuple[Any, Any]]:
+    """`zip(first, second)` that fails unless both hold exactly `count` items, a number the
+    test knows (`zip(..., strict=True)` alone passes two empty collections: nothing is
+    checked)."""
+    return list(zip(items(first, count, what), items(second, count, what), strict=True))

@@ -1,8 +1,10 @@
 """Checks that a result was computed with tensor operations (modules 03-04).
 
 The recorder runs in the worker (grader/worker/aids/graph.py) and reports the graph's
-edges; whether the output reaches a source is decided here. (The worker could report a
-false graph: this check catches honest mistakes, and the values are checked separately.)
+edges; whether the output reaches a source is decided here. The worker can report a
+false graph: this check catches honest mistakes only, so it never carries points alone
+(the same test checks the result's values, computed here; kit.py, "What a test may
+believe").
 """
 
 from __future__ import annotations

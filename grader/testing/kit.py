@@ -17,6 +17,36 @@ the values are evidence; check them with grader/testing/checks.py.
 `aids.<name>` are the public helpers in grader/worker/aids/ that must run beside the
 student's code (subclasses of their classes, a graph recorder). They are shipped to
 students: they hold no expected value.
+
+What a test may believe (the rule every test of every module follows):
+
+Everything in the worker is the student's: their module, the staged prerequisites, the
+aids, and `builtins`, `numpy.random` or any other library there (their module can patch
+any of them). Evidence from the worker earns nothing by itself, so:
+
+- Compare only with values recomputed here, on the trusted side, from data the test
+  owns: inputs the test generated, references computed with NumPy in this process
+  (grader/testing/reference.py, trainer.py, gradcheck.py). Never with another answer of
+  the student's code (two student runs agreeing proves nothing: both can do nothing), a
+  reference loop run in the worker, or a number the student's code reports about its
+  own work (a loss, an accuracy, an epoch count) checked only against a constant or a
+  threshold. (A scheduler's rate is its own answer, checked against the closed form;
+  that a Trainer stepped with it shows only in the parameters.)
+- Check counts before looping or zipping: a collection from the worker (`parameters()`,
+  batches, epochs an aid returns) may be empty, and `zip(a, b, strict=True)` of two empty
+  ones checks nothing. Use `checks.items(collection, count, what)` and
+  `checks.pairs(first, second, count, what)` with a count the test knows.
+- Build your own model and optimizer state: draw the weights here, put them into the
+  student's layers, hand the optimizer the test's own list of parameters, and train the
+  same model here (`trainer.student_classifier`, `trainer.train_epoch`); then compare the
+  parameters and the reported statistics with the ones computed here.
+- A value is evidence of itself only. A name, a shape or a flag such as `training` may be
+  compared with what the test expects, but nothing stands in for the work it claims: a
+  recorded graph (grader/testing/graph.py) for tensor operations, a reported loss for
+  training, a returned epoch for a checkpoint, a raised error for an argument check.
+  Such a check carries no points alone: the same test also checks a value it computed
+  (the layer's output on weights the test set, a valid call's result beside the
+  invalid one's error).
 """
 
 from __future__ import annotations

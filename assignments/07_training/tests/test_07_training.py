@@ -1,9 +1,10 @@
 """Visible tests for module 07 (Training). Run them with `make grade MODULE=07`.
 
 Each test names its task; the hidden tests check the same tasks on many more inputs.
-Your code runs in a separate process: `student.training.Trainer` is your `Trainer` there,
-the random generators handed to it live there too (`default_rng` below), and the model is
-built there by `blob_classifier` (grader/worker/aids/training.py).
+Your code runs in a separate process: `student.training.Trainer` is your `Trainer` there.
+The tests build a small classifier there from your layers with weights they drew
+(`student_classifier`), train the same classifier here in NumPy (grader/testing/trainer.py),
+and compare your parameters and your reported loss and accuracy with the ones computed here.
 """
 
 import math
@@ -11,18 +12,16 @@ import math
 import numpy as np
 import pytest
 
+from grader.testing import trainer as trusted
 from grader.testing.checks import assert_tensor
-from grader.testing.data import blobs
-from grader.testing.kit import aids, scratch, student, worker_module
+from grader.testing.kit import scratch, student
 
 cross_entropy = student.losses.cross_entropy
-SGD, Adam = student.optimizers.SGD, student.optimizers.Adam
+SGD = student.optimizers.SGD
 Tensor = student.tensor.Tensor
 training = student.training
 CosineWarmupLR, StepLR, Trainer = training.CosineWarmupLR, training.StepLR, training.Trainer
 batches, clip_grad_norm_ = training.batches, training.clip_grad_norm_
-default_rng = worker_module("numpy.random").default_rng
-_model = aids.training.blob_classifier  # Linear(2, 16), ReLU, Dropout, Linear(16, 3)
 
 
 @pytest.mark.task("07.1")
@@ -63,54 +62,61 @@ def test_cosine_warmup_rises_then_falls_to_eta_min():
 @pytest.mark.task("07.3")
 @pytest.mark.points(3)
 def test_train_epoch_learns_and_reports_loss_accuracy_and_speed():
-    x, y = blobs()
-    model = _model()
-    trainer = Trainer(model, SGD(model.parameters(), lr=0.1, momentum=0.9), cross_entropy)
-    first = trainer.train_epoch(batches(x, y, 16, default_rng(0)))
-    for _ in range(3):
-        last = trainer.train_epoch(batches(x, y, 16, default_rng(1)))
-    assert first.samples == 120 and trainer.epoch == 4, "wrong sample or epoch count"
-    first_loss, last_loss = first.loss, last.loss
-    assert last_loss < first_loss and last_loss < 0.2, f"the loss went {first_loss} -> {last_loss}"
-    assert last.accuracy > 0.9 and last.samples_per_second > 0
+    x, y = trusted.shuffled_blobs()
+    expected = trusted.Classifier.draw(seed=0)  # Linear(2, 16), ReLU, Linear(16, 3)
+    model, params = trusted.student_classifier(expected)
+    trainer = Trainer(model, SGD(params, lr=0.1, momentum=0.9), cross_entropy, verbose=False)
+    optimizer = trusted.SGD(lr=0.1, momentum=0.9)
+    for epoch in range(1, 5):
+        stats = trainer.train_epoch(batches(x, y, 16))
+        loss, accuracy, samples = trusted.train_epoch(
+            expected, optimizer, trusted.in_order(x, y, 16)
+        )
+        trusted.assert_stats(stats, loss, accuracy, samples, f"epoch {epoch}")
+    trusted.assert_parameters(params, expected, "after 4 epochs of SGD")
+    assert trainer.epoch == 4, f"trainer.epoch is {trainer.epoch} after 4 epochs"
+    assert stats.samples_per_second > 0
 
 
 @pytest.mark.task("07.4")
 @pytest.mark.points(2)
 def test_evaluate_changes_nothing_and_restores_training_mode():
-    x, y = blobs()
-    model = _model(dropout=0.5)
-    before = [p.data for p in model.parameters()]
-    trainer = Trainer(model, SGD(model.parameters(), lr=0.1), cross_entropy, verbose=False)
-    first = trainer.evaluate(batches(x, y, 50))
-    second = trainer.evaluate(batches(x, y, 50))
-    assert first.loss == second.loss, "evaluation is not deterministic: is Dropout still on?"
+    x, y = trusted.shuffled_blobs()
+    expected = trusted.Classifier.draw(seed=1)
+    model, params = trusted.student_classifier(expected, dropout=0.5)
+    trainer = Trainer(model, SGD(params, lr=0.1), cross_entropy, verbose=False)
+    loss, right, _ = expected.loss_and_grads(x, y)  # Dropout lets everything through in eval
+    for call in ("first", "second"):
+        stats = trainer.evaluate(batches(x, y, 50))
+        trusted.assert_stats(stats, loss, right / len(y), len(y), f"the {call} evaluate()")
+    trusted.assert_parameters(params, expected, "after evaluate()")
     assert model.training, "evaluate() should put the model back in training mode"
-    assert all(np.array_equal(b, p.data) for b, p in zip(before, model.parameters(), strict=True))
-    assert all(p.grad is None for p in model.parameters()), "evaluate() computed gradients"
+    assert all(p.grad is None for p in params), "evaluate() computed gradients"
 
 
 @pytest.mark.task("07.5")
 @pytest.mark.points(4)
-def test_checkpoint_resume_is_bit_for_bit():
-    x, y = blobs()
+def test_checkpoint_resume_continues_the_run():
+    x, y = trusted.shuffled_blobs()
+    data = trusted.in_order(x, y, 16)
     folder = scratch()  # a folder your code may write
 
-    def make():
-        model = _model(dropout=0.2)
-        optimizer = Adam(model.parameters(), lr=0.02)
-        return Trainer(model, optimizer, cross_entropy, CosineWarmupLR(optimizer, 1, 4))
+    def make(seed):
+        model, params = trusted.student_classifier(trusted.Classifier.draw(seed))
+        optimizer = SGD(params, lr=0.1, momentum=0.9)
+        return Trainer(model, optimizer, cross_entropy, CosineWarmupLR(optimizer, 1, 4)), params
 
-    straight, rng = make(), default_rng(11)
-    for _ in range(4):
-        straight.train_epoch(batches(x, y, 16, rng))
-    resumed, rng = make(), default_rng(11)
+    first, _ = make(seed=2)
     for _ in range(2):
-        resumed.train_epoch(batches(x, y, 16, rng))
-    resumed.save_checkpoint(folder.path("run.npz"), rng=rng)
-    resumed, rng = make(), default_rng(0)
-    assert resumed.load_checkpoint(folder.path("run.npz"), rng=rng) == 2
+        first.train_epoch(batches(x, y, 16))
+    first.save_checkpoint(folder.path("run.npz"))
+    resumed, params = make(seed=3)  # other weights: the checkpoint must replace them
+    assert resumed.load_checkpoint(folder.path("run.npz")) == 2
     for _ in range(2):
-        resumed.train_epoch(batches(x, y, 16, rng))
-    for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
-        assert np.array_equal(a.data, b.data), "2 epochs + checkpoint + 2 epochs != 4 epochs"
+        resumed.train_epoch(batches(x, y, 16))
+    # The same 4 epochs straight through, here: weights, momentum and schedule continue.
+    expected, optimizer = trusted.Classifier.draw(seed=2), trusted.SGD(lr=0.1, momentum=0.9)
+    for epoch in range(4):
+        optimizer.lr = trusted.cosine_warmup(0.1, epoch, warmup=1, total=4)
+        trusted.train_epoch(expected, optimizer, data)
+    trusted.assert_parameters(params, expected, "2 epochs + checkpoint + 2 epochs")

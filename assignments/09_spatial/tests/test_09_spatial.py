@@ -118,11 +118,16 @@ def test_layers_have_pytorch_shapes():
     bound = 1 / np.sqrt(3 * 3 * 3)
     weight = as_array(conv.weight, "Conv2d(3, 8, 3).weight")
     assert np.abs(weight).max() <= bound, "weights must lie in +-1/sqrt(fan_in)"
+    # On zero images each output channel holds its bias: the values are known here.
+    aids.spatial.fill(conv.bias, np.arange(8.0))
     x = Tensor(np.zeros((2, 3, 8, 8)))
+    channels = np.arange(8.0)[None, :, None, None]
     hidden = MaxPool2d(2)(conv(x))
-    assert hidden.shape == (2, 8, 4, 4), f"conv + pool: got {hidden.shape}"
-    assert AvgPool2d(2, stride=1)(hidden).shape == (2, 8, 3, 3)
-    assert Flatten()(hidden).shape == (2, 128), "Flatten() keeps the batch dimension"
+    assert_tensor(hidden, np.broadcast_to(channels, (2, 8, 4, 4)), "MaxPool2d(2)(conv(x))")
+    pooled = AvgPool2d(2, stride=1)(hidden)
+    assert_tensor(pooled, np.broadcast_to(channels, (2, 8, 3, 3)), "AvgPool2d(2, stride=1)")
+    flat = np.repeat(np.arange(8.0), 16)[None].repeat(2, axis=0)
+    assert_tensor(Flatten()(hidden), flat, "Flatten() keeps the batch dimension")
 
 
 @pytest.mark.task("09.6")
@@ -131,3 +136,6 @@ def test_wrong_input_shape_names_expected_and_actual():
     conv = Conv2d(3, 4, 3)
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\).*\(2, 8, 8, 3\)"):
         conv(Tensor(np.zeros((2, 8, 8, 3))))
+    aids.spatial.fill(conv.bias, [1.0, 2.0, 3.0, 4.0])  # the right layout still works
+    expected = np.broadcast_to(np.arange(1.0, 5.0)[None, :, None, None], (2, 4, 6, 6))
+    assert_tensor(conv(Tensor(np.zeros((2, 3, 8, 8)))), expected, "Conv2d(3, 4, 3) of zeros")

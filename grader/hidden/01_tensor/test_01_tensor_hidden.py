@@ -82,6 +82,9 @@ def test_mismatched_shapes_raise_a_clear_error():
         Tensor(np.ones((2, 3))) + Tensor(np.ones(4))
     with pytest.raises(ValueError, match=r"\(3,\).*\(2, 2\)"):
         Tensor(np.ones(3)) * Tensor(np.ones((2, 2)))
+    # Shapes that do broadcast still work: (2, 3) + (3,).
+    row = np.array([1.0, 2.0, 3.0])
+    assert_tensor(Tensor(np.ones((2, 3))) + Tensor(row), np.ones((2, 3)) + row, "(2, 3) + (3,)")
 
 
 @pytest.mark.task("01.2")
@@ -154,6 +157,8 @@ def test_matmul_rejects_scalars_and_mismatched_inner_dims():
         Tensor(np.ones((3, 4))) @ Tensor(np.ones((5, 2)))
     with pytest.raises(ValueError):
         Tensor(2.0) @ Tensor(np.ones(3))
+    a, b = np.arange(12.0).reshape(3, 4), np.arange(8.0).reshape(4, 2)
+    assert_tensor(Tensor(a) @ Tensor(b), a @ b, "(3, 4) @ (4, 2)")
 
 
 @pytest.mark.task("01.5")
@@ -250,6 +255,8 @@ def test_transpose_twice_is_identity(values):
 def test_reshape_to_a_wrong_size_names_the_shapes():
     with pytest.raises(ValueError, match=r"\(2, 3\)"):
         Tensor(np.ones((2, 3))).reshape(4, 2)
+    values = np.arange(6.0).reshape(2, 3)
+    assert_tensor(Tensor(values).reshape(3, 2), values.reshape(3, 2), "reshape(3, 2) of (2, 3)")
 
 
 @pytest.mark.task("01.6")

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.testing import reference as refs
-from grader.testing.checks import as_array, assert_array, assert_tensor
+from grader.testing.checks import as_array, assert_array, assert_tensor, items, pairs
 from grader.testing.graph import assert_built_from
 from grader.testing.kit import aids, is_instance, student, worker_module
 from grader.testing.strategies import arrays, shapes
@@ -82,12 +82,13 @@ def test_named_parameters_and_modules_follow_any_tree(spec):
     assert names == _parameter_names(spec), f"named_parameters() gave {names}"
     modules = [name for name, _ in listed(model.named_modules())]
     assert modules == _module_names(spec), f"named_modules() gave {modules}"
-    pairs = listed(model.named_parameters())
+    count = len(_parameter_names(spec))
+    named = listed(model.named_parameters())
     parameters = listed(model.parameters())
-    assert len(parameters) == len(pairs) and all(
-        p is q for p, (_, q) in zip(parameters, pairs, strict=True)
-    ), "parameters() should yield the Parameter objects of named_parameters(), in order"
-    assert len(listed(model.modules())) == len(modules)
+    assert all(p is q for p, (_, q) in pairs(parameters, named, count, "parameters()")), (
+        "parameters() should yield the Parameter objects of named_parameters(), in order"
+    )
+    items(listed(model.modules()), len(_module_names(spec)), "modules()")
 
 
 @pytest.mark.task("03.1")
@@ -149,13 +150,18 @@ def test_assigning_before_super_init_is_a_clear_error():
 @given(spec=TREES)
 def test_train_and_eval_propagate_through_any_tree(spec):
     model = Node(spec)
+    count = len(_module_names(spec))
+
+    def modes(what):
+        # gather(..., "training") is [m.training for m in model.modules()], in one request.
+        return items(gather(model.modules(), "training"), count, f"the modules' modes {what}")
+
     assert model.eval() is model, "eval() should return the module itself"
-    # gather(..., "training") is [m.training for m in model.modules()], in one request.
-    assert not any(gather(model.modules(), "training")), "eval() must reach every sub-module"
+    assert modes("after eval()") == [False] * count, "eval() must reach every sub-module"
     assert model.train() is model, "train() should return the module itself"
-    assert all(gather(model.modules(), "training")), "train() must reach every sub-module"
+    assert modes("after train()") == [True] * count, "train() must reach every sub-module"
     model.train(False)
-    assert not any(gather(model.modules(), "training")), "train(False) is eval()"
+    assert modes("after train(False)") == [False] * count, "train(False) is eval()"
 
 
 @pytest.mark.task("03.2")
@@ -175,9 +181,13 @@ def test_train_on_a_submodule_changes_only_its_subtree():
 @given(spec=TREES)
 def test_zero_grad_clears_every_gradient(spec):
     model = Node(spec)
-    aids.layers.give_gradients(model.parameters())  # p.grad = Tensor(np.ones(p.shape)) for each
+    count = len(_parameter_names(spec))
+    parameters = items(listed(model.parameters()), count, "parameters()")
+    aids.layers.give_gradients(parameters)  # p.grad = Tensor(np.ones(p.shape)) for each
+    given_grads = items(gather(parameters, "grad"), count, "the gradients given")
+    assert all(g is not None for g in given_grads), "a gradient set on a parameter was lost"
     model.zero_grad()
-    grads = gather(model.parameters(), "grad")
+    grads = items(gather(parameters, "grad"), count, "the gradients after zero_grad()")
     assert all(g is None for g in grads), "zero_grad() sets .grad = None"
 
 
@@ -193,11 +203,13 @@ def test_state_dict_round_trips_through_any_tree(spec):
     before = listed(target.parameters())
     target.load_state_dict({k: v.astype(np.float64) for k, v in state.items()})
     after = listed(target.parameters())
-    assert all(p is q for p, q in zip(before, after, strict=True)), (
+    assert all(p is q for p, q in pairs(before, after, len(expected), "parameters()")), (
         "load_state_dict() should keep the Parameter objects (optimizers hold them)"
     )
-    for name, parameter in listed(target.named_parameters()):
-        assert_tensor(parameter, expected[name], f"{name} after load_state_dict")
+    named = items(listed(target.named_parameters()), len(expected), "named_parameters()")
+    for (name, values), (got, parameter) in zip(expected.items(), named, strict=True):
+        assert got == name, f"named_parameters() lists {got} where {name} was expected"
+        assert_tensor(parameter, values, f"{name} after load_state_dict")
 
 
 @pytest.mark.task("03.3")
@@ -293,7 +305,8 @@ def test_linear_parameters_layout_and_names():
         ("weight", (3, 5)),
         ("bias", (3,)),
     ]
-    assert all(p.dtype == np.float32 and p.requires_grad for p in listed(layer.parameters()))
+    parameters = items(listed(layer.parameters()), 2, "Linear(5, 3).parameters()")
+    assert all(p.dtype == np.float32 and p.requires_grad for p in parameters)
     no_bias = Linear(5, 3, bias=False)
     assert no_bias.bias is None
     assert [n for n, _ in listed(no_bias.named_parameters())] == ["weight"]
@@ -322,6 +335,10 @@ def test_linear_init_uses_the_given_generator():
     first = Linear(4, 6, rng=numpy_random.default_rng(11))
     second = Linear(4, 6, rng=numpy_random.default_rng(11))
     other = Linear(4, 6, rng=numpy_random.default_rng(12))
+    for name in ("weight", "bias"):
+        values = as_array(getattr(first, name), f"Linear(4, 6).{name}")
+        assert np.all(np.abs(values) <= 0.5 + 1e-7), f"{name} leaves [-1/sqrt(4), 1/sqrt(4)]"
+        assert np.unique(values).size == values.size, f"{name} should hold distinct random values"
     np.testing.assert_array_equal(first.weight.data, second.weight.data)
     np.testing.assert_array_equal(first.bias.data, second.bias.data)
     assert not np.array_equal(first.weight.data, other.weight.data), "seeds should matter"
@@ -331,8 +348,13 @@ def test_linear_init_uses_the_given_generator():
 @pytest.mark.task("03.4")
 @pytest.mark.points(2)
 def test_linear_is_built_from_tensor_operations(recorder):
+    # The graph is the worker's report: it counts only beside the values computed here.
     layer = Linear(3, 2)
-    out = layer(Tensor(np.ones((4, 3))))
+    weight, bias = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]]), np.array([0.25, -4.0])
+    overwrite_parameters(layer, weight=weight, bias=bias)
+    x = np.arange(12.0).reshape(4, 3)
+    out = layer(Tensor(x))
+    assert_tensor(out, x @ weight.T + bias, "Linear(3, 2) with the test's weights")
     assert_built_from(recorder, out, layer.weight, layer.bias, what="Linear.forward")
 
 
@@ -342,7 +364,9 @@ def test_linear_rejects_inputs_of_the_wrong_width():
     layer = Linear(3, 2)
     with pytest.raises(ValueError, match=r"in_features=3.*\(4, 5\)"):
         layer(Tensor(np.ones((4, 5))))
-    assert layer(Tensor(np.ones(3))).shape == (2,)
+    weight, bias = np.array([[1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]]), np.array([0.5, -0.5])
+    overwrite_parameters(layer, weight=weight, bias=bias)
+    assert_tensor(layer(Tensor([1.0, 1.0, 2.0])), np.array([9.5, 0.5]), "Linear(3, 2) of a vector")
 
 
 # ---- Task 03.5: Dropout ----
@@ -356,6 +380,14 @@ def test_dropout_zeroes_or_scales_each_element(values, p, seed):
     # must be the test's own value scaled by 1 / (1 - p).
     expected = np.where(out == 0, 0.0, values.astype(np.float64) / (1 - p))
     assert_array(out, expected, what)
+    # Where the output is 0 decides nothing by itself: the kept share of 4000 ones must be
+    # 1 - p (within 5 standard deviations), so an all-zero output fails.
+    ones = as_array(Dropout(p, rng=numpy_random.default_rng(seed))(Tensor(np.ones(4000))), what)
+    kept = np.count_nonzero(ones) / ones.size
+    assert abs(kept - (1 - p)) < 5 * math.sqrt(p * (1 - p) / ones.size), (
+        f"Dropout({p:.3f}) kept {kept:.3f} of 4000 elements, expected about {1 - p:.3f}"
+    )
+    assert_array(ones, np.where(ones == 0, 0.0, 1 / (1 - p)), f"{what} (of ones)")
 
 
 @pytest.mark.task("03.5")
@@ -397,10 +429,12 @@ def test_dropout_is_reproducible_and_validates_p(recorder):
     x = Tensor(np.ones((50, 4)))
     first = Dropout(0.5, rng=numpy_random.default_rng(3))(x)
     second = Dropout(0.5, rng=numpy_random.default_rng(3))(x)
+    values = as_array(first, "Dropout(0.5)")
+    # Values checked here first: two equal answers (or a reported graph) prove nothing alone.
+    assert_array(values, np.where(values == 0, 0.0, 2.0), "Dropout(0.5) of ones: 0 or 2")
+    assert 60 <= np.count_nonzero(values) <= 140, "Dropout(0.5) should keep about half of 200"
     np.testing.assert_array_equal(
-        as_array(first, "Dropout(0.5)"),
-        as_array(second, "Dropout(0.5)"),
-        err_msg="same seed, same mask",
+        as_array(second, "Dropout(0.5)"), values, err_msg="same seed, same mask"
     )
     assert_built_from(recorder, first, x, what="Dropout.forward")
     for p in (-0.1, 1.5):

@@ -399,6 +399,8 @@ def test_only_ops_on_grad_inputs_are_recorded():
     assert TripleFn.apply(x).requires_grad and TripleFn.apply(x)._node is not None
     assert not TripleFn.apply(c).requires_grad and TripleFn.apply(c)._node is None
     assert PlusFn.apply(c, x).requires_grad
+    PlusFn.apply(c, x).backward(np.ones(1))  # what was recorded carries the gradient
+    assert_tensor(x.grad, np.array([1.0]), "x.grad of c + x")
 
 
 @pytest.mark.task("05.2")
@@ -439,6 +441,9 @@ def test_clear_errors():
         TripleFn.apply(Tensor([1.0])).sum().backward()
     with pytest.raises(RuntimeError, match="NoRuleFn"):
         NoRuleFn.apply(x).sum().backward()
+    fresh = Tensor([1.0, 2.0], requires_grad=True)
+    TripleFn.apply(fresh).backward(np.array([1.0, -1.0]))  # a gradient of its shape works
+    assert_tensor(fresh.grad, np.array([3.0, -3.0]), "x.grad of 3x with gradient [1, -1]")
 
 
 @pytest.mark.task("05.2")
@@ -467,7 +472,10 @@ def test_no_grad_nests_restores_and_decorates():
     evaluate = no_grad()(toys.triple)  # @no_grad() def evaluate(t): return TripleFn.apply(t)
 
     assert not evaluate(x).requires_grad
+    assert_tensor(evaluate(x), np.array([3.0]), "a @no_grad() function's result")
     assert TripleFn.apply(x).requires_grad
+    TripleFn.apply(x).backward(np.ones(1))  # recording works again after all of it
+    assert_tensor(x.grad, np.array([3.0]), "x.grad of 3x after the no_grad blocks")
 
 
 @pytest.mark.task("05.2")

@@ -1,10 +1,12 @@
 """Hidden tests for module 07 (Training).
 
 Clipping and schedules are checked against float64 NumPy formulas over hypothesis-drawn
-inputs; the Trainer against a training loop written out here; checkpoints by resuming
-training and comparing every parameter bit for bit. Every call runs in the worker (with the
-generators handed to it, made there by `default_rng`); checkpoint files are read back here
-from the scratch folder, and every comparison runs here.
+inputs; the Trainer against the same classifier trained here in NumPy from weights the test
+drew (grader/testing/trainer.py): parameters and reported statistics; checkpoints by
+resuming training and comparing with that reference, and bit for bit with a straight run.
+Every call runs in the worker; checkpoint files are read back here from the scratch
+folder, and every comparison runs here. Nothing the worker reports is believed by itself:
+not a model's `parameters()`, not an epoch's statistics.
 
 PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's source.
 """
@@ -18,13 +20,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.testing.checks import assert_tensor
-from grader.testing.data import blobs as _blobs
+from grader.testing import trainer as trusted
+from grader.testing.checks import assert_tensor, pairs
 from grader.testing.kit import aids, scratch, student, worker_module
-from grader.testing.reference import log_softmax
 from grader.testing.strategies import arrays, shapes
 
-no_grad = student.autograd.no_grad
 Linear = student.layers.Linear
 cross_entropy, mse_loss = student.losses.cross_entropy, student.losses.mse_loss
 SGD, Adam = student.optimizers.SGD, student.optimizers.Adam
@@ -37,8 +37,6 @@ Kept = aids.layers.Kept
 default_rng = worker_module("numpy.random").default_rng
 StringIO = worker_module("io").StringIO
 numpy_there = worker_module("numpy")
-length = worker_module("builtins").len  # len() there (a batch of targets)
-_model = aids.training.blob_classifier  # (dropout=0.0, seed=0): Linear, ReLU, Dropout, Linear
 
 F64 = np.float64
 
@@ -143,16 +141,6 @@ def test_step_lr_matches_the_closed_form_for_every_group(step_size, gamma):
     )
 
 
-def _cosine_warmup(base, t, warmup, total, eta_min):
-    if t < warmup:
-        return base * (t + 1) / warmup
-    if t >= total:
-        return eta_min
-    return (
-        eta_min + (base - eta_min) * (1 + math.cos(math.pi * (t - warmup) / (total - warmup))) / 2
-    )
-
-
 @pytest.mark.task("07.2")
 @pytest.mark.points(4)
 @given(
@@ -166,7 +154,7 @@ def test_cosine_warmup_matches_the_closed_form(warmup, extra, eta_min):
     seen = _rates(CosineWarmupLR(optimizer, warmup, total, eta_min), optimizer, total + 3)
     expected = np.array(
         [
-            [_cosine_warmup(b, t, warmup, total, eta_min) for b in (0.1, 0.5)]
+            [trusted.cosine_warmup(b, t, warmup, total, eta_min) for b in (0.1, 0.5)]
             for t in range(total + 3)
         ]
     )
@@ -194,136 +182,142 @@ def test_scheduler_state_round_trip_continues_the_schedule():
     saved.pass_to(resumed, "load_state_dict")
     scheduler.step()
     resumed.step()
-    assert resumed.get_last_lr() == scheduler.get_last_lr(), "the schedule did not resume"
+    expected = [trusted.cosine_warmup(base, 5, 2, 10) for base in (1.0, 0.5)]
+    for what, got in (("resumed", resumed.get_last_lr()), ("original", scheduler.get_last_lr())):
+        np.testing.assert_allclose(got, expected, rtol=1e-9, err_msg=f"the {what} schedule")
+    rates = [group["lr"] for group in other.param_groups]
+    np.testing.assert_allclose(rates, expected, rtol=1e-9, err_msg="the restored optimizer's rates")
 
 
 # ---- 07.3 train_epoch ----
-def _manual_epoch(model, optimizer, data, max_grad_norm=None):
-    """The training loop written out, the reference for Trainer.train_epoch.
-
-    Returns the epoch's mean loss per sample and its accuracy.
-    """
-    model.train()
-    loss_sum, correct, count = 0.0, 0, 0
-    for inputs, targets in data:
-        optimizer.zero_grad()
-        outputs = model(inputs)
-        loss = cross_entropy(outputs, targets)
-        loss.backward()
-        if max_grad_norm is not None:
-            grads = [p.grad for p in model.parameters()]
-            arrays = [g.data for g in grads]
-            total = math.sqrt(sum(float(np.sum(a.astype(F64) ** 2)) for a in arrays))
-            if total > max_grad_norm:
-                for grad, array in zip(grads, arrays, strict=True):
-                    array *= max_grad_norm / (total + 1e-6)
-                    grad.data = array
-        optimizer.step()
-        loss_sum += loss.item() * length(targets)
-        correct += int(np.sum(outputs.data.argmax(axis=1) == targets.data))
-        count += length(targets)
-    return loss_sum / count, correct / count
+# Every Trainer test builds its classifier in the worker from weights drawn here
+# (`trusted.student_classifier`), hands the optimizer its own list of the four parameters,
+# and trains the same classifier here: the student's parameters and statistics must match.
+def _trained_here(seed, epochs, data, lr=0.1, momentum=0.9, max_grad_norm=None, rates=None):
+    """The reference classifier after `epochs` epochs, and each epoch's statistics."""
+    model, optimizer = trusted.Classifier.draw(seed), trusted.SGD(lr=lr, momentum=momentum)
+    stats = []
+    for epoch in range(epochs):
+        optimizer.lr = lr if rates is None else rates[epoch]
+        stats.append(trusted.train_epoch(model, optimizer, data, max_grad_norm))
+    return model, stats
 
 
 @pytest.mark.task("07.3")
 @pytest.mark.points(4)
 @pytest.mark.parametrize("max_grad_norm", [None, 0.5], ids=["no-clip", "clip"])
 def test_train_epoch_does_exactly_what_the_textbook_loop_does(max_grad_norm):
-    x, y = _blobs()
-    mine, reference = _model(dropout=0.3), _model(dropout=0.3)
-    opt_mine = SGD(mine.parameters(), lr=0.1, momentum=0.9)
-    opt_ref = SGD(reference.parameters(), lr=0.1, momentum=0.9)
-    mine.eval()
-    trainer = Trainer(mine, opt_mine, cross_entropy, max_grad_norm=max_grad_norm, verbose=False)
-    for seed in range(2):
-        stats = trainer.train_epoch(batches(x, y, 50, default_rng(seed)))
-        data = batches(x, y, 50, default_rng(seed))  # batches of 50, 50 and 20
-        loss, accuracy = _manual_epoch(reference, opt_ref, data, max_grad_norm)
-        what = f"epoch {seed + 1}"
-        assert math.isclose(stats.loss, loss, rel_tol=1e-5), (
-            f"{what}: mean loss {stats.loss}, expected {loss}"
-        )
-        assert math.isclose(stats.accuracy, accuracy), (
-            f"{what}: accuracy {stats.accuracy}, expected {accuracy}"
-        )
-        assert stats.samples == 120, f"{what}: {stats.samples} samples counted, expected 120"
-    for index, (a, b) in enumerate(zip(mine.parameters(), reference.parameters(), strict=True)):
-        assert_tensor(a, b.data, f"parameter {index} after two epochs", rtol=1e-5, atol=1e-6)
+    x, y = trusted.shuffled_blobs(seed=3)
+    expected, epochs = _trained_here(4, 2, trusted.in_order(x, y, 50), max_grad_norm=max_grad_norm)
+    model, params = trusted.student_classifier(trusted.Classifier.draw(4))
+    optimizer = SGD(params, lr=0.1, momentum=0.9)
+    trainer = Trainer(model, optimizer, cross_entropy, max_grad_norm=max_grad_norm, verbose=False)
+    for epoch, (loss, accuracy, samples) in enumerate(epochs, start=1):
+        stats = trainer.train_epoch(batches(x, y, 50))  # batches of 50, 50 and 20
+        trusted.assert_stats(stats, loss, accuracy, samples, f"epoch {epoch}")
+    trusted.assert_parameters(params, expected, "after two epochs")
+
+
+@pytest.mark.task("07.3")
+@pytest.mark.points(1)
+def test_train_epoch_puts_the_model_in_training_mode():
+    # Dropout(1.0) drops every hidden unit while training: only the last bias can learn.
+    x, y = trusted.shuffled_blobs(seed=4)
+    drawn = trusted.Classifier.draw(5)
+    model, params = trusted.student_classifier(drawn, dropout=1.0)
+    model.eval()
+    trainer = Trainer(model, SGD(params, lr=0.5), cross_entropy, verbose=False)
+    stats = trainer.train_epoch(batches(x, y, 40))
+    dropped = trusted.Classifier([0 * drawn.params[0], 0 * drawn.params[1], *drawn.params[2:]])
+    loss, accuracy, samples = trusted.train_epoch(
+        dropped, trusted.SGD(lr=0.5), trusted.in_order(x, y, 40)
+    )
+    trusted.assert_stats(stats, loss, accuracy, samples, "an epoch started in eval mode")
+    expected = trusted.Classifier([*drawn.params[:2], *dropped.params[2:]])
+    trusted.assert_parameters(params, expected, "an epoch with Dropout(1.0) while training")
 
 
 @pytest.mark.task("07.3")
 @pytest.mark.points(2)
 def test_train_epoch_steps_the_scheduler_counts_epochs_and_reports():
-    x, y = _blobs()
-    model = _model()
-    optimizer = SGD(model.parameters(), lr=0.1)
+    x, y = trusted.shuffled_blobs(seed=5)
+    expected, epochs = _trained_here(
+        6, 2, trusted.in_order(x, y, 40), momentum=0.0, rates=[0.1, 0.05]
+    )
+    model, params = trusted.student_classifier(trusted.Classifier.draw(6))
+    optimizer = SGD(params, lr=0.1)
     out = StringIO()  # in the worker, where the Trainer writes to it
     trainer = Trainer(model, optimizer, cross_entropy, StepLR(optimizer, 1, 0.5), out=out)
     for _ in range(2):
         trainer.train_epoch(batches(x, y, 40))
+    trusted.assert_parameters(params, expected, "two epochs at rates 0.1 then 0.05")
     assert trainer.epoch == 2, f"epoch: expected 2 after two train_epoch calls, got {trainer.epoch}"
     assert optimizer.param_groups[0]["lr"] == 0.025, "the scheduler was not stepped once per epoch"
     text = out.getvalue()
-    assert "epoch 2" in text and "samples/s" in text and "accuracy" in text, text
+    assert type(text) is str, "the Trainer's output should be text"
+    loss = f"loss {epochs[1][0]:.4f}"
+    assert "epoch 2" in text and loss in text and "samples/s" in text, (
+        f"the second epoch's line should read 'epoch 2 ... {loss} ... samples/s'; "
+        f"got {text[:300]!r}"
+    )
 
 
 @pytest.mark.task("07.3")
 @pytest.mark.points(3)
 def test_training_reaches_high_accuracy_on_blobs():
-    x, y = _blobs(n_per_class=60, seed=1)
-    model = _model()
-    optimizer = Adam(model.parameters(), lr=0.02)
+    x, y = trusted.shuffled_blobs(n_per_class=60, seed=1)
+    drawn = trusted.Classifier.draw(7)
+    model, params = trusted.student_classifier(drawn)
+    optimizer = Adam(params, lr=0.02)
     trainer = Trainer(
         model, optimizer, cross_entropy, CosineWarmupLR(optimizer, 1, 8), verbose=False
     )
     rng = default_rng(0)
     for _ in range(8):
-        stats = trainer.train_epoch(batches(x, y, 20, rng))
-    accuracy, loss = stats.accuracy, stats.loss
-    assert accuracy >= 0.95 and loss < 0.2, f"after 8 epochs: loss {loss}, accuracy {accuracy}"
+        trainer.train_epoch(batches(x, y, 20, rng))
+    trained = trusted.fetched(params, "the trained parameters")  # judged here, not reported
+    loss, right, _ = trained.loss_and_grads(x, y)
+    accuracy = right / len(y)
+    assert accuracy >= 0.95 and loss < 0.2, f"after 8 epochs: loss {loss:.4f}, accuracy {accuracy}"
 
 
 # ---- 07.4 evaluate ----
 # Recorder (aids.training.Recorder) wraps a model; its `seen` records, for every call,
-# whether the output required grad and the mode the inner model ran in.
-def _reference_eval(model, x, y):
-    """Mean cross-entropy and accuracy of `model` on all of x, computed in float64."""
-    with no_grad():
-        model.eval()
-        logits = model(Tensor(x)).data.astype(F64)
-        model.train()
-    log_probs = log_softmax(logits, dim=1)
-    return -log_probs[np.arange(len(y)), y].mean(), float(np.mean(logits.argmax(axis=1) == y))
-
-
+# whether the output required grad and the mode the inner model ran in (what it says is
+# checked only beside the values computed here).
 @pytest.mark.task("07.4")
 @pytest.mark.points(4)
 @pytest.mark.parametrize("start_in_train_mode", [True, False], ids=["from-train", "from-eval"])
 def test_evaluate_averages_over_samples_without_a_graph(start_in_train_mode):
-    x, y = _blobs()
-    model = aids.training.Recorder(_model(dropout=0.5))
+    x, y = trusted.shuffled_blobs(seed=6)
+    drawn = trusted.Classifier.draw(8)
+    inner, params = trusted.student_classifier(drawn, dropout=0.5)
+    model = aids.training.Recorder(inner)
     model.train(start_in_train_mode)
-    trainer = Trainer(model, SGD(model.parameters(), lr=0.1), cross_entropy, verbose=False)
+    trainer = Trainer(model, SGD(params, lr=0.1), cross_entropy, verbose=False)
     stats = trainer.evaluate(batches(x, y, 50))  # uneven batches: 50, 50, 20
+    loss, right, _ = drawn.loss_and_grads(x, y)  # Dropout lets everything through in eval
+    trusted.assert_stats(stats, loss, right / len(y), len(y), "evaluate()")
+    trusted.assert_parameters(params, drawn, "after evaluate()")
     seen = model.seen
-    loss, accuracy = _reference_eval(model.inner, x, y)
-    got_loss, got_accuracy = stats.loss, stats.accuracy
-    assert math.isclose(got_loss, loss, rel_tol=1e-5), f"mean loss {got_loss}, expected {loss}"
-    assert math.isclose(got_accuracy, accuracy), f"accuracy {got_accuracy}, expected {accuracy}"
-    assert stats.samples == 120
     assert all(not grad for grad, _ in seen), "evaluate() built a graph (use no_grad)"
     assert all(not mode for _, mode in seen), "evaluate() ran the model in training mode"
     assert model.training == start_in_train_mode, "evaluate() did not restore the mode"
-    assert all(p.grad is None for p in model.parameters())
+    assert all(p.grad is None for p in params), "evaluate() computed gradients"
 
 
 @pytest.mark.task("07.4")
 @pytest.mark.points(2)
 def test_evaluate_restores_the_mode_when_the_loss_fails():
-    x, y = _blobs()
-    model = _model()
-    broken_loss = aids.training.broken_loss  # raises RuntimeError("broken loss")
-    trainer = Trainer(model, SGD(model.parameters(), lr=0.1), broken_loss, verbose=False)
+    x, y = trusted.shuffled_blobs(seed=7)
+    drawn = trusted.Classifier.draw(9)
+    model, params = trusted.student_classifier(drawn)
+    trainer = Trainer(model, SGD(params, lr=0.1), cross_entropy, verbose=False)
+    loss, right, _ = drawn.loss_and_grads(x, y)
+    trusted.assert_stats(
+        trainer.evaluate(batches(x, y, 50)), loss, right / len(y), len(y), "evaluate()"
+    )
+    trainer.loss_fn = aids.training.broken_loss  # raises RuntimeError("broken loss")
     with pytest.raises(RuntimeError, match="broken loss"):
         trainer.evaluate(batches(x, y, 50))
     assert model.training, "evaluate() left the model in eval mode after an error"
@@ -333,18 +327,39 @@ def test_evaluate_restores_the_mode_when_the_loss_fails():
 @pytest.mark.points(1)
 def test_evaluate_regression_has_no_accuracy():
     x = np.linspace(-1, 1, 30, dtype=np.float32).reshape(-1, 1)
-    model = Linear(1, 1, rng=default_rng(0))
-    trainer = Trainer(model, SGD(model.parameters(), lr=0.1), mse_loss, verbose=False)
+    weight, bias = np.array([[0.75]], dtype=np.float32), np.array([-0.25], dtype=np.float32)
+    model = Linear(1, 1)
+    model.weight.data, model.bias.data = weight, bias
+    trainer = Trainer(model, SGD([model.weight, model.bias], lr=0.1), mse_loss, verbose=False)
     stats = trainer.evaluate(batches(x, 2 * x, 8))
-    expected = np.mean((x @ model.weight.data.T + model.bias.data - 2 * x).astype(F64) ** 2)
-    assert stats.accuracy is None and math.isclose(stats.loss, expected, rel_tol=1e-5)
+    expected = np.mean((x.astype(F64) @ weight.T + bias - 2 * x) ** 2)
+    trusted.assert_stats(stats, expected, None, 30, "evaluate() of a regression")
 
 
 # ---- 07.5 checkpoints ----
+def _sgd_trainer(seed, dropout=None, max_grad_norm=None):
+    """A Trainer of a classifier drawn from `seed`: SGD with momentum and weight decay,
+    StepLR(2, 0.5), clipping; and the test's own list of its parameters."""
+    model, params = trusted.student_classifier(trusted.Classifier.draw(seed), dropout)
+    optimizer = SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-3)
+    scheduler = StepLR(optimizer, 2, 0.5)
+    trainer = Trainer(model, optimizer, cross_entropy, scheduler, max_grad_norm, verbose=False)
+    return trainer, params
+
+
+def _sgd_reference(seed, epochs, data, max_grad_norm=None):
+    model = trusted.Classifier.draw(seed)
+    optimizer = trusted.SGD(lr=0.1, momentum=0.9, weight_decay=1e-3)
+    for epoch in range(epochs):
+        optimizer.lr = 0.1 * 0.5 ** (epoch // 2)
+        trusted.train_epoch(model, optimizer, data, max_grad_norm)
+    return model
+
+
 def _make_trainer(seed=0):
-    model = _model(dropout=0.25, seed=seed)
-    optimizer = Adam(model.parameters(), lr=0.03, weight_decay=1e-3)
-    return Trainer(
+    model, params = trusted.student_classifier(trusted.Classifier.draw(seed), dropout=0.25)
+    optimizer = Adam(params, lr=0.03, weight_decay=1e-3)
+    trainer = Trainer(
         model,
         optimizer,
         cross_entropy,
@@ -352,55 +367,97 @@ def _make_trainer(seed=0):
         max_grad_norm=2.0,
         verbose=False,
     )
+    return trainer, params
 
 
 @pytest.mark.task("07.5")
 @pytest.mark.points(5)
 def test_resume_from_a_checkpoint_is_bit_for_bit():
-    x, y = _blobs()
+    x, y = trusted.shuffled_blobs(seed=8)
     folder = scratch()
-    straight, rng = _make_trainer(), default_rng(21)
+    # Weights, momentum, schedule and clipping continue: checked against training here.
+    first, _ = _sgd_trainer(10, max_grad_norm=1.0)
+    for _ in range(3):
+        first.train_epoch(batches(x, y, 24))
+    first.save_checkpoint(folder.path("sgd.npz"))
+    resumed, params = _sgd_trainer(11, max_grad_norm=1.0)
+    assert resumed.load_checkpoint(folder.path("sgd.npz")) == 3, "load_checkpoint's epoch"
+    for _ in range(2):
+        resumed.train_epoch(batches(x, y, 24))
+    expected = _sgd_reference(10, 5, trusted.in_order(x, y, 24), max_grad_norm=1.0)
+    trusted.assert_parameters(params, expected, "3 epochs + checkpoint + 2 epochs")
+    # The generators too (Dropout's, the shuffle's): bit for bit with a straight run.
+    straight, straight_params = _make_trainer()
+    rng = default_rng(21)
     for _ in range(4):
         straight.train_epoch(batches(x, y, 12, rng))
-    first, rng = _make_trainer(), default_rng(21)
+    half, _ = _make_trainer()
+    rng = default_rng(21)
     for _ in range(2):
-        first.train_epoch(batches(x, y, 12, rng))
-    path = first.save_checkpoint(folder.path("ckpt.npz"), rng=rng)
-    resumed, rng = _make_trainer(seed=3), default_rng(999)
+        half.train_epoch(batches(x, y, 12, rng))
+    path = half.save_checkpoint(folder.path("ckpt.npz"), rng=rng)
+    resumed, resumed_params = _make_trainer(seed=3)
+    rng = default_rng(999)
     epoch = resumed.load_checkpoint(path, rng=rng)
     assert epoch == 2 and resumed.epoch == 2, f"load_checkpoint returned epoch {epoch}, not 2"
     for _ in range(2):
         resumed.train_epoch(batches(x, y, 12, rng))
-    names = [n for n, _ in straight.model.named_parameters()]
-    for name, a, b in zip(
-        names, straight.model.parameters(), resumed.model.parameters(), strict=True
+    names = ["first weight", "first bias", "second weight", "second bias"]
+    for name, (a, b) in zip(
+        names, pairs(straight_params, resumed_params, 4, "parameters"), strict=True
     ):
-        assert np.array_equal(a.data, b.data), f"{name} differs after resuming from the checkpoint"
-    assert resumed.optimizer.param_groups[0]["lr"] == straight.optimizer.param_groups[0]["lr"]
+        assert np.array_equal(a.data, b.data), (
+            f"the {name} differs after resuming from the checkpoint"
+        )
+    assert resumed.optimizer.param_groups[0]["lr"] == trusted.cosine_warmup(0.03, 4, 1, 5)
+
+
+def _archive(folder, name):
+    """The checkpoint the student's code wrote, opened here (no pickles)."""
+    written = folder.read_bytes(name)
+    assert zipfile.is_zipfile(io.BytesIO(written)), "a checkpoint should be an .npz (zip) file"
+    archive = np.load(io.BytesIO(written), allow_pickle=False)
+    return {key: archive[key] for key in archive.files}
 
 
 @pytest.mark.task("07.5")
 @pytest.mark.points(3)
 def test_checkpoint_is_a_plain_npz_written_atomically():
     folder = scratch()
-    trainer = _make_trainer()
-    x, y = _blobs()
-    trainer.train_epoch(batches(x, y, 30, default_rng(0)))
+    x, y = trusted.shuffled_blobs(seed=9)
+    trainer, _ = _sgd_trainer(12)
+    trainer.train_epoch(batches(x, y, 30))
     path = save_checkpoint(
         folder.path("c.npz"), trainer.model, trainer.optimizer, trainer.scheduler, 1
     )
     assert folder.names() == ["c.npz"], "temporary files were left"
-    written = folder.read_bytes("c.npz")
-    assert zipfile.is_zipfile(io.BytesIO(written)), "a checkpoint should be an .npz (zip) file"
-    with np.load(io.BytesIO(written), allow_pickle=False) as archive:
-        kinds = {archive[k].dtype.kind for k in archive.files}
-        keys = set(archive.files)
-    assert "O" not in kinds, "a checkpoint must not hold object (pickled) arrays"
-    assert {"model.0.weight", "epoch"} <= keys, f"missing keys; the file holds {sorted(keys)}"
-    model = _model(seed=9)
+    try:
+        entries = _archive(folder, "c.npz")
+    except ValueError:
+        raise AssertionError("a checkpoint must not hold object (pickled) arrays") from None
+    expected = _sgd_reference(12, 1, trusted.in_order(x, y, 30))
+    names = ["model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias", "epoch"]
+    missing = [name for name in names if name not in entries]
+    assert not missing, f"missing keys {missing}; the file holds {sorted(entries)}"
+    for name, values in zip(names, expected.params, strict=False):
+        np.testing.assert_allclose(entries[name], values, rtol=1e-4, atol=1e-5, err_msg=name)
+    assert entries["epoch"].shape == () and int(entries["epoch"]) == 1, "the saved epoch"
+    model, params = trusted.student_classifier(trusted.Classifier.draw(13))
     assert load_checkpoint(path, model) == 1
-    for a, b in zip(trainer.model.parameters(), model.parameters(), strict=True):
-        assert np.array_equal(a.data, b.data), "load_checkpoint did not restore the model"
+    trusted.assert_parameters(params, expected, "a model restored by load_checkpoint")
+
+
+def _saved(folder, name, seed=14, epoch=3):
+    """A checkpoint of a classifier drawn from `seed` (model and epoch only)."""
+    trainer, _ = _sgd_trainer(seed)
+    return save_checkpoint(folder.path(name), trainer.model, epoch=epoch)
+
+
+def _loads_back(path, seed=14, epoch=3):
+    """load_checkpoint restores the saved classifier into another one, and its epoch."""
+    model, params = trusted.student_classifier(trusted.Classifier.draw(seed + 1))
+    assert load_checkpoint(path, model) == epoch, "load_checkpoint's epoch"
+    trusted.assert_parameters(params, trusted.Classifier.draw(seed), "a restored model")
 
 
 @pytest.mark.task("07.5")
@@ -408,32 +465,40 @@ def test_checkpoint_is_a_plain_npz_written_atomically():
 def test_a_checkpoint_holding_a_pickled_array_is_refused():
     # Unpickling a file runs whatever code it names: a checkpoint must never need it.
     folder = scratch()
-    trainer = _make_trainer()
-    path = save_checkpoint(folder.path("c.npz"), trainer.model, epoch=3)
+    path = _saved(folder, "c.npz")
+    _loads_back(path)
     aids.training.with_pickled_entry(path, "epoch")
     with pytest.raises(ValueError):
-        load_checkpoint(path, _model())
+        load_checkpoint(path, trusted.student_classifier(trusted.Classifier.draw(0))[0])
 
 
 @pytest.mark.task("07.5")
 @pytest.mark.points(1)
 def test_save_checkpoint_makes_missing_folders():
     folder = scratch()
-    trainer = _make_trainer()
-    path = save_checkpoint(folder.path("runs/today/c.npz"), trainer.model, epoch=2)
-    assert load_checkpoint(path, _model()) == 2
+    path = _saved(folder, "runs/today/c.npz", epoch=2)
+    entries = _archive(folder, "runs/today/c.npz")
+    assert int(entries.get("epoch", -1)) == 2, "the checkpoint's epoch"
+    _loads_back(path, epoch=2)
 
 
 @pytest.mark.task("07.5")
 @pytest.mark.points(2)
 def test_loading_something_else_is_a_clear_error():
     folder = scratch()
+    path = _saved(folder, "c.npz")
+    _loads_back(path)
     numpy_there.savez(folder.path("other.npz"), weights=np.zeros(3))  # not a checkpoint
     with pytest.raises(ValueError, match="checkpoint"):
-        load_checkpoint(folder.path("other.npz"), _model())
-    trainer = _make_trainer()
-    path = save_checkpoint(folder.path("c.npz"), trainer.model)
+        load_checkpoint(folder.path("other.npz"), _model_for_errors())
     with pytest.raises((ValueError, RuntimeError)):
         load_checkpoint(path, Linear(3, 3))
+    trainer, _ = _sgd_trainer(15)
     with pytest.raises(ValueError):
-        load_checkpoint(path, _model(), optimizer=trainer.optimizer)
+        load_checkpoint(path, _model_for_errors(), optimizer=trainer.optimizer)
+    with pytest.raises(ValueError, match="generator"):  # saved without one: nothing to restore
+        load_checkpoint(path, _model_for_errors(), rng=default_rng(0))
+
+
+def _model_for_errors():
+    return trusted.student_classifier(trusted.Classifier.draw(0))[0]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.testing.checks import as_array, assert_array, assert_tensor
+from grader.testing.checks import as_array, assert_array, assert_tensor, items
 from grader.testing.handles import Remote
 from grader.testing.kit import aids, student, worker_module
 from grader.testing.strategies import arrays
@@ -35,8 +35,8 @@ Squares = aids.dataloader.Squares  # only __len__ and __getitem__: the loader's 
 
 def _epochs(loader, count=1):
     """`count` passes over the loader (one request): each a list of batches, each batch
-    the `.data` of its fields."""
-    return aids.dataloader.epochs(loader, count)
+    the `.data` of its fields. The aid runs in the worker: its count is checked here."""
+    return items(aids.dataloader.epochs(loader, count), count, "the epochs")
 
 
 def _labels(loader, count=1):
@@ -88,6 +88,10 @@ def test_tensor_dataset_indexing(n, data):
 def test_tensor_dataset_rejects_different_lengths():
     with pytest.raises(ValueError, match=r"\[4, 4, 3\]"):
         TensorDataset(np.zeros((4, 2)), np.zeros(4), np.zeros(3))
+    rows = np.arange(8.0).reshape(4, 2)
+    image, label = TensorDataset(rows, np.arange(4), np.zeros(4))[2][:2]  # equal lengths load
+    assert_array(_values(image, "dataset[2][0]"), rows[2], "dataset[2][0]", dtype=None)
+    assert int(_values(label, "dataset[2][1]")) == 2, "dataset[2][1]"
 
 
 @pytest.mark.task("08.2")
@@ -167,8 +171,15 @@ def test_normalize_matches_numpy(data):
 @pytest.mark.task("08.4")
 @pytest.mark.points(1)
 def test_normalize_checks_the_channel_count():
+    normalize = Normalize([0.5, 0.5, 0.5], [0.2, 0.2, 0.2])
     with pytest.raises(ValueError, match=r"\(2, 1, 4, 4\)"):
-        Normalize([0.5, 0.5, 0.5], [0.2, 0.2, 0.2])(Tensor(np.zeros((2, 1, 4, 4))))
+        normalize(Tensor(np.zeros((2, 1, 4, 4))))
+    # A batch of 5 images of 2 channels: the error must not mistake one size for the other.
+    with pytest.raises(ValueError, match=r"\(5, 2, 4, 4\)") as error:
+        normalize(Tensor(np.zeros((5, 2, 4, 4))))
+    assert "5 channels" not in str(error.value), f"5 is the batch size: {error.value}"
+    ones = np.ones((5, 3, 2, 2), dtype=np.float32)  # the right channel count still works
+    assert_tensor(normalize(Tensor(ones)), np.full((5, 3, 2, 2), 2.5), "Normalize of ones")
 
 
 @pytest.mark.task("08.5")
@@ -208,6 +219,32 @@ def test_crop_returns_windows_of_the_padded_images(size, padding, seed, n):
             for j in range(last + 1)
         ]
         assert any(matches), f"crop {k} is not a window of its padded image"
+
+
+@pytest.mark.task("08.6")
+@pytest.mark.points(2)
+def test_a_rectangular_crop_of_rectangular_images_covers_every_offset():
+    # Height and width differ everywhere (images 4 x 6, windows 2 x 3, padding 1): a crop
+    # that takes one for the other is caught.
+    images = np.random.default_rng(5).standard_normal((300, 2, 4, 6)).astype(np.float32)
+    out = as_array(RandomCrop((2, 3), padding=1, generator=4)(Tensor(images)), "RandomCrop")
+    assert out.shape == (300, 2, 2, 3), f"RandomCrop((2, 3)) of {images.shape}: {out.shape}"
+    padded = np.pad(images, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    offsets = set()
+    for k in range(300):
+        found = [
+            (i, j)
+            for i in range(5)
+            for j in range(6)
+            if np.array_equal(out[k], padded[k, :, i : i + 2, j : j + 3])
+        ]
+        assert found, f"crop {k} is not a 2 x 3 window of its padded image"
+        offsets.add(found[0])
+    rows, columns = {i for i, _ in offsets}, {j for _, j in offsets}
+    assert rows == set(range(5)) and columns == set(range(6)), (
+        f"offsets should cover rows 0..4 and columns 0..5; got rows {sorted(rows)}, "
+        f"columns {sorted(columns)}"
+    )
 
 
 @pytest.mark.task("08.6")

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.testing.checks import as_array, assert_tensor
+from grader.testing.checks import as_array, assert_tensor, items
 from grader.testing.gradcheck import grad_check
 from grader.testing.kit import aids, student, worker_module
 from grader.testing.strategies import arrays, conv_inputs, pool_inputs
@@ -109,6 +109,9 @@ def test_conv2d_is_vectorised():
     weight = rng.standard_normal((8, 8, 3, 3)).astype(np.float32)
     x_tensor, weight_tensor = Tensor(x), Tensor(weight)
 
+    expected = ref_conv(x.astype(F64), weight.astype(F64), None, (1, 1), (1, 1))
+    out = conv2d(x_tensor, weight_tensor, padding=1)  # a fast answer must be right too
+    assert_tensor(out, expected, "conv2d of (8, 8, 16, 16), padding 1", rtol=1e-4, atol=1e-4)
     reference = best_time(lambda: ref_conv(x, weight, None, (1, 1), (1, 1)))
     student = best_time(lambda: conv2d(x_tensor, weight_tensor, padding=1), repeats=2)
     assert student <= 25 * reference + 0.01, (
@@ -121,7 +124,7 @@ def test_conv2d_is_vectorised():
 @pytest.mark.points(1)
 def test_conv2d_keeps_float32_and_rejects_a_kernel_larger_than_the_input():
     out = conv2d(Tensor(np.ones((1, 2, 4, 4))), Tensor(np.ones((1, 2, 3, 3))))
-    assert out.dtype == np.float32, f"conv2d of float32 gave {out.dtype}"
+    assert_tensor(out, np.full((1, 1, 2, 2), 18.0), "conv2d of ones (float32)")
     with pytest.raises(ValueError, match="kernel size 5"):
         conv2d(Tensor(np.ones((1, 1, 4, 4))), Tensor(np.ones((1, 1, 5, 5))))
 
@@ -302,6 +305,9 @@ def test_batch_norm_eval_mode_and_its_gradients():
 def test_batch_norm_needs_two_values_per_channel_in_training():
     with pytest.raises(ValueError, match="more than 1 value"):
         BatchNorm2d(2)(Tensor(np.ones((1, 2, 1, 1))))
+    values = np.array([1.0, 3.0, -2.0, 2.0], dtype=np.float32).reshape(2, 2, 1, 1)
+    expected = ref_batch_norm(values.astype(F64), np.ones(2), np.zeros(2))  # two values: fine
+    assert_tensor(BatchNorm2d(2)(Tensor(values)), expected, "BatchNorm2d of 2 x 2 values")
 
 
 # ---- 09.6 layers ----
@@ -325,10 +331,11 @@ def test_conv2d_layer_init_follows_pytorch():
 @pytest.mark.task("09.6")
 @pytest.mark.points(1)
 def test_flatten_start_and_end_dims():
-    x = Tensor(np.zeros((2, 3, 4, 5)))
-    assert Flatten()(x).shape == (2, 60)
-    assert Flatten(0)(x).shape == (120,)
-    assert Flatten(1, 2)(x).shape == (2, 12, 5)
+    values = np.arange(120.0).reshape(2, 3, 4, 5)
+    x = Tensor(values)
+    assert_tensor(Flatten()(x), values.reshape(2, 60), "Flatten()")
+    assert_tensor(Flatten(0)(x), values.reshape(120), "Flatten(0)")
+    assert_tensor(Flatten(1, 2)(x), values.reshape(2, 12, 5), "Flatten(1, 2)")
 
 
 @pytest.mark.task("09.6")
@@ -350,7 +357,7 @@ def test_a_small_cnn_learns():
         Flatten(),
         Linear(36, 2, rng=rng),
     )
-    params = listed(model.parameters())
+    params = items(listed(model.parameters()), 6, "the CNN's parameters()")
     for _ in range(30):
         aids.spatial.clear_grads(params)  # p.grad = None for each p, in the worker
         cross_entropy(model(Tensor(images)), labels).backward()

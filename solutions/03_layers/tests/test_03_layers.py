@@ -91,6 +91,9 @@ def test_state_dict_round_trip():
 def test_load_state_dict_names_missing_and_unexpected_keys():
     model = TwoAffines()
     state = model.state_dict()
+    state["first.shift"] = np.array([4.0, 5.0, 6.0])
+    model.load_state_dict(state)  # a complete state loads (checked by value)
+    assert_tensor(model.first.shift, np.array([4.0, 5.0, 6.0]), "first.shift after loading")
     state["third.scale"] = state.pop("second.scale")
     with pytest.raises(RuntimeError, match="second.scale") as error:
         model.load_state_dict(state)

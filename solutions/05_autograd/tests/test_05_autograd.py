@@ -23,6 +23,8 @@ def test_results_of_ops_on_grad_tensors_require_grad():
     y = Tensor([3.0, 4.0])
     assert (x * y).requires_grad
     assert not (y * y).requires_grad
+    (x * y).sum().backward()  # the recorded op carries the gradient back to x
+    assert_tensor(x.grad, np.array([3.0, 4.0]), "x.grad of sum(x * y)")
 
 
 @pytest.mark.task("05.2")
@@ -87,7 +89,10 @@ def test_no_grad_records_nothing():
     with no_grad():
         y = x * 2
     assert not y.requires_grad
+    assert_tensor(y, np.array([2.0]), "x * 2 computed under no_grad()")
     assert (x * 2).requires_grad
+    (x * 2).sum().backward()  # recording is back after the block
+    assert_tensor(x.grad, np.array([2.0]), "x.grad of sum(x * 2) after the no_grad block")
 
 
 @pytest.mark.task("05.2")
@@ -96,3 +101,5 @@ def test_backward_on_a_vector_without_gradient_is_a_clear_error():
     x = Tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"shape \(2,\)"):
         (x * 2).backward()
+    (x * 2).backward(Tensor([1.0, 0.5]))  # with a gradient of its shape it works
+    assert_tensor(x.grad, np.array([2.0, 1.0]), "x.grad of (x * 2).backward([1, 0.5])")

@@ -70,6 +70,10 @@ def test_matmul_of_two_matrices():
 def test_matmul_shape_error_names_both_shapes():
     with pytest.raises(ValueError, match=r"\(2, 3\).*\(2, 3\)"):
         Tensor(np.ones((2, 3))) @ Tensor(np.ones((2, 3)))
+    # The same matrices, the second transposed, do multiply.
+    assert_tensor(
+        Tensor(np.ones((2, 3))) @ Tensor(np.ones((3, 2))), np.full((2, 2), 3.0), "a @ b.T"
+    )
 
 
 @pytest.mark.task("01.5")
