@@ -381,3 +381,37 @@ def test_feedback_groups_the_failures_a_stub_causes_and_names_each_test():
     assert "task 01.1**: `test_a` (visible), `test_b` (hidden)" in body
     assert body.count(stub) == 1 and "task 01.2**: `test_c` (hidden)" in body
     assert "| 01_tensor Tensor | 0/100 | 0/3 |" in body
+
+
+def test_a_five_megabyte_scores_json_is_read_raw_and_keeps_every_collected_record(fake):
+    """A term of collected pushes makes scores.json pass the 1 MB that the contents API's
+    JSON media type returns; official grades must still reach it."""
+    filler = "x" * 2000
+    entries = [
+        {
+            "owner": f"s{n:03d}",
+            "submissions": [
+                {
+                    **collected(f"s{n:03d}"),
+                    "tests": [{"test-name": filler, "passed": False, "score": 0, "max-score": 1}]
+                    * 10,
+                }
+                for _ in range(10)
+            ],
+        }
+        for n in range(27)
+    ]
+    document = {
+        "schema": "classroom50/scores/v1",
+        "assignments": {"tinytorch": {"type": "individual", "entries": entries}},
+    }
+    fake.put_file("ml/scores.json", json.dumps(document).encode())
+    assert len(fake.file("ml/scores.json")) > 5 * 2**20
+    update = write_scores(
+        github(fake), "course/classroom50", "ml", "tinytorch", [official("s007", 88)], at(NOW)
+    )
+    assert update.written == ["s007"]
+    written = json.loads(fake.file("ml/scores.json"))["assignments"]["tinytorch"]["entries"]
+    assert len(written) == 27 and sum(len(e["submissions"]) for e in written) == 271
+    leader = next(e for e in written if e["owner"] == "s007")["submissions"][0]
+    assert leader["score"] == 88 and leader["submission"].startswith("submit/official-")

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 API_VERSION = "2022-11-28"
+JSON_MEDIA_TYPE = "application/vnd.github+json"
+RAW_MEDIA_TYPE = "application/vnd.github.raw+json"
 RETRY_PAUSES = (1.0, 4.0, 15.0, 30.0)
 """Seconds to wait before each retry of a 5xx answer or a failed connection."""
 
@@ -97,6 +99,12 @@ class GitHub:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params).data
 
+    def get_raw(self, path: str, params: Mapping[str, Any] | None = None) -> bytes:
+        """A file's bytes through the raw media type, which has no 1 MB limit (the JSON
+        media type of the contents API returns no content above 1 MB)."""
+        response = self._send("GET", self._url(path, params), None, path, raw=True)
+        return response.data
+
     def post(self, path: str, body: Mapping[str, Any]) -> Any:
         return self.request("POST", path, body=body).data
 
@@ -129,10 +137,18 @@ class GitHub:
         query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
         return f"{self.api_url}{path}" + (f"?{query}" if query else "")
 
-    def _send(self, method: str, url: str, body: Mapping[str, Any] | None, path: str) -> Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: Mapping[str, Any] | None,
+        path: str,
+        *,
+        raw: bool = False,
+    ) -> Response:
         data = None if body is None else json.dumps(body).encode("utf-8")
         headers = {
-            "Accept": "application/vnd.github+json",
+            "Accept": RAW_MEDIA_TYPE if raw else JSON_MEDIA_TYPE,
             "Authorization": f"Bearer {self._token}",
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": "tinytorch-classroom-grader",
@@ -145,7 +161,9 @@ class GitHub:
             request = urllib.request.Request(url, data=data, headers=headers, method=method)
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_seconds) as answer:
-                    return Response(answer.status, _lower(answer.headers), _decode(answer.read()))
+                    content = answer.read()
+                    decoded = content if raw else _decode(content)
+                    return Response(answer.status, _lower(answer.headers), decoded)
             except urllib.error.HTTPError as error:
                 status, answer_headers = error.code, _lower(error.headers)
                 message = _message(error.read())
