@@ -40,6 +40,7 @@ class Fault:
     status: int
     headers: dict[str, str]
     times: int
+    message: str = "fault"
 
 
 class FakeGitHub:
@@ -85,10 +86,18 @@ class FakeGitHub:
         )
         repository.pushed_at = when
 
-    def fail(self, method: str, pattern: str, status: int, times: int = 1, **headers) -> None:
+    def fail(
+        self,
+        method: str,
+        pattern: str,
+        status: int,
+        times: int = 1,
+        message: str = "fault",
+        **headers,
+    ) -> None:
         """The next `times` requests matching `pattern` (a regex on the path) fail."""
         headers = {k.replace("_", "-"): str(v) for k, v in headers.items()}
-        self.faults.append(Fault(method, pattern, status, headers, times))
+        self.faults.append(Fault(method, pattern, status, headers, times, message))
 
     def put_file(self, path: str, data: bytes) -> None:
         blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # git's object name
@@ -127,7 +136,7 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 for fault in fake.faults:
                     if fault.times and fault.method == method and re.search(fault.pattern, path):
                         fault.times -= 1
-                        return self._send(fault.status, {"message": "fault"}, fault.headers)
+                        return self._send(fault.status, {"message": fault.message}, fault.headers)
                 try:
                     status, data, headers = _route(fake, method, path, query, body, self)
                 except KeyError:
