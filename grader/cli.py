@@ -17,7 +17,7 @@ from grader.assign.starter import built_modules, write_starters
 from grader.assign.sync import SyncConflictError, sync_module
 from grader.assign.unlock import unlock_modules
 from grader.check.integrity import IntegrityReport
-from grader.classroom50.result import classroom50_result
+from grader.classroom50.result import classroom50_result, release_body
 from grader.course import Course, CourseConfigError, ModuleSpec, load_course
 from grader.grade.engine import grade_module
 from grader.grade.isolation import IsolationError, choose, isolation_required
@@ -140,6 +140,8 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
         _write_json(Path(args.results), combined_results(run.results, run.preamble, run.flagged))
     if args.classroom50:
         _write_json(Path(args.classroom50), classroom50_result(run.results, os.environ))
+        body = Path(args.classroom50).with_name("release-body.md")
+        body.write_text(release_body(run.results), encoding="utf-8", errors="backslashreplace")
     for line in run.preamble:
         print(f"note: {line}")
     print(points_line(run.results))

@@ -2,7 +2,8 @@
 
 It answers the endpoints the grader uses with bodies and headers of GitHub's shapes
 (`Link` pagination, `x-ratelimit-*` and `retry-after`, `{"message": ...}` errors, the
-contents API's base64 and blob SHA with 409 on a stale SHA) and records every request.
+contents API's base64 and blob SHA with 409 on a stale SHA, no content above 1 MB
+through the JSON media type but any size through the raw one) and records every request.
 `fail(...)` makes the next matching requests answer with an error first.
 """
 
@@ -39,6 +40,7 @@ class Fault:
     status: int
     headers: dict[str, str]
     times: int
+    message: str = "fault"
 
 
 class FakeGitHub:
@@ -84,13 +86,22 @@ class FakeGitHub:
         )
         repository.pushed_at = when
 
-    def fail(self, method: str, pattern: str, status: int, times: int = 1, **headers) -> None:
+    def fail(
+        self,
+        method: str,
+        pattern: str,
+        status: int,
+        times: int = 1,
+        message: str = "fault",
+        **headers,
+    ) -> None:
         """The next `times` requests matching `pattern` (a regex on the path) fail."""
         headers = {k.replace("_", "-"): str(v) for k, v in headers.items()}
-        self.faults.append(Fault(method, pattern, status, headers, times))
+        self.faults.append(Fault(method, pattern, status, headers, times, message))
 
     def put_file(self, path: str, data: bytes) -> None:
-        self.files[path] = (data, hashlib.sha1(data).hexdigest())
+        blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # git's object name
+        self.files[path] = (data, blob)
 
     def file(self, path: str) -> bytes:
         return self.files[path][0]
@@ -125,7 +136,7 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 for fault in fake.faults:
                     if fault.times and fault.method == method and re.search(fault.pattern, path):
                         fault.times -= 1
-                        return self._send(fault.status, {"message": "fault"}, fault.headers)
+                        return self._send(fault.status, {"message": fault.message}, fault.headers)
                 try:
                     status, data, headers = _route(fake, method, path, query, body, self)
                 except KeyError:
@@ -133,9 +144,10 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             self._send(status, data, headers)
 
         def _send(self, status: int, data, headers: dict | None = None) -> None:
-            raw = json.dumps(data).encode()
+            raw = data if isinstance(data, bytes) else json.dumps(data).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            kind = "application/octet-stream" if isinstance(data, bytes) else "application/json"
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(raw)))
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
@@ -173,7 +185,8 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict, body, handler)
         ]
         return _page(listed, query, path, handler)
     if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/contents/(.+)", path):
-        return _contents(fake, method, m.group(2), body)
+        raw = "raw" in (handler.headers.get("Accept") or "")
+        return _contents(fake, method, m.group(2), body, raw)
     m = re.fullmatch(r"/repos/([^/]+/[^/]+)/(.+)", path)
     repository, rest = fake.repositories[m.group(1)], m.group(2)
     if rest == "activity":
@@ -198,15 +211,26 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict, body, handler)
         known = {i["number"] for i in repository.issues + repository.pulls}
         if number not in known:
             return 404, {"message": "Not Found"}, {}
-        url = f"https://github.com/{repository.full_name}/issues/{number}#c{len(repository.comments)}"
+        url = (
+            f"https://github.com/{repository.full_name}/issues/{number}#c{len(repository.comments)}"
+        )
         repository.comments.append({"number": number, "body": body["body"], "html_url": url})
         return 201, {"html_url": url}, {}
     return 404, {"message": "Not Found"}, {}
 
 
-def _contents(fake: FakeGitHub, method: str, path: str, body):
+JSON_CONTENT_LIMIT = 2**20
+"""The contents API's JSON media type returns no file content above 1 MB."""
+
+
+def _contents(fake: FakeGitHub, method: str, path: str, body, raw: bool):
     if method == "GET":
         data, sha = fake.files[path]
+        if raw:
+            return 200, data, {}
+        if len(data) > JSON_CONTENT_LIMIT:
+            message = "This API returns blobs up to 1 MB in size. The requested blob is too large"
+            return 403, {"message": message, "errors": [{"code": "too_large"}]}, {}
         encoded = base64.b64encode(data).decode()
         return 200, {"content": encoded, "sha": sha, "encoding": "base64"}, {}
     current = fake.files.get(path)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.classroom50.result import ResultError, classroom50_result, validate
+from grader.classroom50.result import ResultError, classroom50_result, release_body, validate
 
 from .classroom_helpers import commit_solution, released, student_repository  # noqa: F401
 from .conftest import graded
@@ -86,3 +86,20 @@ def test_the_autograder_grades_visible_tests_in_a_student_checkout(released, tmp
     )
     assert not any("(hidden)" in t["test-name"] for t in document["tests"])
     assert "visible tests only" in out.stdout
+
+
+def test_result_json_stays_small_and_the_details_go_to_the_release_body(course):
+    """Classroom 50 keeps every collected result.json in scores.json for the whole term:
+    it carries names and points only; the messages go to the Release's text."""
+    starter = graded(course.module(1), "starter")
+    assert starter.tests and not any(t.passed for t in starter.tests)
+    document = classroom50_result([starter], ENV)
+    assert all(set(t) == {"test-name", "passed", "score", "max-score"} for t in document["tests"])
+    text = json.dumps(document)
+    messages = {
+        line for t in starter.tests for line in t.feedback.splitlines() if "Error: Task" in line
+    }
+    assert messages and not any(message in text for message in messages)
+    body = release_body([starter])
+    assert "| 01_tensor Tensor | 0/" in body and "What failed" in body
+    assert any(message in body for message in messages)

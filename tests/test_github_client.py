@@ -134,3 +134,73 @@ def test_push_history_reads_github_push_times_newest_first(fake):
     assert len(pushes) == 130
     assert pushes[0].sha == f"{130:040x}" and pushes[-1].kind == "branch_creation"
     assert [p.pushed_at for p in pushes] == sorted((p.pushed_at for p in pushes), reverse=True)
+
+
+class Clock:
+    """Time that passes only when the client sleeps."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(403, "You have exceeded a secondary rate limit. Please wait."), (429, "Too many")],
+)
+def test_a_secondary_rate_limit_without_headers_waits_a_minute(fake, status, message):
+    fake.add_repository("course/ml-tinytorch-alice")
+    fake.fail("POST", "/statuses/", status, times=2, message=message)
+    clock = Clock(fake.clock)
+    github = GitHub(fake.token, api_url=fake.url, sleep=clock.sleep, clock=lambda: clock.now)
+    github.post("/repos/course/ml-tinytorch-alice/statuses/" + "a" * 40, {"state": "success"})
+    assert clock.waits == [60.0, 120.0]  # at least a minute, longer each time
+    assert len(fake.repositories["course/ml-tinytorch-alice"].statuses) == 1
+
+
+def test_a_secondary_rate_limit_that_persists_is_reported_as_one(fake):
+    fake.add_repository("course/ml-tinytorch-alice")
+    fake.fail("POST", "/statuses/", 403, times=10, message="secondary rate limit")
+    waits: list[float] = []
+    with pytest.raises(RateLimitedError, match="secondary rate limit reached") as caught:
+        client(fake, waits).post(
+            "/repos/course/ml-tinytorch-alice/statuses/" + "a" * 40, {"state": "success"}
+        )
+    assert "permission" not in str(caught.value)
+    assert [w for w in waits if w >= 1] == [60.0, 120.0, 240.0]  # then reported
+
+
+def test_content_creating_requests_are_paced_under_githubs_secondary_limits(fake):
+    fake.add_repository("course/ml-tinytorch-alice")
+    clock = Clock(fake.clock)
+    github = GitHub(
+        fake.token,
+        api_url=fake.url,
+        sleep=clock.sleep,
+        clock=lambda: clock.now,
+        max_wait_seconds=3600,
+    )
+    sent = []
+    for _ in range(600):
+        github.post("/repos/course/ml-tinytorch-alice/statuses/" + "a" * 40, {"state": "error"})
+        sent.append(clock.now)
+        github.get("/orgs/course/repos")  # reads are not paced
+    assert fake.count("GET", "/orgs/course/repos") == 600
+    for start in sent:
+        assert sum(start <= moment < start + 60 for moment in sent) <= 80
+        assert sum(start <= moment < start + 3600 for moment in sent) <= 500
+    assert sent[-1] - sent[0] >= 3600  # the 501st waited for the hour to pass
+
+
+def test_writes_past_the_hourly_limit_are_reported_when_the_run_may_not_wait(fake):
+    fake.add_repository("course/ml-tinytorch-alice")
+    github = client(fake, max_wait_seconds=900)
+    for _ in range(500):
+        github.post("/repos/course/ml-tinytorch-alice/statuses/" + "a" * 40, {"state": "error"})
+    with pytest.raises(RateLimitedError, match="500 writes an hour reached"):
+        github.post("/repos/course/ml-tinytorch-alice/statuses/" + "a" * 40, {"state": "error"})
+    assert len(fake.repositories["course/ml-tinytorch-alice"].statuses) == 500

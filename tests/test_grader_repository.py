@@ -258,3 +258,30 @@ def test_the_scores_token_writes_the_gradebook_when_given(setting, capsys, monke
     entry = scores(fake)["assignments"]["tinytorch"]["entries"][0]
     assert entry["owner"] == "dave" and entry["submissions"][0]["score"] == 0
     assert not load_state(root / "state" / "grading.json").scores_pending
+
+
+def test_a_teacher_regrades_one_students_module_with_one_command(setting, capsys, monkeypatch):
+    root, fake, classroom = setting
+    monkeypatch.setenv("GRADER_TOKEN", TOKEN)
+    monkeypatch.delenv("SCORES_TOKEN", raising=False)
+    erin = classroom.accept("erin", "2026-09-10T14:00:00Z")
+    solution = (LAYOUT.solutions / "01_tensor" / "tensor.py").read_text()
+    (erin / "assignments/01_tensor/tensor.py").write_text(solution)
+    classroom.push("erin", commit(erin, "Solve 01", "2026-09-14T10:00:00Z"), "2026-09-14T10:05:00Z")
+    run(root, fake, "2026-09-21T12:00:00Z", capsys)  # module 01 due: on time, 100
+    path = root / "state" / "grading.json"
+    # A grade recorded wrongly (a grader fault, tests changed since): the teacher regrades.
+    text = path.read_text().replace('"score": 100.0', '"score": 12.0')
+    path.write_text(text)
+    comments = len(fake.repositories[f"{ORG}/{PREFIX}erin"].comments)
+    common = ["--root", str(root / "template"), "--bundle", str(root), "--api-url", fake.url]
+    common += ["--state", str(path), "--now", "2026-09-22T09:00:00Z"]
+    clone = f"file://{fake_git_root(root)}/{{repository}}.git"
+    arguments = ["regrade", "--student", "erin", "--module", "01", "--clone-url", clone]
+    assert main([*common, *arguments, "--work", str(root / "regrade"), "--summary", ""]) == 0
+    grade = load_state(path).repositories[f"{ORG}/{PREFIX}erin"].official["01"]["on_time"]
+    assert grade.score == 100 and grade.commit == classroom.heads[f"{ORG}/{PREFIX}erin"]
+    record = scores(fake)["assignments"]["tinytorch"]["entries"][0]["submissions"][0]
+    assert record["tests"][0]["score"] == 100
+    posted = fake.repositories[f"{ORG}/{PREFIX}erin"].comments[comments:]
+    assert len(posted) == 1 and "Module 01 (on time): 100/100" in posted[0]["body"]

@@ -381,3 +381,79 @@ def test_feedback_groups_the_failures_a_stub_causes_and_names_each_test():
     assert "task 01.1**: `test_a` (visible), `test_b` (hidden)" in body
     assert body.count(stub) == 1 and "task 01.2**: `test_c` (hidden)" in body
     assert "| 01_tensor Tensor | 0/100 | 0/3 |" in body
+
+
+def test_a_five_megabyte_scores_json_is_read_raw_and_keeps_every_collected_record(fake):
+    """A term of collected pushes makes scores.json pass the 1 MB that the contents API's
+    JSON media type returns; official grades must still reach it."""
+    filler = "x" * 2000
+    entries = [
+        {
+            "owner": f"s{n:03d}",
+            "submissions": [
+                {
+                    **collected(f"s{n:03d}"),
+                    "tests": [{"test-name": filler, "passed": False, "score": 0, "max-score": 1}]
+                    * 10,
+                }
+                for _ in range(10)
+            ],
+        }
+        for n in range(27)
+    ]
+    document = {
+        "schema": "classroom50/scores/v1",
+        "assignments": {"tinytorch": {"type": "individual", "entries": entries}},
+    }
+    fake.put_file("ml/scores.json", json.dumps(document).encode())
+    assert len(fake.file("ml/scores.json")) > 5 * 2**20
+    update = write_scores(
+        github(fake), "course/classroom50", "ml", "tinytorch", [official("s007", 88)], at(NOW)
+    )
+    assert update.written == ["s007"]
+    written = json.loads(fake.file("ml/scores.json"))["assignments"]["tinytorch"]["entries"]
+    assert len(written) == 27 and sum(len(e["submissions"]) for e in written) == 271
+    leader = next(e for e in written if e["owner"] == "s007")["submissions"][0]
+    assert leader["score"] == 88 and leader["submission"].startswith("submit/official-")
+
+
+def official_job(name: str, sha: str = "1" * 40) -> Job:
+    return Job(
+        name,
+        name.rsplit("-", 1)[1],
+        sha,
+        "2026-09-20T00:00:00Z",
+        ("01",),
+        True,
+        (("01", "on_time"),),
+    )
+
+
+def test_a_failed_comment_call_still_gets_the_official_grade_to_scores_json(fake, tmp_path):
+    name = "course/ml-tinytorch-rosa"
+    fake.add_repository(name)
+    fake.fail("POST", "/issues/1/comments$", 403, times=10, message="secondary rate limit")
+    job = official_job(name)
+    plan, path = Plan(NOW, ((job,),), {}, ()), tmp_path / "grading.json"
+    report = publish_once(fake, plan, [JobResult(job, (result(80),))], GradingState(), path)
+    assert any("rosa" in p and "secondary rate limit" in p for p in report.problems)
+    assert load_state(path).repositories[name].official["01"]["on_time"].score == 80
+    entry = json.loads(fake.file("ml/scores.json"))["assignments"]["tinytorch"]["entries"][0]
+    assert entry["owner"] == "rosa" and entry["submissions"][0]["score"] == 80
+    assert not load_state(path).scores_pending
+
+
+def test_a_module_not_graded_is_retried_never_an_official_zero(fake, tmp_path):
+    name = "course/ml-tinytorch-sami"
+    fake.add_repository(name)
+    job = official_job(name)
+    capped = dataclasses.replace(
+        result(0), tests=(), notes=("Not graded: the run's time cap of 900 s was reached.",)
+    )
+    plan, path, state = Plan(NOW, ((job,),), {}, ()), tmp_path / "grading.json", GradingState()
+    report = publish_once(fake, plan, [JobResult(job, (capped,))], state, path)
+    assert "01" not in state.repositories[name].official and "ml/scores.json" not in fake.files
+    assert state.repositories[name].failures == {"1" * 40: 1}
+    assert any("time cap" in p for p in report.problems)
+    publish_once(fake, plan, [JobResult(job, (result(70),))], state, path)  # the retry
+    assert state.repositories[name].official["01"]["on_time"].score == 70

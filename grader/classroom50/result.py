@@ -8,6 +8,10 @@ a boolean `passed` and integer `score` <= `max-score`. `validate` checks exactly
 a result we write is never refused. Points are integers there: each test keeps its marker
 points rounded to a whole number (at least 1), so the push-time total is the visible
 tests' own points, never a module's full points.
+
+Classroom 50 keeps every collected `result.json` in `scores.json` for the whole term, so
+the result carries names and points only: what failed and why goes to `release-body.md`
+(`release_body`), the text of the Release students open from their submission.
 """
 
 from __future__ import annotations
@@ -15,9 +19,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
+from grader.report.formats import points_text
 from grader.report.results import ModuleResult
+from grader.service.feedback import failure_details
 
 SCHEMA = "classroom50/result/v1"
+RELEASE_BODY_LIMIT = 100_000
+"""GitHub keeps 125,000 characters of a Release's text; longer details are cut."""
 
 
 class ResultError(ValueError):
@@ -37,7 +45,6 @@ def classroom50_result(results: Sequence[ModuleResult], env: Mapping[str, str]) 
                     "passed": test.passed,
                     "score": points if test.passed else 0,
                     "max-score": points,
-                    "feedback": test.feedback[:2000],
                 }
             )
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -57,6 +64,32 @@ def classroom50_result(results: Sequence[ModuleResult], env: Mapping[str, str]) 
     }
     validate(document, document["classroom"], document["assignment"])
     return document
+
+
+def release_body(results: Sequence[ModuleResult]) -> str:
+    """The Markdown of the submission's Release: each module's visible-test points, then
+    every failing task with its message."""
+    lines = [
+        "### TinyTorch: visible tests of this push",
+        "",
+        "These are the visible tests' own points, not your grade: your instructors' grader "
+        "adds the hidden tests and takes each module's official grade at its due time.",
+        "",
+        "| Module | Points | Tests passed |",
+        "|---|---:|---:|",
+    ]
+    for result in results:
+        lines.append(
+            f"| {result.module} {result.title} | {points_text(result.score)}/"
+            f"{points_text(result.max_score)} | {result.passed_count}/{len(result.tests)} |"
+        )
+    lines += failure_details(results)
+    notes = [note for result in results for note in result.notes]
+    lines += ["", *[f"- {note}" for note in notes]] if notes else []
+    text = "\n".join(lines) + "\n"
+    if len(text) > RELEASE_BODY_LIMIT:
+        text = text[:RELEASE_BODY_LIMIT] + "\n\n(Cut: longer than a Release can hold.)\n"
+    return text
 
 
 def _whole(value: object) -> bool:

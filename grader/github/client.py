@@ -3,10 +3,17 @@
 It exists so that a class of hundreds can be graded on a schedule without losing a run to
 GitHub's limits: every list is read to its last page (the `Link: rel="next"` header);
 a rate limit (403 or 429 with `x-ratelimit-remaining: 0` or `retry-after`) is waited out
-when the reset is near and reported when it is not; a 5xx answer or a dropped connection
-is retried with growing pauses; every other refusal becomes a `GitHubError` that names
-the request and GitHub's own message. Standard library only (urllib), so the grader
-repository needs no extra dependency.
+when the reset is near and reported when it is not; a secondary rate limit without
+those headers (any 429, a 403 whose message names a rate limit) waits at least a minute,
+longer each time, as GitHub asks; content-creating requests (POST, PUT, PATCH, DELETE)
+are paced under GitHub's secondary limits (80 a minute, 500 an hour); a 5xx answer or a
+dropped connection is retried with growing pauses; every other refusal becomes a
+`GitHubError` that names the request and GitHub's own message. Standard library only
+(urllib), so the grader repository's `plan` needs no environment at all.
+
+(A kept client such as PyGithub retries secondary limits too, but it would need an
+installed environment in every job, including `plan`, which runs every hour; these
+few rules are tested against a loopback server in tests/test_github_client.py.)
 """
 
 from __future__ import annotations
@@ -21,8 +28,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 API_VERSION = "2022-11-28"
+JSON_MEDIA_TYPE = "application/vnd.github+json"
+RAW_MEDIA_TYPE = "application/vnd.github.raw+json"
 RETRY_PAUSES = (1.0, 4.0, 15.0, 30.0)
 """Seconds to wait before each retry of a 5xx answer or a failed connection."""
+SECONDARY_WAIT_SECONDS = 60.0
+"""GitHub: after a secondary rate limit without `retry-after`, wait at least a minute."""
+SECONDARY_RETRIES = 3
+"""Waits (60 s, 120 s, 240 s) before a secondary rate limit is reported."""
+WRITES_PER_MINUTE = 80
+WRITES_PER_HOUR = 500
+"""GitHub's secondary limits on content-creating requests."""
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class GitHubError(RuntimeError):
@@ -41,10 +58,12 @@ class NotFoundError(GitHubError):
 class RateLimitedError(GitHubError):
     """The rate limit resets later than this run may wait."""
 
-    def __init__(self, method: str, path: str, status: int, reset_at: float) -> None:
+    def __init__(
+        self, method: str, path: str, status: int, reset_at: float, kind: str = "rate limit"
+    ) -> None:
         self.reset_at = reset_at
         when = time.strftime("%H:%M:%S UTC", time.gmtime(reset_at))
-        message = f"rate limit reached; it resets at {when}, later than this run waits"
+        message = f"{kind} reached; it resets at {when}, later than this run waits"
         super().__init__(method, path, status, message)
 
 
@@ -84,6 +103,7 @@ class GitHub:
         timeout_seconds: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        secondary_wait_seconds: float = SECONDARY_WAIT_SECONDS,
     ) -> None:
         if not token:
             raise ValueError("a GitHub token is needed (the grader repository's GRADER_TOKEN)")
@@ -91,11 +111,20 @@ class GitHub:
         self.max_wait_seconds = max_wait_seconds
         self.timeout_seconds = timeout_seconds
         self.stats = ApiStats()
+        self.secondary_wait_seconds = secondary_wait_seconds
         self._token = token
         self._sleep, self._clock = sleep, clock
+        self._writes: list[float] = []
+        """When each content-creating request of the last hour was sent."""
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params).data
+
+    def get_raw(self, path: str, params: Mapping[str, Any] | None = None) -> bytes:
+        """A file's bytes through the raw media type, which has no 1 MB limit (the JSON
+        media type of the contents API returns no content above 1 MB)."""
+        response = self._send("GET", self._url(path, params), None, path, raw=True)
+        return response.data
 
     def post(self, path: str, body: Mapping[str, Any]) -> Any:
         return self.request("POST", path, body=body).data
@@ -129,27 +158,47 @@ class GitHub:
         query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
         return f"{self.api_url}{path}" + (f"?{query}" if query else "")
 
-    def _send(self, method: str, url: str, body: Mapping[str, Any] | None, path: str) -> Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: Mapping[str, Any] | None,
+        path: str,
+        *,
+        raw: bool = False,
+    ) -> Response:
         data = None if body is None else json.dumps(body).encode("utf-8")
         headers = {
-            "Accept": "application/vnd.github+json",
+            "Accept": RAW_MEDIA_TYPE if raw else JSON_MEDIA_TYPE,
             "Authorization": f"Bearer {self._token}",
             "X-GitHub-Api-Version": API_VERSION,
             "User-Agent": "tinytorch-classroom-grader",
         }
         if data is not None:
             headers["Content-Type"] = "application/json"
-        failures = 0
+        failures = secondary = 0
         while True:
+            if method in WRITE_METHODS:
+                self._pace_write(method, path)
             self.stats.requests += 1
             request = urllib.request.Request(url, data=data, headers=headers, method=method)
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_seconds) as answer:
-                    return Response(answer.status, _lower(answer.headers), _decode(answer.read()))
+                    content = answer.read()
+                    decoded = content if raw else _decode(content)
+                    return Response(answer.status, _lower(answer.headers), decoded)
             except urllib.error.HTTPError as error:
                 status, answer_headers = error.code, _lower(error.headers)
                 message = _message(error.read())
                 wait = self._rate_limit_wait(method, path, status, answer_headers)
+                if wait is None and _secondary_limit(status, message):
+                    if secondary == SECONDARY_RETRIES:
+                        reset = self._clock() + self.secondary_wait_seconds * 2**secondary
+                        raise RateLimitedError(
+                            method, path, status, reset, "secondary rate limit"
+                        ) from None
+                    wait = self.secondary_wait_seconds * 2**secondary
+                    secondary += 1
                 if wait is not None:
                     self.stats.rate_limit_waits += 1
                     self._pause(wait)
@@ -182,6 +231,23 @@ class GitHub:
             raise RateLimitedError(method, path, status, reset_at)
         return wait
 
+    def _pace_write(self, method: str, path: str) -> None:
+        """Wait until one more content-creating request stays under GitHub's limits."""
+        now = self._clock()
+        self._writes = [moment for moment in self._writes if moment > now - 3600.0]
+        wait = 0.0
+        if self._writes:
+            wait = self._writes[-1] + 60.0 / WRITES_PER_MINUTE - now
+        if len(self._writes) >= WRITES_PER_HOUR:
+            wait = max(wait, self._writes[-WRITES_PER_HOUR] + 3600.0 - now)
+            if wait > self.max_wait_seconds:
+                raise RateLimitedError(
+                    method, path, 0, now + wait, f"{WRITES_PER_HOUR} writes an hour"
+                )
+        if wait > 0:
+            self._pause(wait)
+        self._writes.append(self._clock())
+
     def _pause(self, seconds: float) -> None:
         self.stats.waited_seconds += seconds
         self._sleep(seconds)
@@ -202,6 +268,12 @@ def _message(raw: bytes) -> str:
     except ValueError:
         return raw.decode("utf-8", "replace")[:200] or "no message"
     return str(data.get("message", data))[:300] if isinstance(data, dict) else str(data)[:300]
+
+
+def _secondary_limit(status: int, message: str) -> bool:
+    """GitHub's secondary rate limit when it sends no header to say so: any 429, or a 403
+    whose message names a rate limit (a 403 for a missing permission does not)."""
+    return status == 429 or (status == 403 and "rate limit" in message.lower())
 
 
 def _error(method: str, path: str, status: int, message: str) -> GitHubError:

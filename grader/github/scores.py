@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -158,18 +159,28 @@ def write_scores(
 
 
 def _read(github: GitHub, path: str) -> tuple[dict, str]:
-    """scores.json and its blob SHA; a classroom that never collected gets a new file."""
+    """scores.json and its blob SHA; a classroom that never collected gets a new file.
+
+    Read raw: the file keeps every collected submission, so it grows past the 1 MB the
+    contents API's JSON media type returns. The blob SHA that a write must name is the
+    git hash of exactly these bytes, so it needs no second request.
+    """
     try:
-        answer = github.get(path)
+        raw = github.get_raw(path)
     except NotFoundError:
         return {"schema": SCORES_SCHEMA, "assignments": {}}, ""
     try:
-        document = json.loads(base64.b64decode(answer["content"]))
-    except (KeyError, TypeError, ValueError) as error:
+        document = json.loads(raw)
+    except ValueError as error:
         raise GitHubError("GET", path, 200, f"scores.json is not readable JSON: {error}") from None
     if not isinstance(document, dict) or document.get("schema") != SCORES_SCHEMA:
         raise GitHubError("GET", path, 200, f"scores.json is not {SCORES_SCHEMA}; left alone")
-    return document, str(answer.get("sha", ""))
+    return document, blob_sha(raw)
+
+
+def blob_sha(data: bytes) -> str:
+    """Git's object name for a file holding `data` (what the contents API calls its sha)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _is(record: dict, prefix: str) -> bool:

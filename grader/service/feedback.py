@@ -57,20 +57,7 @@ def comment(
             f"| {result.module} {result.title} | {points_text(result.score)}/"
             f"{points_text(result.max_score)} | {result.passed_count}/{len(result.tests)} |"
         )
-    failures = [(r, t) for r in results for t in r.tests if not t.passed]
-    if failures:
-        lines += ["", f"<details><summary>What failed ({len(failures)})</summary>", ""]
-        for (module, task, _), tests in _grouped(failures).items():
-            names = ", ".join(f"`{t.name}` ({'hidden' if t.hidden else 'visible'})" for t in tests)
-            message = tests[0].feedback.strip() or "failed"
-            message = shorten_feedback(message, MESSAGE_TRACEBACK_LINES, MESSAGE_LINES)
-            lines += [
-                f"**{module}, task {task}**: {names}",
-                "```text",
-                message.replace("```", "'''"),
-                "```",
-            ]
-        lines.append("</details>")
+    lines += failure_details(results)
     notes = [n for r in results for n in r.notes]
     if notes:
         lines += ["", *[f"- {markdown_text(note)}" for note in notes]]
@@ -81,6 +68,26 @@ def comment(
     if len(text) > COMMENT_LIMIT:
         text = text[:COMMENT_LIMIT] + "\n\n(Feedback cut: it was longer than GitHub allows.)\n"
     return text
+
+
+def failure_details(results: Sequence[ModuleResult]) -> list[str]:
+    """Markdown lines: every failing task with its tests and the first one's message
+    (none when everything passed)."""
+    failures = [(r, t) for r in results for t in r.tests if not t.passed]
+    if not failures:
+        return []
+    lines = ["", f"<details><summary>What failed ({len(failures)})</summary>", ""]
+    for (module, task, _), tests in _grouped(failures).items():
+        names = ", ".join(f"`{t.name}` ({'hidden' if t.hidden else 'visible'})" for t in tests)
+        message = tests[0].feedback.strip() or "failed"
+        message = shorten_feedback(message, MESSAGE_TRACEBACK_LINES, MESSAGE_LINES)
+        lines += [
+            f"**{module}, task {task}**: {names}",
+            "```text",
+            message.replace("```", "'''"),
+            "```",
+        ]
+    return [*lines, "</details>"]
 
 
 def _grouped(

@@ -5,6 +5,8 @@
     grade-batch  grade one batch of the plan with the hidden tests, isolated
     publish      post feedback and statuses, record official grades, write scores.json
                  (Classroom 50) and state/gradebook.csv, save state/grading.json
+    regrade      a teacher's regrade of one student's module (`--student X --module NN`):
+                 plan, grade and publish it in one go, into state/ and scores.json
 
 `--root` is the course (classroom.yml, the engine, the visible tests), `--bundle` the
 hidden tests and reference solutions. The token comes from the environment:
@@ -29,7 +31,7 @@ from grader.grade.isolation import IsolationError, choose
 from grader.layout import Layout
 from grader.service.batch import grade_batch, read_batches
 from grader.service.config import load_delivery
-from grader.service.plan import Plan, make_plan
+from grader.service.plan import Plan, Regrade, make_plan
 from grader.service.publish import publish
 from grader.service.state import StateError, load_state
 
@@ -53,11 +55,19 @@ def _now(args: argparse.Namespace) -> dt.datetime:
     return moment
 
 
+def _regrade(args: argparse.Namespace) -> Regrade | None:
+    student, module = getattr(args, "student", None), getattr(args, "module", None)
+    if bool(student) != bool(module):
+        raise CourseConfigError("a regrade needs both --student and --module")
+    return Regrade(student, module) if student else None
+
+
 def main_plan(args: argparse.Namespace, layout: Layout) -> int:
     course = load_course(layout.manifest)
     delivery = load_delivery(layout.manifest)
     github = _github(args)
-    plan = make_plan(github, delivery, course, layout, load_state(args.state), _now(args))
+    state = load_state(args.state)
+    plan = make_plan(github, delivery, course, layout, state, _now(args), _regrade(args))
     Path(args.out).write_text(plan.to_json(), encoding="utf-8")
     print("\n".join(plan.report))
     if args.github_output:
@@ -120,6 +130,20 @@ def main_publish(args: argparse.Namespace, layout: Layout) -> int:
     return 0
 
 
+def main_regrade(args: argparse.Namespace, layout: Layout) -> int:
+    """Plan, grade and publish one student's module: the same three steps as a run."""
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    args.out, args.github_output = str(work / "plan.json"), ""
+    main_plan(args, layout)
+    batches = len(Plan.from_json((work / "plan.json").read_text(encoding="utf-8")).batches)
+    args.plan, args.results = str(work / "plan.json"), str(work / "results")
+    for index in range(batches):
+        args.batch, args.out = index, str(work / "results" / f"batch-{index}.json")
+        main_grade_batch(args, layout)
+    return main_publish(args, layout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m grader.service",
@@ -142,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan = verbs.add_parser("plan", help="decide which commits to grade")
     plan.add_argument("--out", default="plan.json")
     plan.add_argument("--github-output", default=os.environ.get("GITHUB_OUTPUT"))
+    plan.add_argument("--student", help="plan only a regrade of this student's --module")
+    plan.add_argument("--module", help="the module to regrade (01)")
     plan.set_defaults(run=main_plan)
     batch = verbs.add_parser("grade-batch", help="grade one batch of the plan")
     batch.add_argument("--plan", default="plan.json")
@@ -154,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
     publish_verb.add_argument("--results", default="results")
     publish_verb.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
     publish_verb.set_defaults(run=main_publish)
+    regrade = verbs.add_parser("regrade", help="regrade one student's module, officially")
+    regrade.add_argument("--student", required=True, help="GitHub username")
+    regrade.add_argument("--module", required=True, help="module number (01)")
+    regrade.add_argument("--work", default="regrade", help="folder for plan and results")
+    regrade.add_argument("--clone-url", help="with {repository} for org/name")
+    regrade.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
+    regrade.set_defaults(run=main_regrade)
     return parser
 
 

@@ -7,10 +7,13 @@
   or the on-time grade if that is higher (a later push never lowers a grade, and a push
   that leaves a module unchanged costs nothing).
 Commit dates are never read: a commit backdated on the student's machine but pushed late
-is late.
+is late. A module the grader did not finish ("Not graded": the run's time cap, a fault of
+the grader) has no grade at all: the stage is decided again next run, never a 0.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from grader.course import Course, ModuleSpec
 from grader.github.repos import parse_time
@@ -30,7 +33,7 @@ def official_grade(
     now: str,
 ) -> OfficialGrade | None:
     """The grade to record, or None when it cannot be decided yet (grade again later)."""
-    if sha and result is None:
+    if sha and (result is None or not_graded_reason([result])):
         return None
     if stage == "final" and on_time is None:
         return None
@@ -67,3 +70,12 @@ def _same(grade: OfficialGrade) -> dict:
         "late_penalty": grade.late_penalty,
         "note": grade.note,
     }
+
+
+def not_graded_reason(results: Sequence[ModuleResult]) -> str:
+    """Why a module of these results was not graded (the grader's "Not graded" note), or ""."""
+    for result in results:
+        for note in result.notes:
+            if note.startswith("Not graded"):
+                return f"{result.module}: {note}"
+    return ""

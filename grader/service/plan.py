@@ -10,7 +10,9 @@ Two reasons to grade a commit of a student repository:
   never commit dates.
 A commit needed for several reasons is graded once. A repository's push history is read
 only when it was pushed to since the last run or an official grade is due, so a quiet
-class costs one listing per 100 repositories.
+class costs one listing per 100 repositories. A regrade (`Regrade`: a teacher's request
+for one student's module) plans that module's due stages again, whatever was recorded
+or failed before, and nothing else.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from grader.github.repos import (
 )
 from grader.layout import Layout
 from grader.service.config import Delivery
-from grader.service.state import MAX_ATTEMPTS, GradingState
+from grader.service.state import MAX_ATTEMPTS, GradingState, RepositoryState
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,14 @@ class Job:
     def from_dict(cls, data: dict) -> Job:
         official = tuple((str(key), str(stage)) for key, stage in data["official"])
         return cls(**{**data, "modules": tuple(data["modules"]), "official": official})
+
+
+@dataclass(frozen=True)
+class Regrade:
+    """A teacher's request: grade this student's module again at every stage now due."""
+
+    student: str
+    module: str
 
 
 @dataclass(frozen=True)
@@ -100,17 +110,24 @@ def make_plan(
     layout: Layout,
     state: GradingState,
     now: dt.datetime,
+    regrade: Regrade | None = None,
 ) -> Plan:
-    """List the course's repositories and decide what to grade."""
+    """List the course's repositories and decide what to grade (only `regrade`, if given)."""
     modules = graded_modules(course, layout)
+    if regrade is not None:
+        modules = [m for m in modules if m.key == course.module(regrade.module).key]
     jobs: list[Job] = []
     seen: dict[str, Seen] = {}
     report: list[str] = []
     silent: list[str] = []
     repositories = student_repositories(github, delivery.organization, delivery.student_of)
     for repository in repositories:
+        if regrade is not None and repository.student.lower() != regrade.student.lower():
+            continue
         remembered = state.repository(repository.full_name, repository.student)
-        if repository.archived:
+        if regrade is not None:  # the stages again, as if never taken nor failed
+            remembered = RepositoryState(repository.student, head=remembered.head)
+        if repository.archived and regrade is None:
             report.append(f"{repository.full_name}: archived, not graded")
             continue
         due_stages = _pending_stages(remembered.official, modules, course, now)
@@ -135,7 +152,8 @@ def make_plan(
             silent.append(repository.student)
 
         wanted: dict[str, dict] = {}
-        if head and head != remembered.published and not remembered.given_up(head):
+        feedback_due = head != remembered.published and regrade is None
+        if head and feedback_due and not remembered.given_up(head):
             released = [m.key for m in modules if m.release <= _local_day(head_at, course)]
             wanted[head] = {"pushed_at": head_at, "modules": set(released), "feedback": True}
         for module, stage, moment in due_stages:
@@ -164,6 +182,11 @@ def make_plan(
             )
     if silent:
         report.append(f"{len(silent)} without a push yet: " + ", ".join(silent))
+    if regrade is not None and not jobs:
+        report.append(
+            f"regrade: nothing to grade for {regrade.student}, module {regrade.module} (no "
+            "such student repository, or the module is not due yet)"
+        )
     report.append(
         f"{len(repositories)} student repositories, {len(jobs)} commit(s) to grade; "
         + github.stats.summary()

@@ -26,7 +26,7 @@ from grader.github.scores import OfficialScore, write_scores
 from grader.service.batch import JobResult
 from grader.service.config import Delivery
 from grader.service.feedback import comment, official_line, status_line
-from grader.service.official import official_grade
+from grader.service.official import not_graded_reason, official_grade
 from grader.service.plan import Plan, Seen
 from grader.service.state import (
     MAX_ATTEMPTS,
@@ -84,15 +84,20 @@ def publish(
     for repository in dict.fromkeys(r.job.repository for r in results):
         items = [r for r in results if r.job.repository == repository]
         remembered = state.repository(repository, items[0].job.student)
+        # Official grades are saved, and queued for scores.json, before any network call:
+        # a comment or status that fails cannot lose them.
+        recorded = _record_official(course, items, remembered, stamp, report)
+        failed = _count_failures(course, items, remembered, report)
+        if recorded and repository not in state.scores_pending:
+            state.scores_pending.append(repository)
+        save_state(state, state_path)
         try:
-            changed = _publish_repository(github, course, items, remembered, stamp, report)
+            _publish_repository(github, items, remembered, recorded, failed, report)
         except GitHubError as error:
             report.problems.append(f"{repository}: {error}")
             continue
         if repository in plan.seen:
             _remember(state, repository, plan.seen[repository])
-        if changed and repository not in state.scores_pending:
-            state.scores_pending.append(repository)
         save_state(state, state_path)
     if delivery.platform == "classroom50" and state.scores_pending:
         _write_scores(scores_github or github, delivery, course, state, now, web_url, report)
@@ -107,25 +112,39 @@ def _remember(state: GradingState, name: str, seen: Seen) -> None:
     remembered.head_pushed_at = seen.head_pushed_at
 
 
+def _count_failures(
+    course: Course, items: list[JobResult], remembered: RepositoryState, report: PublishReport
+) -> list[str]:
+    """Count each commit that could not be graded, or left a module it is the official
+    candidate for "not graded"; returns the commits that just reached MAX_ATTEMPTS."""
+    given_up = []
+    for item in items:
+        candidates = {course.module(key).dirname for key, _ in item.job.official}
+        reason = item.error or not_graded_reason(
+            [r for r in item.results if r.module in candidates]
+        )
+        if not reason or not item.job.sha:
+            continue
+        sha = item.job.sha
+        report.problems.append(f"{item.job.repository} {sha[:7]}: {reason}")
+        remembered.failures[sha] = remembered.failures.get(sha, 0) + 1
+        if remembered.failures[sha] == MAX_ATTEMPTS:
+            given_up.append(sha)
+    return given_up
+
+
 def _publish_repository(
     github: GitHub,
-    course: Course,
     items: list[JobResult],
     remembered: RepositoryState,
-    stamp: str,
+    recorded: list[tuple[str, OfficialGrade]],
+    given_up: list[str],
     report: PublishReport,
-) -> bool:
-    """Record official grades and post feedback for one repository; True if an official
-    grade was recorded."""
+) -> None:
+    """Post feedback for one repository: statuses, the comment, official grades taken."""
     repository = items[0].job.repository
-    recorded = _record_official(course, items, remembered, stamp, report)
-    for item in items:
-        if item.error:
-            sha = item.job.sha
-            report.problems.append(f"{repository} {sha[:7]}: {item.error}")
-            remembered.failures[sha] = remembered.failures.get(sha, 0) + 1
-            if remembered.failures[sha] == MAX_ATTEMPTS:
-                post_status(github, repository, sha, "error", GIVEN_UP)
+    for sha in given_up:
+        post_status(github, repository, sha, "error", GIVEN_UP)
     graded = [item for item in items if item.job.feedback and not item.error]
     if (graded or recorded) and not remembered.thread:
         remembered.thread = feedback_thread(github, repository)
@@ -142,7 +161,6 @@ def _publish_repository(
         lines = [official_line(key, grade) for key, grade in pending]
         body = "### TinyTorch grader: official grades\n\n" + "\n".join(lines) + "\n"
         post_comment(github, repository, remembered.thread, body)
-    return bool(recorded)
 
 
 def _record_official(
