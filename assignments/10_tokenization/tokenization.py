@@ -120,6 +120,7 @@ class CharTokenizer:
 # themselves; the other 68 bytes, in order, become the characters 256, 257, ... So a
 # space (byte 32) is written `Ġ` (chr(256 + 32)).
 
+
 # %%
 WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 """Unicode's White_Space characters as a class body (`\\s` of GPT-2's regex engines)."""
@@ -267,11 +268,6 @@ class BPETokenizer:
         """The ids of one pre-token (merges applied by rank)."""
         # TODO (Task 10.3): parts = [bytes([b]) for b in piece.encode("utf-8")]; while two or more parts, merge the adjacent pair of lowest rank (self.ranks); stop when none is a merge.
         raise NotImplementedError('Task 10.3: implement BPETokenizer._bpe. Hint: parts = [bytes([b]) for b in piece.encode("utf-8")]; while two or more parts, merge the adjacent pair of lowest rank (self.ranks); stop when none is a merge.')
-
-    def _split_special(self, text: str) -> list[str]:
-        """`text` cut at its special tokens, which are kept as pieces of their own."""
-        # TODO (Task 10.4): re.split with a capturing group of the escaped tokens, longest first.
-        raise NotImplementedError('Task 10.4: implement BPETokenizer._split_special. Hint: re.split with a capturing group of the escaped tokens, longest first.')
 
     def encode(self, text: str) -> list[int]:
         """The token ids of `text` (this tokenizer's special tokens are recognised)."""

@@ -319,16 +319,6 @@ class BPETokenizer:
         return [self.ids[part] for part in parts]
         # END SOLUTION
 
-    def _split_special(self, text: str) -> list[str]:
-        """`text` cut at its special tokens, which are kept as pieces of their own."""
-        # BEGIN SOLUTION 10.4
-        # HINT: re.split with a capturing group of the escaped tokens, longest first.
-        if not self.special_tokens:
-            return [text]
-        tokens = sorted(self.special_tokens, key=len, reverse=True)
-        return re.split("(" + "|".join(map(re.escape, tokens)) + ")", text)
-        # END SOLUTION
-
     def encode(self, text: str) -> list[int]:
         """The token ids of `text` (this tokenizer's special tokens are recognised)."""
         if not isinstance(text, str):

@@ -269,11 +269,6 @@ class BPETokenizer:
         # TODO (Task 10.3): parts = [bytes([b]) for b in piece.encode("utf-8")]; while two or more parts, merge the adjacent pair of lowest rank (self.ranks); stop when none is a merge.
         raise NotImplementedError('Task 10.3: implement BPETokenizer._bpe. Hint: parts = [bytes([b]) for b in piece.encode("utf-8")]; while two or more parts, merge the adjacent pair of lowest rank (self.ranks); stop when none is a merge.')
 
-    def _split_special(self, text: str) -> list[str]:
-        """`text` cut at its special tokens, which are kept as pieces of their own."""
-        # TODO (Task 10.4): re.split with a capturing group of the escaped tokens, longest first.
-        raise NotImplementedError('Task 10.4: implement BPETokenizer._split_special. Hint: re.split with a capturing group of the escaped tokens, longest first.')
-
     def encode(self, text: str) -> list[int]:
         """The token ids of `text` (this tokenizer's special tokens are recognised)."""
         if not isinstance(text, str):
