@@ -19,6 +19,7 @@ from pathlib import Path
 import regex
 
 ENDOFTEXT = "<|endoftext|>"
+Pair = tuple[bytes, bytes]
 # GPT-2's pre-tokenizer, as published with GPT-2 (the `regex` package has \p{L}).
 GPT2_SPLIT = regex.compile(
     r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -83,7 +84,35 @@ def split_special(text: str, specials: list[str]) -> list[str]:
     return regex.split(pattern, text)
 
 
-def train_merges(text: str, vocab_size: int, specials: list[str] = ()) -> list[tuple[bytes, bytes]]:
+def gpt2_alphabet() -> dict[int, str]:
+    """GPT-2's printable character per byte, as tiktoken reads GPT-2's files: printable
+    bytes other than the space stand for themselves, the others become chr(256),
+    chr(257), ... in byte order."""
+    printable = [b for b in range(256) if chr(b).isprintable() and chr(b) != " "]
+    others = [b for b in range(256) if b not in printable]
+    return {b: chr(b) for b in printable} | {b: chr(256 + n) for n, b in enumerate(others)}
+
+
+def vocab_of(merges: list[Pair]) -> dict[bytes, int]:
+    """Token bytes -> id for a trained tokenizer: the 256 bytes, then one id per merge."""
+    vocab = {bytes([i]): i for i in range(256)}
+    return vocab | {a + b: 256 + rank for rank, (a, b) in enumerate(merges)}
+
+
+def _joined(parts: tuple[bytes, ...], pair: Pair) -> tuple[bytes, ...]:
+    """`parts` with every occurrence of `pair`, left to right, joined into one token."""
+    out, i = [], 0
+    while i < len(parts):
+        if parts[i : i + 2] == pair:
+            out.append(pair[0] + pair[1])
+            i += 2
+        else:
+            out.append(parts[i])
+            i += 1
+    return tuple(out)
+
+
+def train_merges(text: str, vocab_size: int, specials: list[str] = ()) -> list[Pair]:
     """The merges of byte-level BPE on `text`, the slow and obvious way: every pair is
     recounted after each merge; the most frequent pair wins, the greater pair on a tie."""
     words = Counter()
@@ -102,43 +131,19 @@ def train_merges(text: str, vocab_size: int, specials: list[str] = ()) -> list[t
         merges.append(best)
         joined = Counter()
         for word, count in words.items():
-            out, i = [], 0
-            while i < len(word):
-                if word[i : i + 2] == best:
-                    out.append(best[0] + best[1])
-                    i += 2
-                else:
-                    out.append(word[i])
-                    i += 1
-            joined[tuple(out)] += count
+            joined[_joined(word, best)] += count
         words = joined
     return merges
 
 
-def encode_with(merges: list[tuple[bytes, bytes]], vocab: dict[bytes, int], text: str) -> list[int]:
-    """`text` encoded with `merges` (lowest rank first) and `vocab` (bytes -> id), no
-    special tokens."""
+def encode_with(merges: list[Pair], vocab: dict[bytes, int], text: str) -> list[int]:
+    """`text` encoded with `merges` (the first learned first) and `vocab` (bytes -> id),
+    without special tokens."""
     ranks = {pair: rank for rank, pair in enumerate(merges)}
     ids = []
     for piece in GPT2_SPLIT.findall(text):
-        parts = [bytes([b]) for b in piece.encode("utf-8")]
-        while True:
-            ranked = [
-                (ranks[p], i)
-                for i, p in enumerate(zip(parts, parts[1:], strict=False))
-                if p in ranks
-            ]
-            if not ranked:
-                break
-            rank = min(ranked)[0]
-            pair, out, i = merges[rank], [], 0
-            while i < len(parts):
-                if tuple(parts[i : i + 2]) == pair:
-                    out.append(pair[0] + pair[1])
-                    i += 2
-                else:
-                    out.append(parts[i])
-                    i += 1
-            parts = out
+        parts = tuple(bytes([b]) for b in piece.encode("utf-8"))
+        while ranked := [ranks[p] for p in zip(parts, parts[1:], strict=False) if p in ranks]:
+            parts = _joined(parts, merges[min(ranked)])
         ids.extend(vocab[part] for part in parts)
     return ids

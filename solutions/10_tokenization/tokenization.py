@@ -213,7 +213,6 @@ def _from_text(text: str) -> bytes:
         raise ValueError(f"{text!r} is not written in GPT-2's byte alphabet") from error
 
 
-
 def _merge(word: list[bytes], pair: Pair) -> list[bytes]:
     """`word` with every occurrence of `pair`, left to right, joined into one token."""
     merged, i = [], 0
@@ -347,9 +346,7 @@ class BPETokenizer:
         # END SOLUTION
 
     @classmethod
-    def train(
-        cls, text: str, vocab_size: int, special_tokens: Iterable[str] = ()
-    ) -> BPETokenizer:
+    def train(cls, text: str, vocab_size: int, special_tokens: Iterable[str] = ()) -> BPETokenizer:
         """Learn merges on `text` until the vocabulary (256 bytes, the merges, then the
         special tokens) has `vocab_size` tokens, or no pair is left to merge."""
         special_tokens = list(dict.fromkeys(special_tokens))

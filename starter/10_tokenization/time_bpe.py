@@ -41,8 +41,10 @@ def main() -> None:
     size = len(text.encode("utf-8"))
     print(f"BPE training, {VOCAB} tokens on {size:,} bytes of {source}:")
     print(f"  best of 3: {min(times):.3f} s (all: {', '.join(f'{t:.3f}' for t in times)})")
-    print(f"  {len(tokenizer.merges)} merges; the text is {len(ids):,} tokens, "
-          f"{size / len(ids):.2f} bytes per token")
+    print(
+        f"  {len(tokenizer.merges)} merges; the text is {len(ids):,} tokens, "
+        f"{size / len(ids):.2f} bytes per token"
+    )
 
 
 if __name__ == "__main__":

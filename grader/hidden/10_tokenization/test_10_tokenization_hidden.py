@@ -79,14 +79,6 @@ PIECES = [
 ]
 
 
-def _alphabet():
-    """GPT-2's byte alphabet as tiktoken reads GPT-2's files: printable bytes other than
-    the space stand for themselves, the others become chr(256), chr(257), ... in order."""
-    printable = [b for b in range(256) if chr(b).isprintable() and chr(b) != " "]
-    others = [b for b in range(256) if b not in printable]
-    return {b: chr(b) for b in printable} | {b: chr(256 + n) for n, b in enumerate(others)}
-
-
 def _ids(value, what):
     """A list of ints that came back, or an AssertionError saying what came instead."""
     if type(value) is not list or any(type(token) is not int for token in value):
@@ -155,7 +147,7 @@ def test_pretokenizer_splits_as_gpt2(text):
 def test_bytes_to_unicode_is_gpt2s_alphabet():
     alphabet = tokenization.bytes_to_unicode()
     assert type(alphabet) is dict, f"bytes_to_unicode() should return a dict, got {alphabet!r}"
-    assert alphabet == _alphabet(), "bytes_to_unicode() differs from GPT-2's alphabet"
+    assert alphabet == bpe.gpt2_alphabet(), "bytes_to_unicode() differs from GPT-2's alphabet"
 
 
 @pytest.mark.task("10.3")
@@ -163,8 +155,7 @@ def test_bytes_to_unicode_is_gpt2s_alphabet():
 @given(text=st.text(st.sampled_from("abc d\né"), max_size=40), size=st.integers(257, 290))
 def test_encode_matches_the_reference_encoder(text, size):
     merges = bpe.train_merges(TRAINING_TEXT + text, size)
-    vocab = {bytes([i]): i for i in range(256)}
-    vocab |= {a + b: 256 + rank for rank, (a, b) in enumerate(merges)}
+    vocab = bpe.vocab_of(merges)
     hexed = [[a.hex(), b.hex()] for a, b in merges]
     tokenizer = from_hex([[i, t.hex()] for t, i in vocab.items()], hexed)
     for sample in (text, TRAINING_TEXT[:150], "the fox, the dog 🙃"):
@@ -260,15 +251,14 @@ def test_save_writes_gpt2s_format_and_load_restores_it():
     tokenizer.save(folder.path("tokenizer.json"))
     saved = json.loads(folder.read_bytes("tokenizer.json"))
     merges = bpe.train_merges(text, 330, ["<|endoftext|>"])
-    alphabet = _alphabet()
-    tokens = [bytes([i]) for i in range(256)] + [a + b for a, b in merges]
-    written = {"".join(alphabet[byte] for byte in token): i for i, token in enumerate(tokens)}
+    alphabet = bpe.gpt2_alphabet()
+    vocab = bpe.vocab_of(merges)
+    written = {"".join(alphabet[byte] for byte in token): i for token, i in vocab.items()}
     assert saved["vocab"] == written, "vocab: {token in GPT-2's alphabet: id}"
     pairs = [["".join(alphabet[byte] for byte in token) for token in pair] for pair in merges]
     assert saved["merges"] == pairs, "merges: pairs of tokens in GPT-2's alphabet"
     assert saved["special_tokens"] == {"<|endoftext|>": 329}
     loaded = BPETokenizer.load(folder.path("tokenizer.json"))
-    vocab = {token: i for i, token in enumerate(tokens)}
     for sample in CORPUS:
         expected = bpe.encode_with(merges, vocab, sample.replace("<|endoftext|>", ""))
         ids = _ids(loaded.encode(sample.replace("<|endoftext|>", "")), "the loaded encode")
