@@ -5,7 +5,7 @@
 or, in a notebook cell: `%run time_bpe.py`. Without a file it trains on the first 130 KB
 of Python's own documentation (`pydoc_data`, part of the standard library). Stanford's
 CS336 asks for under 1.5 s on this task; its reference takes 0.38 s on a laptop, and a
-trainer that recounts every pair after each merge takes several seconds. The timing
+trainer that recounts every pair after each merge takes ten seconds or more. The timing
 covers the whole of `BPETokenizer.train`, pre-tokenization included, best of 3 runs.
 """
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import array
 import json
+import operator
 import re
 import sys
 import unicodedata
@@ -42,15 +43,18 @@ Pair = tuple[bytes, bytes]
 
 
 def _check_ids(ids: Iterable[int], size: int) -> list[int]:
-    """`ids` as a list, or a ValueError naming the first id outside 0..size-1."""
-    ids = list(ids)
+    """`ids` as a list of ints (NumPy integers too), or a ValueError naming the first id
+    that is not an integer in 0..size-1."""
+    checked = []
     for position, token in enumerate(ids):
-        if not isinstance(token, int) or not 0 <= token < size:
+        integer = hasattr(token, "__index__") and not isinstance(token, bool)
+        if not integer or not 0 <= operator.index(token) < size:
             raise ValueError(
                 f"token id {token!r} at position {position} is not in this tokenizer's "
                 f"vocabulary (ids 0 to {size - 1})"
             )
-    return ids
+        checked.append(operator.index(token))
+    return checked
 
 
 # %% [markdown]

@@ -12,6 +12,7 @@ PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's sour
 import json
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -38,6 +39,7 @@ CORPUS = [
     "日本語のテキストと中文文本，한국어 문장。",
     "emoji: 👨\u200d👩\u200d👧 🎉✨ 🇫🇷 👍🏽 and text",
     "numbers 123 4567890 3.14159 1,000,000 ½ ² ³ Ⅻ ١٢٣ ๔๕",
+    "numerals that are letters: 1一2 3五 ٣〇 x二十 百1",
     "   leading, inner    runs,\t\ttabs and trailing   ",
     "\n\n\n   \n \n",
     "a\x1cb\x1dc\x1e d\x1f e\xa0f\u2003g\u200bh\u3000i",
@@ -127,6 +129,7 @@ def test_char_tokenizer_errors_name_the_problem():
         tokenizer.decode([0, 3])
     with pytest.raises(ValueError, match="-1"):
         tokenizer.decode([-1])
+    assert tokenizer.decode(np.array([2, 0], dtype=np.int64)) == "ca", "NumPy ids decode too"
     with pytest.raises(ValueError):
         CharTokenizer(["a", "b", "a"])
 
@@ -180,6 +183,7 @@ def test_merges_apply_by_rank_not_by_position():
     ids = _ids(plain.encode("é!"), "encode")
     assert ids == list("é!".encode())
     assert plain.decode(ids[:1]) == "\ufffd"
+    assert plain.decode(np.array(ids, dtype=np.int32)) == "é!", "NumPy ids decode too"
     with pytest.raises(ValueError, match="256"):
         plain.decode([97, 256])
 
