@@ -11,8 +11,8 @@
 # - `BPETokenizer`: byte-level byte-pair encoding, GPT-2's scheme. Text becomes UTF-8
 #   bytes (256 base tokens, so any string can be encoded), and training learns
 #   *merges*: the most frequent adjacent pair of tokens becomes a new token, again and
-#   again, until the vocabulary has the size asked for. English then needs about one
-#   token per 4 bytes.
+#   again, until the vocabulary has the size asked for. With GPT-2's 50,257 tokens,
+#   English needs about one token per 4 bytes.
 #
 # Loaded with GPT-2's published `encoder.json` and `vocab.bpe`, your `BPETokenizer`
 # gives exactly the token ids of OpenAI's `tiktoken` for GPT-2 (the grader checks it).
@@ -182,6 +182,32 @@ def _from_text(text: str) -> bytes:
         raise ValueError(f"{text!r} is not written in GPT-2's byte alphabet") from error
 
 
+# %% [markdown]
+# ## Tasks 10.3, 10.4 and 10.6: the BPETokenizer
+#
+# A `BPETokenizer` is a `vocab` (id -> bytes), its `merges` in the order they were
+# learned, and its special tokens (token -> id). **10.3** To encode a pre-token, start
+# from its single bytes and repeatedly merge the adjacent pair whose merge was learned
+# *first* (lowest rank), every occurrence of it (`_merge`, given), until no adjacent
+# pair is a merge; then look up each piece's id. The same pre-tokens come back again
+# and again ("the", " of"): cache their ids. Decoding joins the tokens' bytes and
+# decodes UTF-8, with `errors="replace"` because a slice of ids can end in the middle of
+# a character.
+#
+# **10.4** Special tokens (`<|endoftext|>`) are never split or merged: cut the text at
+# them first (the longest first when one contains another), encode the pieces between
+# them, and give each special token its own id.
+#
+# **10.6** `save` writes JSON: the vocabulary as `{token: id}` with each token's bytes
+# written in GPT-2's printable alphabet (`bytes_to_unicode`), the merges as pairs written
+# the same way, and the special tokens; `load` reads it back. GPT-2's own `encoder.json`
+# is that same vocabulary format, and its `vocab.bpe` lists one merge per line ("Ġ t"),
+# after a `#version` line: `from_gpt2` reads both.
+#
+# Training (`train`, task 10.5) has its own section below the class.
+
+
+# %%
 def _merge(word: list[bytes], pair: Pair) -> list[bytes]:
     """`word` with every occurrence of `pair`, left to right, joined into one token."""
     merged, i = [], 0
@@ -199,25 +225,6 @@ def _split_special(text: str, special_tokens: Iterable[str]) -> list[str]:
     """`text` cut at the special tokens, which are kept as pieces of their own."""
     # TODO (Task 10.4): re.split with a capturing group of the escaped tokens, longest first.
     raise NotImplementedError('Task 10.4: implement _split_special. Hint: re.split with a capturing group of the escaped tokens, longest first.')
-
-
-# %% [markdown]
-# ## Tasks 10.3 and 10.4: encode and decode
-#
-# A `BPETokenizer` is a `vocab` (id -> bytes), its `merges` in the order they were
-# learned, and its special tokens (token -> id). **10.3** To encode a pre-token, start
-# from its single bytes and repeatedly merge the adjacent pair whose merge was learned
-# *first* (lowest rank), every occurrence of it (`_merge`), until no adjacent pair is a
-# merge; then look up each piece's id. The same pre-tokens come back again and again
-# ("the", " of"): cache their ids. Decoding joins the tokens' bytes and decodes UTF-8,
-# with `errors="replace"` because a slice of ids can end in the middle of a character.
-#
-# **10.4** Special tokens (`<|endoftext|>`) are never split or merged: cut the text at
-# them first (the longest first when one contains another), encode the pieces between
-# them, and give each special token its own id.
-#
-# **10.5** (`train`, with `_learn_merges` below) and **10.6** (`save`, `load` and
-# `from_gpt2`) are described in their own sections further down.
 
 
 # %%
@@ -341,7 +348,9 @@ class BPETokenizer:
         text) and of its `vocab.bpe` (the text)."""
         if isinstance(encoder, str):
             encoder = json.loads(encoder)
-        specials = {token: encoder.get(token, len(encoder)) for token in special_tokens}
+        added = [token for token in dict.fromkeys(special_tokens) if token not in encoder]
+        specials = {token: encoder[token] for token in special_tokens if token in encoder}
+        specials |= {token: len(encoder) + i for i, token in enumerate(added)}
         # TODO (Task 10.6): skip blank lines and the "#version" line; "Ġ t" is the pair (b" ", b"t").
         raise NotImplementedError('Task 10.6: implement BPETokenizer.from_gpt2. Hint: skip blank lines and the "#version" line; "Ġ t" is the pair (b" ", b"t").')
         return cls(vocab, pairs, specials)
