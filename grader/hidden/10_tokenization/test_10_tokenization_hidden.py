@@ -208,12 +208,16 @@ def test_special_tokens_longest_first_and_never_merged():
     expected = [97, 257, 256, 98, *list(b" <|end")]
     assert _ids(tokenizer.encode(text), "encode") == expected, f"encode({text!r})"
     assert tokenizer.decode(expected) == text
-    trained = BPETokenizer.train(("x<|s|>y " * 40) + "<|s|><|s|>", 280, ["<|s|>"])
+    corpus = ("x<|s|>y " * 40) + "<|s|><|s|>"
+    trained = BPETokenizer.train(corpus, 280, ["<|s|>"])
+    merges = _merges(trained)
+    assert merges == bpe.train_merges(corpus, 280, ["<|s|>"]), "merges around special tokens"
+    special = 256 + len(merges)  # after the merges (here no pair is left before 280)
     vocab = _vocab(trained)
-    assert vocab[trained.vocab_size - 1] == b"<|s|>", "the special token takes the last id"
-    merged = [a + b for a, b in _merges(trained)]
-    assert all(b"<|s|>" not in token for token in merged), "a special token was merged"
-    assert trained.encode("<|s|>x") == [trained.vocab_size - 1, ord("x")]
+    assert trained.vocab_size == len(vocab) == special + 1
+    assert vocab[special] == b"<|s|>", "the special token takes the last id"
+    assert all(b"<|s|>" not in a + b for a, b in merges), "a special token was merged"
+    assert trained.encode("<|s|>x") == [special, ord("x")]
 
 
 @pytest.mark.task("10.5")
