@@ -40,6 +40,8 @@ USES = {
     9: "image = tt.randn(1, 1, 5, 5, requires_grad=grad); y = tt.Conv2d(1, 2, 3)(image); "
     "assert y.shape == (1, 2, 3, 3)\nif grad: y.sum().backward(); assert image.grad.shape == "
     "(1, 1, 5, 5)",
+    10: "bpe = tt.BPETokenizer.train('low lower lowest ' * 20, 262); "
+    "assert bpe.decode(bpe.encode('lowest low')) == 'lowest low'",
 }
 
 PROGRAM = """

@@ -1,6 +1,6 @@
 """Where tinytorch departs from PyTorch on purpose, and what has no PyTorch twin.
 
-Every public name of modules 01-09 (each solution's `__all__`) is compared with PyTorch in
+Every public name of modules 01-10 (each solution's `__all__`) is compared with PyTorch in
 a parity test file (`COVERED`), or has no PyTorch twin (`NOT_COMPARABLE`).
 `test_coverage.py` fails on a name that is in neither, so a new function cannot escape
 the suite. Each departure is repeated for students in its module's README ("Where
@@ -74,6 +74,19 @@ DEPARTURES: dict[str, list[str]] = {
         "`BatchNorm2d` always has weights and running statistics (no `affine`, "
         "`track_running_stats` or `momentum=None`).",
     ],
+    "10_tokenization": [
+        "Special tokens given to a `BPETokenizer` are always recognised by `encode` (tiktoken "
+        "raises unless they are in `allowed_special`).",
+        "`encode` returns a plain list of ints for one string: no tensors, attention masks, "
+        "padding or batch encoding.",
+        "Training breaks ties between equally frequent pairs by taking the greater pair of "
+        "bytes (as Stanford's CS336), so its merges can differ from those of Hugging Face's "
+        "trainer.",
+        "The pre-tokenizer uses Python's Unicode database (Unicode 14 on Python 3.11): "
+        "characters added to Unicode later may be split differently from tiktoken.",
+        "`save` writes the course's own JSON format (the vocabulary as in GPT-2's "
+        "`encoder.json`), not Hugging Face's `tokenizer.json`.",
+    ],
 }
 
 NOT_COMPARABLE: dict[str, str] = {
@@ -89,6 +102,7 @@ NOT_COMPARABLE: dict[str, str] = {
     "batches": "a plain generator of index batches for Trainer",
     "save_checkpoint": "writes NumPy .npz checkpoints (PyTorch pickles with torch.save)",
     "load_checkpoint": "reads them back; pickle-free by design",
+    "CharTokenizer": "a character vocabulary; neither PyTorch nor tiktoken has one",
 }
 
 # fmt: off
@@ -112,6 +126,8 @@ COMPARED_IN: dict[str, tuple[str, ...]] = {
         "RandomHorizontalFlip", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "Conv2d",
         "MaxPool2d", "AvgPool2d", "BatchNorm2d", "Flatten",
     ),
+    # PyTorch has no tokenizer: module 10 is compared with OpenAI's tiktoken.
+    "test_tokenizer_parity.py": ("BPETokenizer", "bytes_to_unicode", "gpt2_pattern"),
 }
 # fmt: on
 COVERED = {name: file for file, names in COMPARED_IN.items() for name in names}
