@@ -1,6 +1,6 @@
 """Where tinytorch departs from PyTorch on purpose, and what has no PyTorch twin.
 
-Every public name of modules 01-09 (each solution's `__all__`) is compared with PyTorch in
+Every public name of every module (each solution's `__all__`) is compared with PyTorch in
 a parity test file (`COVERED`), or has no PyTorch twin (`NOT_COMPARABLE`).
 `test_coverage.py` fails on a name that is in neither, so a new function cannot escape
 the suite. Each departure is repeated for students in its module's README ("Where
@@ -74,6 +74,15 @@ DEPARTURES: dict[str, list[str]] = {
         "`BatchNorm2d` always has weights and running statistics (no `affine`, "
         "`track_running_stats` or `momentum=None`).",
     ],
+    "11_embeddings": [
+        "Float ids raise `TypeError` and ids outside the table raise `IndexError` before any "
+        "work (PyTorch: `RuntimeError` and `IndexError`); `Embedding(..., rng=)` takes a "
+        "NumPy generator.",
+        "`Embedding` has no `max_norm`, `scale_grad_by_freq`, `sparse` or `from_pretrained`.",
+        "`PositionalEmbedding` and `SinusoidalPositionalEncoding` have no PyTorch class: they "
+        "add positions `start .. start + L - 1` to an input of shape `(*, L, d)` (batch "
+        "first), and have no dropout.",
+    ],
 }
 
 NOT_COMPARABLE: dict[str, str] = {
@@ -89,6 +98,10 @@ NOT_COMPARABLE: dict[str, str] = {
     "batches": "a plain generator of index batches for Trainer",
     "save_checkpoint": "writes NumPy .npz checkpoints (PyTorch pickles with torch.save)",
     "load_checkpoint": "reads them back; pickle-free by design",
+    "sinusoidal_positional_encoding": "no PyTorch twin; the hidden tests check Vaswani et "
+    "al.'s formula entry by entry",
+    "SinusoidalPositionalEncoding": "no PyTorch twin (the PyTorch tutorial's class); adds "
+    "sinusoidal_positional_encoding's table",
 }
 
 # fmt: off
@@ -112,6 +125,7 @@ COMPARED_IN: dict[str, tuple[str, ...]] = {
         "RandomHorizontalFlip", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "Conv2d",
         "MaxPool2d", "AvgPool2d", "BatchNorm2d", "Flatten",
     ),
+    "test_language_parity.py": ("embedding", "Embedding", "PositionalEmbedding"),
 }
 # fmt: on
 COVERED = {name: file for file, names in COMPARED_IN.items() for name in names}
