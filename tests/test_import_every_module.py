@@ -43,6 +43,9 @@ USES = {
     11: "ids = tt.Tensor([[1, 2, 2]], dtype=np.int64); vectors = tt.Embedding(5, 4)(ids); "
     "vectors = tt.SinusoidalPositionalEncoding(4, max_len=8)(vectors); "
     "assert vectors.shape == (1, 3, 4)",
+    12: "attend = tt.MultiheadAttention(4, 2, batch_first=True); "
+    "out, weights = attend(vectors, vectors, vectors, is_causal=True); "
+    "assert out.shape == (1, 3, 4) and weights.shape == (1, 3, 3)\nif grad: out.sum().backward()",
 }
 
 PROGRAM = """

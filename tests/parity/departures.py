@@ -83,6 +83,18 @@ DEPARTURES: dict[str, list[str]] = {
         "add positions `start .. start + L - 1` to an input of shape `(*, L, d)` (batch "
         "first), and have no dropout.",
     ],
+    "12_attention": [
+        "`scaled_dot_product_attention` combines `attn_mask` and `is_causal` when both are "
+        "given (PyTorch 2.13: the same on float32 CPU inputs, an error for float64); dropout "
+        "draws from a NumPy `rng` argument, and the attention runs in NumPy only (no "
+        "`enable_gqa`).",
+        "`MultiheadAttention` gives a query that may attend to no key a zero output and zero "
+        "weights (PyTorch: NaN when `need_weights=True`); `is_causal=True` without "
+        "`attn_mask` applies the causal mask (PyTorch requires the mask as well).",
+        "`MultiheadAttention` returns its attention weights as a constant tensor (no gradient "
+        "flows through them), before dropout; it has no `kdim`, `vdim`, `add_bias_kv` or "
+        "`add_zero_attn`, and takes a NumPy `rng` for its initialization and dropout.",
+    ],
 }
 
 NOT_COMPARABLE: dict[str, str] = {
@@ -125,7 +137,10 @@ COMPARED_IN: dict[str, tuple[str, ...]] = {
         "RandomHorizontalFlip", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "Conv2d",
         "MaxPool2d", "AvgPool2d", "BatchNorm2d", "Flatten",
     ),
-    "test_language_parity.py": ("embedding", "Embedding", "PositionalEmbedding"),
+    "test_language_parity.py": (
+        "embedding", "Embedding", "PositionalEmbedding", "scaled_dot_product_attention",
+        "MultiheadAttention",
+    ),
 }
 # fmt: on
 COVERED = {name: file for file, names in COMPARED_IN.items() for name in names}
