@@ -36,6 +36,10 @@ class Layout:
         return self.root / "assignments"
 
     @property
+    def milestones(self) -> Path:
+        return self.root / "milestones"
+
+    @property
     def package(self) -> Path:
         """The cumulative `tinytorch` package rebuilt from the assignments."""
         return self.root / "tinytorch"

@@ -20,7 +20,8 @@ if "OMP_NUM_THREADS" not in os.environ:  # before anything loads NumPy (see runn
 
 from grader.course import load_course  # noqa: E402
 from grader.layout import Layout  # noqa: E402
-from milestones.runner import MilestoneError, discover, needed_modules, run  # noqa: E402
+from grader.milestone_index import MilestoneError, discover, needed_modules  # noqa: E402
+from milestones.runner import run  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     script_args = argv[split + 1 :]
     layout = Layout()
     course = load_course(layout.manifest)
-    milestones = discover()
+    milestones = discover(layout.milestones)
     if args.list or args.milestone is None:
         for key, milestone in milestones.items():
             modules = ", ".join(m.key for m in needed_modules(course, milestone))

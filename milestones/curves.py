@@ -1,78 +1,97 @@
-"""Training curves written with the standard library and NumPy only: a TSV table and a PNG.
+"""Training curves: a TSV table and a PNG drawn with matplotlib.
 
     write_curve(Path("runs/curve"), rows)   # -> runs/curve.tsv and runs/curve.png
 
-`rows` are dicts with the same keys, one per epoch. The PNG shows every column whose
-name ends in `accuracy` (in percent, left scale) and every column ending in `loss`
-(scaled to the plot, right side), one coloured line each, against the epoch number.
+`rows` are dicts with the same keys, one per epoch (or step). The x axis is the `epoch`
+column, else `step`, else the first column. Columns whose name ends in `accuracy` are
+drawn on a 0-100% scale at the left; columns ending in `loss` (or `nats`) on the loss
+scale at the right. `baselines` (name -> value on the loss scale, for example the
+n-gram models of milestone 05) are drawn as dashed horizontal lines, labelled in the
+legend. The picture is deterministic: the same rows give the same bytes.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-__all__ = ["write_curve", "write_png"]
+__all__ = ["write_curve", "plot_curve"]
 
-WIDTH, HEIGHT, MARGIN = 480, 320, 24
-COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189)]
-
-
-def write_png(path: Path, pixels: np.ndarray) -> None:
-    """Write an RGB uint8 image `(H, W, 3)` as a PNG file (zlib-compressed, no filter)."""
-    height, width, _ = pixels.shape
-    raw = b"".join(b"\x00" + pixels[row].tobytes() for row in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 9))
-        + chunk(b"IEND", b"")
-    )
+Row = Mapping[str, float | int]
+SIZE_INCHES, DPI = (6.4, 4.0), 100
 
 
-def _draw_line(image: np.ndarray, xs: np.ndarray, ys: np.ndarray, colour: tuple) -> None:
-    """A 2-pixel-wide polyline through the points (xs, ys) in pixel coordinates."""
-    for x0, y0, x1, y1 in zip(xs[:-1], ys[:-1], xs[1:], ys[1:], strict=True):
-        steps = int(max(abs(x1 - x0), abs(y1 - y0))) + 1
-        px = np.round(np.linspace(x0, x1, steps)).astype(int)
-        py = np.round(np.linspace(y0, y1, steps)).astype(int)
-        for dy in (0, 1):
-            image[np.clip(py + dy, 0, image.shape[0] - 1), px] = colour
-    for x, y in zip(xs, ys, strict=True):
-        image[int(y) - 2 : int(y) + 3, int(x) - 2 : int(x) + 3] = colour
+def _x_key(row: Row) -> str:
+    for key in ("epoch", "step"):
+        if key in row:
+            return key
+    return next(iter(row))
 
 
-def plot(rows: Sequence[dict[str, float]]) -> np.ndarray:
-    """The curve picture: accuracies on a 0-100% scale, losses scaled to their maximum."""
-    image = np.full((HEIGHT, WIDTH, 3), 255, dtype=np.uint8)
-    left, right, top, bottom = MARGIN, WIDTH - MARGIN, MARGIN, HEIGHT - MARGIN
-    for fraction in np.linspace(0, 1, 11):  # grid: every 10% of the accuracy scale
-        image[int(round(bottom - fraction * (bottom - top))), left:right] = 225
-    image[top:bottom, left] = image[bottom, left:right] = 0
-    epochs = np.array([row["epoch"] for row in rows], dtype=float)
-    span = max(epochs.max() - epochs.min(), 1.0)
-    xs = left + (epochs - epochs.min()) / span * (right - left - 1)
-    columns = [k for k in rows[0] if k.endswith("accuracy") or k.endswith("loss")]
-    for colour, name in zip(COLOURS, columns, strict=False):
-        values = np.array([row[name] for row in rows], dtype=float)
-        scale = 100.0 if name.endswith("accuracy") else max(values.max(), 1e-12)
-        ys = bottom - np.clip(values / scale, 0, 1) * (bottom - top - 1)
-        _draw_line(image, xs, ys, colour)
-    return image
+def _is_accuracy(name: str) -> bool:
+    return name.endswith("accuracy")
 
 
-def write_curve(stem: Path, rows: Sequence[dict[str, float]]) -> tuple[Path, Path]:
+def _is_loss(name: str) -> bool:
+    return name.endswith("loss") or name.endswith("nats")
+
+
+def plot_curve(
+    rows: Sequence[Row], title: str = "", baselines: Mapping[str, float] | None = None
+) -> Figure:
+    """The curve as a matplotlib Figure (no pyplot: no global state, no window)."""
+    if not rows:
+        raise ValueError("a curve needs at least one row")
+    figure = Figure(figsize=SIZE_INCHES, dpi=DPI)
+    FigureCanvasAgg(figure)
+    x_key = _x_key(rows[0])
+    xs = [row[x_key] for row in rows]
+    accuracies = [k for k in rows[0] if _is_accuracy(k)]
+    losses = [k for k in rows[0] if _is_loss(k)]
+    axes = figure.add_subplot()
+    loss_axes = axes
+    lines = []
+    if accuracies:
+        for name in accuracies:
+            lines += axes.plot(xs, [row[name] for row in rows], marker=".", label=name)
+        axes.set_ylim(0, 100)
+        axes.set_ylabel("accuracy (%)")
+        axes.grid(True, alpha=0.3)
+        if losses or baselines:
+            loss_axes = axes.twinx()
+    colours = iter(["tab:red", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive"])
+    for name in losses:
+        lines += loss_axes.plot(
+            xs, [row[name] for row in rows], marker=".", color=next(colours), label=name
+        )
+    for name, value in (baselines or {}).items():
+        lines.append(loss_axes.axhline(value, linestyle="--", linewidth=1, label=name,
+                                       color=next(colours, "tab:gray")))  # fmt: skip
+    if losses or baselines:
+        loss_axes.set_ylabel("loss")
+        if loss_axes is axes:
+            axes.grid(True, alpha=0.3)
+    axes.set_xlabel(x_key)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if title:
+        axes.set_title(title)
+    axes.legend(handles=lines, loc="best", fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def write_curve(
+    stem: Path,
+    rows: Sequence[Row],
+    title: str = "",
+    baselines: Mapping[str, float] | None = None,
+) -> tuple[Path, Path]:
     """Write `stem.tsv` (the table) and `stem.png` (the plot); returns both paths."""
+    figure = plot_curve(rows, title, baselines)
     stem.parent.mkdir(parents=True, exist_ok=True)
     names = list(rows[0])
     lines = ["\t".join(names)]
@@ -80,5 +99,5 @@ def write_curve(stem: Path, rows: Sequence[dict[str, float]]) -> tuple[Path, Pat
                         for n in names) for row in rows]  # fmt: skip
     table, picture = stem.with_suffix(".tsv"), stem.with_suffix(".png")
     table.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    write_png(picture, plot(rows))
+    figure.savefig(picture, format="png", metadata={"Software": None})
     return table, picture

@@ -3,12 +3,12 @@ training curve files, the CIFAR-10 recipe's network, and missing data."""
 
 import os
 import re
-import struct
 import subprocess
 import sys
-import zlib
 
 import numpy as np
+from matplotlib.colors import to_rgb
+from matplotlib.image import imread
 
 from milestones.curves import write_curve
 
@@ -27,21 +27,15 @@ def _lenet(*args, env=None):
 
 
 def _png_pixels(path):
-    """Decode the 8-bit RGB, unfiltered PNGs that `write_png` makes, checking every CRC."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG signature"
-    chunks, position = {}, 8
-    while position < len(data):
-        (length,) = struct.unpack(">I", data[position : position + 4])
-        kind = data[position + 4 : position + 8]
-        body = data[position + 8 : position + 8 + length]
-        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length])
-        assert crc == zlib.crc32(kind + body), f"bad CRC in {kind}"
-        chunks[kind] = body
-        position += 12 + length
-    width, height = struct.unpack(">II", chunks[b"IHDR"][:8])
-    rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(height, -1)
-    return rows[:, 1:].reshape(height, width, 3)
+    """The RGB pixels of a PNG file, decoded by matplotlib (through Pillow)."""
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG signature"
+    return np.round(imread(path)[..., :3] * 255).astype(np.uint8)
+
+
+def _drawn(pixels, colour) -> int:
+    """How many pixels have exactly this matplotlib colour."""
+    rgb = np.round(np.array(to_rgb(colour)) * 255).astype(np.uint8)
+    return int((pixels == rgb).all(axis=2).sum())
 
 
 def test_curve_files_hold_the_table_and_a_valid_png(tmp_path):
@@ -52,9 +46,18 @@ def test_curve_files_hold_the_table_and_a_valid_png(tmp_path):
     lines = table.read_text().splitlines()
     assert lines[0] == "epoch\ttrain_loss\ttest_accuracy" and lines[3] == "3\t0.3333\t80.0000"
     pixels = _png_pixels(picture)
-    assert pixels.shape == (320, 480, 3)
-    assert (pixels == [31, 119, 180]).all(axis=2).sum() > 100, "the first curve is not drawn"
-    assert (pixels == [214, 39, 40]).all(axis=2).sum() > 100, "the second curve is not drawn"
+    assert pixels.shape == (400, 640, 3)
+    assert _drawn(pixels, "tab:blue") > 100, "the accuracy curve is not drawn"
+    assert _drawn(pixels, "tab:red") > 100, "the loss curve is not drawn"
+    again = write_curve(tmp_path / "again" / "curve", rows)[1]
+    assert again.read_bytes() == picture.read_bytes(), "the same rows must give the same PNG"
+
+
+def test_baselines_are_drawn_as_lines_on_the_loss_scale(tmp_path):
+    rows = [{"step": s, "val_loss": 2.0 / s} for s in (1, 2, 4)]
+    plain = _png_pixels(write_curve(tmp_path / "plain", rows)[1])
+    with_baseline = _png_pixels(write_curve(tmp_path / "base", rows, baselines={"7-gram": 1.0})[1])
+    assert _drawn(with_baseline, "tab:green") > _drawn(plain, "tab:green") + 100
 
 
 def test_digits_cnn_reaches_97_percent_and_saves_checkpoint_and_curve(tmp_path):
@@ -65,7 +68,7 @@ def test_digits_cnn_reaches_97_percent_and_saves_checkpoint_and_curve(tmp_path):
     assert re.search(r"epoch 30/30 +batch 45/45 .*images/s +ETA 0:00", result.stdout)
     assert (tmp_path / "lenet-digits.npz").is_file()
     assert len((tmp_path / "lenet-digits-curve.tsv").read_text().splitlines()) == 31
-    assert _png_pixels(tmp_path / "lenet-digits-curve.png").shape == (320, 480, 3)
+    assert _png_pixels(tmp_path / "lenet-digits-curve.png").shape == (400, 640, 3)
 
 
 def test_training_resumes_from_the_checkpoint(tmp_path):

@@ -8,11 +8,13 @@ import sys
 
 import pytest
 
-from milestones.runner import MilestoneError, check_ready, discover, needed_modules, unfinished
+from grader.assign.regions import open_tasks
+from grader.milestone_index import MilestoneError, discover, needed_modules
+from milestones.runner import check_ready
 
 from .conftest import COURSE, LAYOUT
 
-MILESTONES = discover()
+MILESTONES = discover(LAYOUT.milestones)
 
 
 def _run(*args, timeout=120):
@@ -46,14 +48,14 @@ def test_milestones_are_discovered_with_title_and_modules():
 
 def test_unfinished_lists_the_open_tasks_of_a_starter_and_nothing_for_a_solution(tmp_path):
     module = COURSE.module(6)
-    todo = unfinished(LAYOUT.module_file(LAYOUT.starter, module))
+    todo = open_tasks(LAYOUT.module_file(LAYOUT.starter, module))
     assert [t.split(" (")[0] for t in todo] == [f"Task 06.{k}" for k in range(1, 6)]
     assert "SGD.__init__" in todo[2] and "SGD._update" in todo[2]
-    assert unfinished(LAYOUT.module_file(LAYOUT.solutions, module)) == []
-    assert unfinished(tmp_path / "optimizers.py") == ["optimizers.py is missing"]
+    assert open_tasks(LAYOUT.module_file(LAYOUT.solutions, module)) == []
+    assert open_tasks(tmp_path / "optimizers.py") == ["optimizers.py is missing"]
     broken = tmp_path / "broken.py"
     broken.write_text("def f(:\n")
-    assert unfinished(broken) == ["broken.py has a syntax error on line 1"]
+    assert open_tasks(broken) == ["broken.py has a syntax error on line 1"]
 
 
 def test_check_ready_names_every_unfinished_module_and_task(tmp_path):
@@ -76,24 +78,39 @@ def test_the_command_refuses_an_unfinished_tree_with_a_clear_message(tmp_path):
     assert _run("99").returncode == 2
 
 
-def test_perceptron_and_xor_run_on_the_solutions():
-    perceptron = _run("01", "--submission", "solutions")
+def _curve_rows(path) -> list[list[str]]:
+    """The TSV table of a curve, and a check that its PNG beside it is a picture."""
+    assert path.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return [line.split("\t") for line in path.read_text().splitlines()]
+
+
+def test_perceptron_and_xor_run_on_the_solutions(tmp_path):
+    out = ["--", "--out", str(tmp_path)]
+    perceptron = _run("01", "--submission", "solutions", *out)
     assert perceptron.returncode == 0, perceptron.stderr
     assert "Converged" in perceptron.stdout and "samples/s" in perceptron.stdout
-    xor = _run("02", "--submission", "solutions")
+    rows = _curve_rows(tmp_path / "perceptron-curve.tsv")
+    assert rows[0] == ["epoch", "mistakes", "train_loss", "train_accuracy"]
+    assert rows[-1][1] == "0", "the last epoch of a converged run makes no mistake"
+    xor = _run("02", "--submission", "solutions", *out)
     assert xor.returncode == 0, xor.stderr
     single, hidden = re.search(
         r"Single layer: ([\d.]+)%.*hidden layer: ([\d.]+)%", xor.stdout
     ).groups()
     assert float(single) <= 80.0 and float(hidden) >= 95.0, xor.stdout[-400:]
+    rows = _curve_rows(tmp_path / "xor-curve.tsv")
+    assert rows[0] == ["epoch", "one layer accuracy", "hidden layer of 8 accuracy"]
+    assert len(rows) == 41
 
 
-def test_the_digits_mlp_reaches_95_percent_on_the_solutions():
-    result = _run("03", "--submission", "solutions")
+def test_the_digits_mlp_reaches_95_percent_on_the_solutions(tmp_path):
+    result = _run("03", "--submission", "solutions", "--", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     accuracy = float(re.search(r"test accuracy ([\d.]+)%", result.stdout).group(1))
     assert accuracy >= 95.0, result.stdout[-600:]
     assert "epoch 30 train" in result.stdout and "samples/s" in result.stdout
+    rows = _curve_rows(tmp_path / "mlp-digits-curve.tsv")
+    assert len(rows) == 31 and float(rows[-1][-1]) == pytest.approx(accuracy, abs=0.01)
 
 
 def test_missing_data_is_a_message_not_a_traceback(tmp_path):

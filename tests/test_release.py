@@ -32,6 +32,26 @@ def test_the_template_has_no_instructor_folders_and_a_student_readme(released): 
         "02_activations",
     ]
     assert (template / "tinytorch" / "core" / "tensor.py").is_file()
+    # the course's .gitattributes marks assignments/ as generated: not so in a student's
+    assert not (template / ".gitattributes").exists()
+
+
+def test_generated_copies_are_marked_generated_for_reviews():
+    for folder, generated in (
+        ("starter", True),
+        ("assignments", True),
+        ("tinytorch", True),
+        ("solutions", False),
+        ("grader", False),
+    ):
+        marked = subprocess.run(
+            ["git", "check-attr", "linguist-generated", f"{folder}/x.py"],
+            capture_output=True,
+            text=True,
+            cwd=LAYOUT.root,
+            check=True,
+        ).stdout
+        assert marked.strip().endswith("true") is generated, marked
 
 
 def test_the_student_readme_promises_only_what_the_template_has(released):  # noqa: F811

@@ -25,13 +25,37 @@ def helper():
 
 STARTER = """class Adder:
     def add(self, a, b):
-        # TODO (Task 01.2): use +.
+        # TODO (Task 01.2)
         raise NotImplementedError('Task 01.2: implement Adder.add. Hint: use +.')
 
 
 def helper():
+    # TODO (Task 01.3)
     raise NotImplementedError('Task 01.3: implement helper.')
 """
+
+
+def test_a_long_hint_is_written_once_and_wrapped_inside_the_column_limit():
+    hint = " ".join(f"word{i}" for i in range(60))
+    solution = (
+        f"def f():\n    # BEGIN SOLUTION 01.1\n    # HINT: {hint}\n    return 1\n"
+        "    # END SOLUTION\n"
+    )
+    starter = make_starter_text(solution)
+    assert max(len(line) for line in starter.splitlines()) <= 100
+    assert starter.count("word59") == 1
+    namespace: dict = {}
+    exec(starter, namespace)
+    with pytest.raises(NotImplementedError) as raised:
+        namespace["f"]()
+    assert str(raised.value) == f"Task 01.1: implement f. Hint: {hint}"
+
+
+def test_no_starter_line_passes_the_column_limit(layout):
+    for module in BUILT:
+        text = layout.module_file(layout.starter, module).read_text()
+        long = [n for n, line in enumerate(text.splitlines(), 1) if len(line) > 100]
+        assert not long, f"{module.filename}: lines over 100 columns: {long[:10]}"
 
 
 def test_regions_become_stubs_that_name_task_scope_and_hint():

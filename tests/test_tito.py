@@ -96,11 +96,11 @@ def test_sync_reports_a_module_in_step(repo, capsys):
     assert "same code" in out
 
 
-def test_milestone_lists_without_a_number_and_refuses_unfinished_modules(repo, capsys):
-    code, out, _ = run(repo, capsys, "milestone")
+def test_milestone_lists_without_a_number_and_refuses_unfinished_modules(repo, capfd):
+    code, out, _ = run(repo, capfd, "milestone")
     assert code == 0
     assert "1957" in out and "tito milestone 01" in out
-    code, _, err = run(repo, capsys, "milestone", "01")
+    code, _, err = run(repo, capfd, "milestone", "01")
     assert code == 2
     assert "Not done yet" in err and "01_tensor" in err
 

@@ -148,8 +148,12 @@ class Tensor:
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        # TODO (Task 01.1): np.asarray(data, dtype=...); when dtype is None use DEFAULT_DTYPE, except for booleans, which stay bool (masks, as in PyTorch).
-        raise NotImplementedError('Task 01.1: implement Tensor.__init__. Hint: np.asarray(data, dtype=...); when dtype is None use DEFAULT_DTYPE, except for booleans, which stay bool (masks, as in PyTorch).')
+        # TODO (Task 01.1)
+        raise NotImplementedError(
+            'Task 01.1: implement Tensor.__init__. Hint: np.asarray(data, dtype=...); when dtype '
+            'is None use DEFAULT_DTYPE, except for booleans, which stay bool (masks, as in '
+            'PyTorch).'
+        )
         self.requires_grad = requires_grad
         self.grad: Tensor | None = None
         self._node: Any = None
@@ -465,8 +469,10 @@ class AddFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        # TODO (Task 01.2): NumPy's + already broadcasts.
-        raise NotImplementedError("Task 01.2: implement AddFn.forward. Hint: NumPy's + already broadcasts.")
+        # TODO (Task 01.2)
+        raise NotImplementedError(
+            "Task 01.2: implement AddFn.forward. Hint: NumPy's + already broadcasts."
+        )
 
 
 class SubFn(Function):
@@ -474,6 +480,7 @@ class SubFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # TODO (Task 01.2)
         raise NotImplementedError('Task 01.2: implement SubFn.forward.')
 
 
@@ -482,6 +489,7 @@ class MulFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # TODO (Task 01.2)
         raise NotImplementedError('Task 01.2: implement MulFn.forward.')
 
 
@@ -490,8 +498,11 @@ class DivFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        # TODO (Task 01.2): dividing by zero gives inf or nan, as in PyTorch; silence NumPy's warning.
-        raise NotImplementedError("Task 01.2: implement DivFn.forward. Hint: dividing by zero gives inf or nan, as in PyTorch; silence NumPy's warning.")
+        # TODO (Task 01.2)
+        raise NotImplementedError(
+            'Task 01.2: implement DivFn.forward. Hint: dividing by zero gives inf or nan, as in '
+            "PyTorch; silence NumPy's warning."
+        )
 
 
 class NegFn(Function):
@@ -499,6 +510,7 @@ class NegFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        # TODO (Task 01.2)
         raise NotImplementedError('Task 01.2: implement NegFn.forward.')
 
 
@@ -515,6 +527,7 @@ class ExpFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        # TODO (Task 01.3)
         raise NotImplementedError('Task 01.3: implement ExpFn.forward.')
 
 
@@ -523,6 +536,7 @@ class LogFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray) -> np.ndarray:
+        # TODO (Task 01.3)
         raise NotImplementedError('Task 01.3: implement LogFn.forward.')
 
 
@@ -531,8 +545,11 @@ class PowFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, exponent: float) -> np.ndarray:
-        # TODO (Task 01.3): return a * a for exponent 2 and a * a * a for 3; np.power otherwise.
-        raise NotImplementedError('Task 01.3: implement PowFn.forward. Hint: return a * a for exponent 2 and a * a * a for 3; np.power otherwise.')
+        # TODO (Task 01.3)
+        raise NotImplementedError(
+            'Task 01.3: implement PowFn.forward. Hint: return a * a for exponent 2 and a * a * a '
+            'for 3; np.power otherwise.'
+        )
 
 
 class ClampFn(Function):
@@ -540,8 +557,10 @@ class ClampFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
-        # TODO (Task 01.3): np.clip accepts None for a missing bound.
-        raise NotImplementedError('Task 01.3: implement ClampFn.forward. Hint: np.clip accepts None for a missing bound.')
+        # TODO (Task 01.3)
+        raise NotImplementedError(
+            'Task 01.3: implement ClampFn.forward. Hint: np.clip accepts None for a missing bound.'
+        )
 
 
 # %% [markdown]
@@ -557,6 +576,7 @@ class MatMulFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # TODO (Task 01.4)
         raise NotImplementedError('Task 01.4: implement MatMulFn.forward.')
 
 
@@ -572,6 +592,7 @@ class SumFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
+        # TODO (Task 01.5)
         raise NotImplementedError('Task 01.5: implement SumFn.forward.')
 
 
@@ -580,6 +601,7 @@ class MaxFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, dim: tuple[int, ...], keepdim: bool) -> np.ndarray:
+        # TODO (Task 01.5)
         raise NotImplementedError('Task 01.5: implement MaxFn.forward.')
 
 
@@ -593,6 +615,7 @@ class ReshapeFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        # TODO (Task 01.6)
         raise NotImplementedError('Task 01.6: implement ReshapeFn.forward.')
 
 
@@ -601,6 +624,7 @@ class PermuteFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+        # TODO (Task 01.6)
         raise NotImplementedError('Task 01.6: implement PermuteFn.forward.')
 
 
@@ -614,6 +638,7 @@ class GetItemFn(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, key: Any) -> np.ndarray:
+        # TODO (Task 01.7)
         raise NotImplementedError('Task 01.7: implement GetItemFn.forward.')
 
 
@@ -622,6 +647,7 @@ class CatFn(Function):
 
     @staticmethod
     def forward(ctx: Context, *arrays: np.ndarray, dim: int) -> np.ndarray:
+        # TODO (Task 01.7)
         raise NotImplementedError('Task 01.7: implement CatFn.forward.')
 
 
@@ -630,6 +656,7 @@ class WhereFn(Function):
 
     @staticmethod
     def forward(ctx: Context, condition: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # TODO (Task 01.7)
         raise NotImplementedError('Task 01.7: implement WhereFn.forward.')
 
 

@@ -144,8 +144,12 @@ class Module:
         if name in self._buffers:
             self.register_buffer(name, value)
             return
-        # TODO (Task 03.1): drop `name` from self._parameters and self._modules (it may be re-assigned), record a Parameter or a Module in its registry, and store the attribute itself with object.__setattr__(self, name, value).
-        raise NotImplementedError('Task 03.1: implement Module.__setattr__. Hint: drop `name` from self._parameters and self._modules (it may be re-assigned), record a Parameter or a Module in its registry, and store the attribute itself with object.__setattr__(self, name, value).')
+        # TODO (Task 03.1)
+        raise NotImplementedError(
+            'Task 03.1: implement Module.__setattr__. Hint: drop `name` from self._parameters and '
+            'self._modules (it may be re-assigned), record a Parameter or a Module in its '
+            'registry, and store the attribute itself with object.__setattr__(self, name, value).'
+        )
 
     def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self._modules, self._buffers):
@@ -169,13 +173,19 @@ class Module:
 
         A module reachable along two paths is listed under each of them.
         """
-        # TODO (Task 03.1): yield (prefix, self), then `yield from` each child's named_modules with the prefix _join(prefix, child_name).
-        raise NotImplementedError("Task 03.1: implement Module.named_modules. Hint: yield (prefix, self), then `yield from` each child's named_modules with the prefix _join(prefix, child_name).")
+        # TODO (Task 03.1)
+        raise NotImplementedError(
+            'Task 03.1: implement Module.named_modules. Hint: yield (prefix, self), then `yield '
+            "from` each child's named_modules with the prefix _join(prefix, child_name)."
+        )
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         """Every parameter with its dotted name, like "0.weight"; a shared one only once."""
-        # TODO (Task 03.1): walk self.named_modules(); remember id(parameter) in a set to skip repeats.
-        raise NotImplementedError('Task 03.1: implement Module.named_parameters. Hint: walk self.named_modules(); remember id(parameter) in a set to skip repeats.')
+        # TODO (Task 03.1)
+        raise NotImplementedError(
+            'Task 03.1: implement Module.named_parameters. Hint: walk self.named_modules(); '
+            'remember id(parameter) in a set to skip repeats.'
+        )
 
     def parameters(self) -> Iterator[Parameter]:
         """Every parameter, each once: what an optimizer trains."""
@@ -202,8 +212,11 @@ class Module:
         """Switch this module and all below it to training (or, with False, evaluation) mode."""
         if not isinstance(mode, bool):
             raise TypeError(f"train(mode) takes True or False, got {mode!r}")
-        # TODO (Task 03.2): set `training` on every module of self.modules(), then return self.
-        raise NotImplementedError('Task 03.2: implement Module.train. Hint: set `training` on every module of self.modules(), then return self.')
+        # TODO (Task 03.2)
+        raise NotImplementedError(
+            'Task 03.2: implement Module.train. Hint: set `training` on every module of '
+            'self.modules(), then return self.'
+        )
 
     def eval(self) -> Module:
         """Evaluation mode, `train(False)`: Dropout, for one, lets inputs through."""
@@ -211,13 +224,18 @@ class Module:
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (`.grad = None`) before the next backward."""
+        # TODO (Task 03.2)
         raise NotImplementedError('Task 03.2: implement Module.zero_grad.')
 
     # ---- Task 03.3: saving and loading ----
     def _state_tensors(self) -> dict[str, Tensor]:
         """Every parameter and buffer under its dotted name (a shared one under each name)."""
-        # TODO (Task 03.3): for each (prefix, module) of named_modules(), add the items of its _parameters and then its _buffers under _join(prefix, name).
-        raise NotImplementedError('Task 03.3: implement Module._state_tensors. Hint: for each (prefix, module) of named_modules(), add the items of its _parameters and then its _buffers under _join(prefix, name).')
+        # TODO (Task 03.3)
+        raise NotImplementedError(
+            'Task 03.3: implement Module._state_tensors. Hint: for each (prefix, module) of '
+            'named_modules(), add the items of its _parameters and then its _buffers under '
+            '_join(prefix, name).'
+        )
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A snapshot: dotted name -> a copy of the array of each parameter and buffer.
@@ -226,6 +244,7 @@ class Module:
             >>> list(Linear(2, 3).state_dict())
             ['weight', 'bias']
         """
+        # TODO (Task 03.3)
         raise NotImplementedError('Task 03.3: implement Module.state_dict.')
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
@@ -236,8 +255,12 @@ class Module:
         and, for each shape mismatch, the key and both shapes. Each parameter keeps its
         identity and dtype.
         """
-        # TODO (Task 03.3): collect all problems before raising; then assign tensor.data = np.array( value, dtype=tensor.dtype), a copy, so the module never shares the caller's array.
-        raise NotImplementedError("Task 03.3: implement Module.load_state_dict. Hint: collect all problems before raising; then assign tensor.data = np.array( value, dtype=tensor.dtype), a copy, so the module never shares the caller's array.")
+        # TODO (Task 03.3)
+        raise NotImplementedError(
+            'Task 03.3: implement Module.load_state_dict. Hint: collect all problems before '
+            'raising; then assign tensor.data = np.array( value, dtype=tensor.dtype), a copy, so '
+            "the module never shares the caller's array."
+        )
 
     # ---- printing (given) ----
     def extra_repr(self) -> str:
@@ -305,8 +328,12 @@ class Linear(Module):
         self.in_features = in_features
         self.out_features = out_features
         generator = rng if rng is not None else np.random.default_rng()
-        # TODO (Task 03.4): k = 1 / math.sqrt(in_features); generator.uniform(-k, k, size=shape) gives the values: wrap them in Parameter. With bias=False, set self.bias = None.
-        raise NotImplementedError('Task 03.4: implement Linear.__init__. Hint: k = 1 / math.sqrt(in_features); generator.uniform(-k, k, size=shape) gives the values: wrap them in Parameter. With bias=False, set self.bias = None.')
+        # TODO (Task 03.4)
+        raise NotImplementedError(
+            'Task 03.4: implement Linear.__init__. Hint: k = 1 / math.sqrt(in_features); '
+            'generator.uniform(-k, k, size=shape) gives the values: wrap them in Parameter. With '
+            'bias=False, set self.bias = None.'
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim == 0 or x.shape[-1] != self.in_features:
@@ -314,8 +341,11 @@ class Linear(Module):
                 f"Linear(in_features={self.in_features}) expects inputs of shape "
                 f"(*, {self.in_features}), got shape {x.shape}"
             )
-        # TODO (Task 03.4): x @ self.weight.T, plus self.bias when there is one: tensor operations only, so that module 05 can differentiate the layer.
-        raise NotImplementedError('Task 03.4: implement Linear.forward. Hint: x @ self.weight.T, plus self.bias when there is one: tensor operations only, so that module 05 can differentiate the layer.')
+        # TODO (Task 03.4)
+        raise NotImplementedError(
+            'Task 03.4: implement Linear.forward. Hint: x @ self.weight.T, plus self.bias when '
+            'there is one: tensor operations only, so that module 05 can differentiate the layer.'
+        )
 
     def extra_repr(self) -> str:
         return (
@@ -357,8 +387,12 @@ class Dropout(Module):
         self.rng = rng if rng is not None else np.random.default_rng()
 
     def forward(self, x: Tensor) -> Tensor:
-        # TODO (Task 03.5): return x itself in eval mode or when p == 0. Otherwise keep elements where self.rng.random(x.shape) >= self.p and multiply x by keep / (1 - p) (by zeros when p == 1).
-        raise NotImplementedError('Task 03.5: implement Dropout.forward. Hint: return x itself in eval mode or when p == 0. Otherwise keep elements where self.rng.random(x.shape) >= self.p and multiply x by keep / (1 - p) (by zeros when p == 1).')
+        # TODO (Task 03.5)
+        raise NotImplementedError(
+            'Task 03.5: implement Dropout.forward. Hint: return x itself in eval mode or when p == '
+            '0. Otherwise keep elements where self.rng.random(x.shape) >= self.p and multiply x by '
+            'keep / (1 - p) (by zeros when p == 1).'
+        )
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -393,10 +427,14 @@ class Sequential(Module):
                 raise TypeError(
                     f"Sequential takes modules, but argument {index} is a {type(module).__name__}"
                 )
-        # TODO (Task 03.6): setattr(self, str(index), module) registers each module under its position.
-        raise NotImplementedError('Task 03.6: implement Sequential.__init__. Hint: setattr(self, str(index), module) registers each module under its position.')
+        # TODO (Task 03.6)
+        raise NotImplementedError(
+            'Task 03.6: implement Sequential.__init__. Hint: setattr(self, str(index), module) '
+            'registers each module under its position.'
+        )
 
     def forward(self, x: Any) -> Any:
+        # TODO (Task 03.6)
         raise NotImplementedError('Task 03.6: implement Sequential.forward.')
 
     def __len__(self) -> int:
@@ -420,6 +458,7 @@ class ReLU(Module):
     """`relu` as a layer. Shape: input `(*)`, output `(*)`, the same shape."""
 
     def forward(self, x: Tensor) -> Tensor:
+        # TODO (Task 03.6)
         raise NotImplementedError('Task 03.6: implement ReLU.forward.')
 
 
@@ -427,6 +466,7 @@ class Sigmoid(Module):
     """`sigmoid` as a layer. Shape: input `(*)`, output `(*)`, the same shape."""
 
     def forward(self, x: Tensor) -> Tensor:
+        # TODO (Task 03.6)
         raise NotImplementedError('Task 03.6: implement Sigmoid.forward.')
 
 
@@ -434,6 +474,7 @@ class Tanh(Module):
     """`tanh` as a layer. Shape: input `(*)`, output `(*)`, the same shape."""
 
     def forward(self, x: Tensor) -> Tensor:
+        # TODO (Task 03.6)
         raise NotImplementedError('Task 03.6: implement Tanh.forward.')
 
 
@@ -449,6 +490,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:
+        # TODO (Task 03.6)
         raise NotImplementedError('Task 03.6: implement GELU.forward.')
 
     def extra_repr(self) -> str:
@@ -467,6 +509,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
+        # TODO (Task 03.6)
         raise NotImplementedError('Task 03.6: implement Softmax.forward.')
 
     def extra_repr(self) -> str:

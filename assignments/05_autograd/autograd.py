@@ -14,8 +14,10 @@
 #   gradient per input (None for inputs that need none);
 # - `no_grad`, which switches recording off.
 #
-# Composite ops (`x - y`, `mean`, `Linear`, `mse_loss` ...) need no rule of their own:
-# they are built from the primitives below, so their gradients come for free.
+# Composite ops (`mean`, `x.T`, `Linear`, `mse_loss` ...) need no rule of their own:
+# they are built from the primitives below, so their gradients come for free. The
+# engine's plumbing (the `Node` record, the topological sort, summing a gradient back to
+# a broadcast input's shape) is given at the end of this file.
 #
 # Tasks: 05.1 recording, 05.2 backward, 05.3 elementwise rules, 05.4 matmul and
 # reductions, 05.5 shape rules, 05.6 activation and loss rules, 05.7 no_grad.
@@ -69,10 +71,14 @@ def backward_rule(fn: type[Function]) -> Callable[[BackwardRule], BackwardRule]:
     """Register the decorated function as the backward rule of op `fn`.
 
     Later modules (convolution in module 09, attention ...) use it for their own ops.
+    The engine calls the rule through `_keep_contract` (given, at the end of this file).
     """
 
     def register(rule: BackwardRule) -> BackwardRule:
-        _RULES[fn] = rule
+        def checked_rule(ctx: Context, grad_output: np.ndarray) -> Gradients:
+            return _keep_contract(fn, rule, ctx, rule(ctx, grad_output))
+
+        _RULES[fn] = checked_rule
         return rule
 
     return register
@@ -83,6 +89,334 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
+# %% [markdown]
+# ## Tasks 05.1 and 05.2: the engine
+#
+# `record` runs after every op. When recording is on and at least one input tensor
+# has `requires_grad`, mark the output as requiring grad and attach a `Node`.
+#
+# `backward` seeds the root with `gradient` (ones for a one-element tensor), visits
+# tensors in reverse topological order, calls each node's rule, sums each gradient back
+# to its input's shape (`_unbroadcast`), and adds it to the input: leaves (no node)
+# accumulate into `.grad` across calls, as in PyTorch; inner tensors pass it on.
+
+
+# %%
+class Engine:
+    """Records the graph and runs backward (installed into module 01 below)."""
+
+    def record(self, fn: type[Function], ctx: Context, inputs: tuple, output: Tensor) -> None:
+        """Attach a Node to `output` when an input requires grad and recording is on."""
+        # TODO (Task 05.1)
+        raise NotImplementedError(
+            'Task 05.1: implement Engine.record. Hint: parents hold the input tensors that require '
+            'grad, None in every other slot; also set ctx.needs_input_grad (one bool per input) '
+            'for the rules.'
+        )
+
+    def backward(self, tensor: Tensor, gradient: np.ndarray | None) -> None:
+        """Backpropagate from `tensor` into the `.grad` of every leaf that requires grad."""
+        if not tensor.requires_grad:
+            raise RuntimeError(
+                "backward() was called on a tensor that does not require grad: none of the "
+                "tensors it was computed from has requires_grad=True"
+            )
+        if gradient is None:
+            if tensor.numel() != 1:
+                raise RuntimeError(
+                    f"backward() on a tensor of shape {tensor.shape} needs a gradient argument "
+                    "of the same shape (or reduce it first, for example with .sum())"
+                )
+            gradient = np.ones(tensor.shape, dtype=tensor.dtype)
+        elif gradient.shape != tensor.shape:
+            raise ValueError(
+                f"gradient has shape {gradient.shape}, but the tensor has shape {tensor.shape}"
+            )
+        # TODO (Task 05.2)
+        raise NotImplementedError(
+            'Task 05.2: implement Engine.backward. Hint: keep pending gradients in a dict keyed by '
+            'id(tensor); visit the tensors in reversed(_topological_order(tensor)); give leaves '
+            'their gradient with _accumulate(leaf, grad, stored), stored = {_owner(gradient)} made '
+            'once.'
+        )
+
+
+# %% [markdown]
+# ## Task 05.3: elementwise rules
+#
+# Return gradients with the broadcast shape; the engine sums them back to each
+# input's shape. `ctx.inputs` holds the input arrays, `ctx.output` the result.
+
+
+# %%
+@backward_rule(AddFn)
+def add_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
+    raise NotImplementedError('Task 05.3: implement add_backward.')
+
+
+@backward_rule(SubFn)
+def sub_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
+    raise NotImplementedError('Task 05.3: implement sub_backward.')
+
+
+@backward_rule(MulFn)
+def mul_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
+    raise NotImplementedError(
+        'Task 05.3: implement mul_backward. Hint: skip the inputs whose ctx.needs_input_grad is '
+        'False.'
+    )
+
+
+@backward_rule(DivFn)
+def div_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
+    raise NotImplementedError('Task 05.3: implement div_backward. Hint: d(a/b)/db = -a / b**2.')
+
+
+@backward_rule(NegFn)
+def neg_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
+    raise NotImplementedError('Task 05.3: implement neg_backward.')
+
+
+@backward_rule(ExpFn)
+def exp_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
+    raise NotImplementedError(
+        'Task 05.3: implement exp_backward. Hint: the derivative of exp is exp itself, already in '
+        'ctx.output.'
+    )
+
+
+@backward_rule(LogFn)
+def log_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
+    raise NotImplementedError('Task 05.3: implement log_backward.')
+
+
+@backward_rule(PowFn)
+def pow_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
+    raise NotImplementedError(
+        'Task 05.3: implement pow_backward. Hint: p * a**(p - 1); use a itself for p == 2 (x ** 1 '
+        'is slow in NumPy). For p == 0 the gradient is 0 everywhere, also at a == 0 (0 * 0**-1 '
+        'would be nan).'
+    )
+
+
+@backward_rule(ClampFn)
+def clamp_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
+    raise NotImplementedError(
+        'Task 05.3: implement clamp_backward. Hint: the gradient passes where low <= a <= high '
+        '(bounds included, as in PyTorch).'
+    )
+
+
+@backward_rule(WhereFn)
+def where_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.3)
+    raise NotImplementedError('Task 05.3: implement where_backward.')
+
+
+# %% [markdown]
+# ## Task 05.4: matrix product and reductions
+#
+# For `a @ b`: grad_a = grad_output @ b^T and grad_b = a^T @ grad_output, on the last two
+# axes. A 1-D operand behaves as a matrix with a size-1 axis that matmul then drops: put
+# that axis back into `grad_output` first.
+
+
+# %%
+@backward_rule(MatMulFn)
+def matmul_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.4)
+    raise NotImplementedError(
+        'Task 05.4: implement matmul_backward. Hint: promote 1-D operands (a -> a[None, :], b -> '
+        'b[:, None]), then squeeze the results; compute only the gradients ctx.needs_input_grad '
+        'asks for.'
+    )
+
+
+@backward_rule(SumFn)
+def sum_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.4)
+    raise NotImplementedError(
+        'Task 05.4: implement sum_backward. Hint: put the reduced axes back (np.expand_dims) '
+        'unless keepdim, then broadcast.'
+    )
+
+
+@backward_rule(MaxFn)
+def max_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.4)
+    raise NotImplementedError(
+        'Task 05.4: implement max_backward. Hint: share the gradient equally between tied maxima, '
+        "as PyTorch's amax does."
+    )
+
+
+# %% [markdown]
+# ## Task 05.5: shape rules
+
+
+# %%
+@backward_rule(ReshapeFn)
+def reshape_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.5)
+    raise NotImplementedError('Task 05.5: implement reshape_backward.')
+
+
+@backward_rule(PermuteFn)
+def permute_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.5)
+    raise NotImplementedError(
+        'Task 05.5: implement permute_backward. Hint: the inverse permutation is np.argsort(dims).'
+    )
+
+
+def _is_basic_index(key: Any) -> bool:
+    """Ints, slices, None and Ellipsis only: no element can be picked twice."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(k, int | slice) or k is None or k is Ellipsis for k in parts)
+
+
+@backward_rule(GetItemFn)
+def getitem_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.5)
+    raise NotImplementedError(
+        'Task 05.5: implement getitem_backward. Hint: integer arrays may pick an element twice: '
+        'np.add.at adds both contributions.'
+    )
+
+
+@backward_rule(CatFn)
+def cat_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.5)
+    raise NotImplementedError('Task 05.5: implement cat_backward.')
+
+
+# %% [markdown]
+# ## Task 05.6: activations and losses
+#
+# Prefer formulas in terms of the saved output: sigmoid' = s (1 - s), tanh' = 1 - t^2.
+# For cross-entropy, the gradient of the mean loss with respect to the logits is
+# (softmax(logits) - one_hot(targets)) / N. For binary cross-entropy, follow PyTorch:
+# the slope in `p`, `(p - y) / (p (1 - p))`, has its denominator floored at 1e-12, so a
+# probability of exactly 0 or 1 gets a huge but finite slope (+-1e12), never nan; the
+# slope in the target `y`, `log(1 - p) - log(p)`, is not clamped.
+
+
+# %%
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+@backward_rule(ReLUFn)
+def relu_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
+    raise NotImplementedError('Task 05.6: implement relu_backward.')
+
+
+@backward_rule(SigmoidFn)
+def sigmoid_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
+    raise NotImplementedError('Task 05.6: implement sigmoid_backward.')
+
+
+@backward_rule(TanhFn)
+def tanh_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
+    raise NotImplementedError('Task 05.6: implement tanh_backward.')
+
+
+@backward_rule(GELUFn)
+def gelu_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
+    raise NotImplementedError(
+        'Task 05.6: implement gelu_backward. Hint: exact: Phi(x) + x * phi(x), with phi(x) = '
+        'exp(-x**2 / 2) / sqrt(2 pi).'
+    )
+
+
+@backward_rule(SoftmaxFn)
+def softmax_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
+    raise NotImplementedError(
+        'Task 05.6: implement softmax_backward. Hint: s * (g - sum(g * s)) along dim.'
+    )
+
+
+@backward_rule(LogSoftmaxFn)
+def log_softmax_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
+    raise NotImplementedError(
+        'Task 05.6: implement log_softmax_backward. Hint: g - softmax * sum(g) along dim, and '
+        'softmax = exp(output).'
+    )
+
+
+@backward_rule(CrossEntropyFn)
+def cross_entropy_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
+    raise NotImplementedError('Task 05.6: implement cross_entropy_backward.')
+
+
+@backward_rule(BinaryCrossEntropyFn)
+def binary_cross_entropy_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
+    # TODO (Task 05.6)
+    raise NotImplementedError(
+        'Task 05.6: implement binary_cross_entropy_backward. Hint: for p, grad_output * (p - y) / '
+        'np.maximum((1 - p) * p, 1e-12); for y (only when ctx.needs_input_grad[1], else None), '
+        'grad_output * -np.log(p / (1 - p)) inside np.errstate(divide="ignore") (+-inf at p = 0 '
+        'and 1, as in PyTorch). Divide both by p.size for "mean".'
+    )
+
+
+# %% [markdown]
+# ## Task 05.7: no_grad
+#
+# Inside `with no_grad():` (or a function decorated with `@no_grad()`) nothing is
+# recorded: evaluation and optimizer updates build no graph and keep no memory.
+
+
+# %%
+class no_grad(ContextDecorator):  # noqa: N801 (PyTorch's name)
+    """Switch graph recording off inside a `with` block or a decorated function."""
+
+    def __enter__(self) -> no_grad:
+        global _grad_enabled
+        # TODO (Task 05.7)
+        raise NotImplementedError(
+            'Task 05.7: implement no_grad.__enter__. Hint: remember the previous state so nested '
+            'blocks restore it correctly.'
+        )
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _grad_enabled
+        # TODO (Task 05.7)
+        raise NotImplementedError('Task 05.7: implement no_grad.__exit__.')
+
+
+# %% [markdown]
+# ## The engine's helpers (given)
+#
+# - `Node`: what `record` attaches to an op's output.
+# - `_unbroadcast(grad, shape)`: sums a gradient back to an input's shape.
+# - `_topological_order(root)`: every tensor of the graph after its inputs, found with an
+#   explicit stack (a recursive walk would stop at Python's recursion limit).
+# - `_accumulate(leaf, grad, stored)`: adds to `.grad`, copying where two `.grad`s would
+#   otherwise share memory; `stored` remembers the memory already handed out.
+# - `_keep_contract`: checks what each rule returns (one gradient per input, of a shape
+#   that sums back), so a mistake in a rule names the rule instead of leaving a `.grad`
+#   silently missing.
+
+
+# %%
 class Node:
     """One recorded op: which op, its context, and the input tensors needing gradients."""
 
@@ -129,49 +463,6 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-# %% [markdown]
-# ## Tasks 05.1 and 05.2: the engine
-#
-# `record` runs after every op. When recording is on and at least one input tensor
-# has `requires_grad`, mark the output as requiring grad and attach a `Node`.
-#
-# `backward` seeds the root with `gradient` (ones for a one-element tensor), visits
-# tensors in reverse topological order, calls each node's rule, sums each gradient back
-# to its input's shape (`_unbroadcast`), and adds it to the input: leaves (no node)
-# accumulate into `.grad` across calls, as in PyTorch; inner tensors pass it on.
-
-
-# %%
-class Engine:
-    """Records the graph and runs backward (installed into module 01 below)."""
-
-    def record(self, fn: type[Function], ctx: Context, inputs: tuple, output: Tensor) -> None:
-        """Attach a Node to `output` when an input requires grad and recording is on."""
-        # TODO (Task 05.1): parents hold the input tensors that require grad, None in every other slot; also set ctx.needs_input_grad (one bool per input) for the rules.
-        raise NotImplementedError('Task 05.1: implement Engine.record. Hint: parents hold the input tensors that require grad, None in every other slot; also set ctx.needs_input_grad (one bool per input) for the rules.')
-
-    def backward(self, tensor: Tensor, gradient: np.ndarray | None) -> None:
-        """Backpropagate from `tensor` into the `.grad` of every leaf that requires grad."""
-        if not tensor.requires_grad:
-            raise RuntimeError(
-                "backward() was called on a tensor that does not require grad: none of the "
-                "tensors it was computed from has requires_grad=True"
-            )
-        if gradient is None:
-            if tensor.numel() != 1:
-                raise RuntimeError(
-                    f"backward() on a tensor of shape {tensor.shape} needs a gradient argument "
-                    "of the same shape (or reduce it first, for example with .sum())"
-                )
-            gradient = np.ones(tensor.shape, dtype=tensor.dtype)
-        elif gradient.shape != tensor.shape:
-            raise ValueError(
-                f"gradient has shape {gradient.shape}, but the tensor has shape {tensor.shape}"
-            )
-        # TODO (Task 05.2): keep pending gradients in a dict keyed by id(tensor); visit the tensors in reversed(_topological_order(tensor)).
-        raise NotImplementedError('Task 05.2: implement Engine.backward. Hint: keep pending gradients in a dict keyed by id(tensor); visit the tensors in reversed(_topological_order(tensor)).')
-
-
 def _owner(array: np.ndarray) -> int:
     """Identity of the memory behind `array` (views share their base's)."""
     while isinstance(array.base, np.ndarray):
@@ -196,209 +487,40 @@ def _accumulate(leaf: Tensor, grad: np.ndarray, stored: set[int]) -> None:
     leaf.grad = Tensor._wrap(grad)
 
 
-# %% [markdown]
-# ## Task 05.3: elementwise rules
-#
-# Return gradients with the broadcast shape; the engine sums them back to each
-# input's shape. `ctx.inputs` holds the input arrays, `ctx.output` the result.
-
-
-# %%
-@backward_rule(AddFn)
-def add_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    raise NotImplementedError('Task 05.3: implement add_backward.')
-
-
-@backward_rule(SubFn)
-def sub_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    raise NotImplementedError('Task 05.3: implement sub_backward.')
-
-
-@backward_rule(MulFn)
-def mul_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.3): skip the inputs whose ctx.needs_input_grad is False.
-    raise NotImplementedError('Task 05.3: implement mul_backward. Hint: skip the inputs whose ctx.needs_input_grad is False.')
-
-
-@backward_rule(DivFn)
-def div_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.3): d(a/b)/db = -a / b**2.
-    raise NotImplementedError('Task 05.3: implement div_backward. Hint: d(a/b)/db = -a / b**2.')
-
-
-@backward_rule(NegFn)
-def neg_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    raise NotImplementedError('Task 05.3: implement neg_backward.')
-
-
-@backward_rule(ExpFn)
-def exp_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.3): the derivative of exp is exp itself, already in ctx.output.
-    raise NotImplementedError('Task 05.3: implement exp_backward. Hint: the derivative of exp is exp itself, already in ctx.output.')
-
-
-@backward_rule(LogFn)
-def log_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    raise NotImplementedError('Task 05.3: implement log_backward.')
-
-
-@backward_rule(PowFn)
-def pow_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.3): p * a**(p - 1); use a itself for p == 2 (x ** 1 is slow in NumPy). For p == 0 the gradient is 0 everywhere, also at a == 0 (0 * 0**-1 would be nan).
-    raise NotImplementedError('Task 05.3: implement pow_backward. Hint: p * a**(p - 1); use a itself for p == 2 (x ** 1 is slow in NumPy). For p == 0 the gradient is 0 everywhere, also at a == 0 (0 * 0**-1 would be nan).')
-
-
-@backward_rule(ClampFn)
-def clamp_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.3): the gradient passes where low <= a <= high (bounds included, as in PyTorch).
-    raise NotImplementedError('Task 05.3: implement clamp_backward. Hint: the gradient passes where low <= a <= high (bounds included, as in PyTorch).')
-
-
-@backward_rule(WhereFn)
-def where_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    raise NotImplementedError('Task 05.3: implement where_backward.')
-
-
-# %% [markdown]
-# ## Task 05.4: matrix product and reductions
-#
-# For `a @ b`: grad_a = grad_output @ b^T and grad_b = a^T @ grad_output, on the last two
-# axes. A 1-D operand behaves as a matrix with a size-1 axis that matmul then drops: put
-# that axis back into `grad_output` first.
-
-
-# %%
-@backward_rule(MatMulFn)
-def matmul_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.4): promote 1-D operands (a -> a[None, :], b -> b[:, None]), then squeeze the results; compute only the gradients ctx.needs_input_grad asks for.
-    raise NotImplementedError('Task 05.4: implement matmul_backward. Hint: promote 1-D operands (a -> a[None, :], b -> b[:, None]), then squeeze the results; compute only the gradients ctx.needs_input_grad asks for.')
-
-
-@backward_rule(SumFn)
-def sum_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.4): put the reduced axes back (np.expand_dims) unless keepdim, then broadcast.
-    raise NotImplementedError('Task 05.4: implement sum_backward. Hint: put the reduced axes back (np.expand_dims) unless keepdim, then broadcast.')
-
-
-@backward_rule(MaxFn)
-def max_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.4): share the gradient equally between tied maxima, as PyTorch's amax does.
-    raise NotImplementedError("Task 05.4: implement max_backward. Hint: share the gradient equally between tied maxima, as PyTorch's amax does.")
-
-
-# %% [markdown]
-# ## Task 05.5: shape rules
-
-
-# %%
-@backward_rule(ReshapeFn)
-def reshape_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    raise NotImplementedError('Task 05.5: implement reshape_backward.')
-
-
-@backward_rule(PermuteFn)
-def permute_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.5): the inverse permutation is np.argsort(dims).
-    raise NotImplementedError('Task 05.5: implement permute_backward. Hint: the inverse permutation is np.argsort(dims).')
-
-
-def _is_basic_index(key: Any) -> bool:
-    """Ints, slices, None and Ellipsis only: no element can be picked twice."""
-    parts = key if isinstance(key, tuple) else (key,)
-    return all(isinstance(k, int | slice) or k is None or k is Ellipsis for k in parts)
-
-
-@backward_rule(GetItemFn)
-def getitem_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.5): integer arrays may pick an element twice: np.add.at adds both contributions.
-    raise NotImplementedError('Task 05.5: implement getitem_backward. Hint: integer arrays may pick an element twice: np.add.at adds both contributions.')
-
-
-@backward_rule(CatFn)
-def cat_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    raise NotImplementedError('Task 05.5: implement cat_backward.')
-
-
-# %% [markdown]
-# ## Task 05.6: activations and losses
-#
-# Prefer formulas in terms of the saved output: sigmoid' = s (1 - s), tanh' = 1 - t^2.
-# For cross-entropy, the gradient of the mean loss with respect to the logits is
-# (softmax(logits) - one_hot(targets)) / N. For binary cross-entropy, follow PyTorch:
-# the slope in `p`, `(p - y) / (p (1 - p))`, has its denominator floored at 1e-12, so a
-# probability of exactly 0 or 1 gets a huge but finite slope (+-1e12), never nan; the
-# slope in the target `y`, `log(1 - p) - log(p)`, is not clamped.
-
-
-# %%
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-
-
-@backward_rule(ReLUFn)
-def relu_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    raise NotImplementedError('Task 05.6: implement relu_backward.')
-
-
-@backward_rule(SigmoidFn)
-def sigmoid_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    raise NotImplementedError('Task 05.6: implement sigmoid_backward.')
-
-
-@backward_rule(TanhFn)
-def tanh_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    raise NotImplementedError('Task 05.6: implement tanh_backward.')
-
-
-@backward_rule(GELUFn)
-def gelu_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.6): exact: Phi(x) + x * phi(x), with phi(x) = exp(-x**2 / 2) / sqrt(2 pi).
-    raise NotImplementedError('Task 05.6: implement gelu_backward. Hint: exact: Phi(x) + x * phi(x), with phi(x) = exp(-x**2 / 2) / sqrt(2 pi).')
-
-
-@backward_rule(SoftmaxFn)
-def softmax_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.6): s * (g - sum(g * s)) along dim.
-    raise NotImplementedError('Task 05.6: implement softmax_backward. Hint: s * (g - sum(g * s)) along dim.')
-
-
-@backward_rule(LogSoftmaxFn)
-def log_softmax_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.6): g - softmax * sum(g) along dim, and softmax = exp(output).
-    raise NotImplementedError('Task 05.6: implement log_softmax_backward. Hint: g - softmax * sum(g) along dim, and softmax = exp(output).')
-
-
-@backward_rule(CrossEntropyFn)
-def cross_entropy_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    raise NotImplementedError('Task 05.6: implement cross_entropy_backward.')
-
-
-@backward_rule(BinaryCrossEntropyFn)
-def binary_cross_entropy_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
-    # TODO (Task 05.6): for p, grad_output * (p - y) / np.maximum((1 - p) * p, 1e-12); for y (only when ctx.needs_input_grad[1], else None), grad_output * -np.log(p / (1 - p)) inside np.errstate(divide="ignore") (+-inf at p = 0 and 1, as in PyTorch). Divide both by p.size for "mean".
-    raise NotImplementedError('Task 05.6: implement binary_cross_entropy_backward. Hint: for p, grad_output * (p - y) / np.maximum((1 - p) * p, 1e-12); for y (only when ctx.needs_input_grad[1], else None), grad_output * -np.log(p / (1 - p)) inside np.errstate(divide="ignore") (+-inf at p = 0 and 1, as in PyTorch). Divide both by p.size for "mean".')
-
-
-# %% [markdown]
-# ## Task 05.7: no_grad
-#
-# Inside `with no_grad():` (or a function decorated with `@no_grad()`) nothing is
-# recorded: evaluation and optimizer updates build no graph and keep no memory.
-
-
-# %%
-class no_grad(ContextDecorator):  # noqa: N801 (PyTorch's name)
-    """Switch graph recording off inside a `with` block or a decorated function."""
-
-    def __enter__(self) -> no_grad:
-        global _grad_enabled
-        # TODO (Task 05.7): remember the previous state so nested blocks restore it correctly.
-        raise NotImplementedError('Task 05.7: implement no_grad.__enter__. Hint: remember the previous state so nested blocks restore it correctly.')
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        global _grad_enabled
-        raise NotImplementedError('Task 05.7: implement no_grad.__exit__.')
+def _keep_contract(
+    fn: type[Function], rule: BackwardRule, ctx: Context, grads: Any
+) -> Gradients:
+    """`grads` as a tuple with one gradient per input of `fn`, each of a usable shape.
+
+    A rule that returns too few gradients, or one of a shape that cannot be summed back
+    to its input's shape, raises an error naming the op and what the rule returned,
+    instead of leaving a `.grad` silently missing or wrong. A bare array is accepted for
+    a one-input op, as PyTorch's `Function.backward` accepts it.
+    """
+    where = f"the backward rule of {fn.__name__} ({rule.__name__})"
+    if not isinstance(grads, tuple | list):
+        grads = (grads,)
+    if len(grads) != len(ctx.inputs):
+        raise RuntimeError(
+            f"{where} returned {len(grads)} gradient(s) for {len(ctx.inputs)} input(s): "
+            "return one per input, None for an input that needs none"
+        )
+    for position, (grad, given) in enumerate(zip(grads, ctx.inputs, strict=True)):
+        if grad is not None and not _sums_back(np.shape(grad), np.shape(given)):
+            raise RuntimeError(
+                f"{where} returned a gradient of shape {np.shape(grad)} for input "
+                f"{position} of shape {np.shape(given)}: a gradient has the input's "
+                "shape, or the broadcast shape of the op"
+            )
+    return tuple(grads)
+
+
+def _sums_back(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    """Whether a gradient of `grad_shape` sums back to `shape` (see `_unbroadcast`)."""
+    if len(grad_shape) < len(shape):
+        return False
+    trailing = grad_shape[len(grad_shape) - len(shape) :]
+    return all(size == 1 or size == g for g, size in zip(trailing, shape, strict=True))
 
 
 # %% [markdown]

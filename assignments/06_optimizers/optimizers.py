@@ -112,8 +112,11 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to None."""
-        # TODO (Task 06.1): loop over self.param_groups and each group's "params".
-        raise NotImplementedError('Task 06.1: implement Optimizer.zero_grad. Hint: loop over self.param_groups and each group\'s "params".')
+        # TODO (Task 06.1)
+        raise NotImplementedError(
+            'Task 06.1: implement Optimizer.zero_grad. Hint: loop over self.param_groups and each '
+            'group\'s "params".'
+        )
 
     @no_grad()
     def step(self) -> None:
@@ -135,8 +138,11 @@ class Optimizer:
         `"param_groups.0.params"` (their numbers), `"state.3.exp_avg"`, `"state.3.step"`.
         Every array is a copy, so later steps do not change a saved snapshot.
         """
-        # TODO (Task 06.2): np.array(value) copies arrays and turns numbers and tuples into arrays.
-        raise NotImplementedError('Task 06.2: implement Optimizer.state_dict. Hint: np.array(value) copies arrays and turns numbers and tuples into arrays.')
+        # TODO (Task 06.2)
+        raise NotImplementedError(
+            'Task 06.2: implement Optimizer.state_dict. Hint: np.array(value) copies arrays and '
+            'turns numbers and tuples into arrays.'
+        )
 
     def load_state_dict(self, state_dict: Mapping[str, np.ndarray]) -> None:
         """Restore hyper-parameters and state saved by `state_dict()` (copies are taken).
@@ -145,8 +151,12 @@ class Optimizer:
         shapes, as the one that was saved; otherwise a ValueError says what differs and
         nothing changes.
         """
-        # TODO (Task 06.2): check everything first. Give each restored hyper-parameter the type it has now (_like, given), and rebuild self.state: 0-d integer arrays become ints.
-        raise NotImplementedError('Task 06.2: implement Optimizer.load_state_dict. Hint: check everything first. Give each restored hyper-parameter the type it has now (_like, given), and rebuild self.state: 0-d integer arrays become ints.')
+        # TODO (Task 06.2)
+        raise NotImplementedError(
+            'Task 06.2: implement Optimizer.load_state_dict. Hint: check everything first. Give '
+            'each restored hyper-parameter the type it has now (_like, given), and rebuild '
+            'self.state: 0-d integer arrays become ints.'
+        )
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -230,8 +240,11 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        # TODO (Task 06.3): _check("learning rate", lr), _check("momentum", momentum, 0.0, 1.0), ...
-        raise NotImplementedError('Task 06.3: implement SGD.__init__. Hint: _check("learning rate", lr), _check("momentum", momentum, 0.0, 1.0), ...')
+        # TODO (Task 06.3)
+        raise NotImplementedError(
+            'Task 06.3: implement SGD.__init__. Hint: _check("learning rate", lr), '
+            '_check("momentum", momentum, 0.0, 1.0), ...'
+        )
         super().__init__(
             params,
             lr=lr,
@@ -242,8 +255,11 @@ class SGD(Optimizer):
         )
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: State, group: ParamGroup) -> None:
-        # TODO (Task 06.3): follow the rule above line by line; state.get("momentum_buffer") is None at t = 1.
-        raise NotImplementedError('Task 06.3: implement SGD._update. Hint: follow the rule above line by line; state.get("momentum_buffer") is None at t = 1.')
+        # TODO (Task 06.3)
+        raise NotImplementedError(
+            'Task 06.3: implement SGD._update. Hint: follow the rule above line by line; '
+            'state.get("momentum_buffer") is None at t = 1.'
+        )
 
 
 # %% [markdown]
@@ -287,13 +303,19 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        # TODO (Task 06.4): check lr, eps, weight_decay and each beta with _check; betas is a pair.
-        raise NotImplementedError('Task 06.4: implement Adam.__init__. Hint: check lr, eps, weight_decay and each beta with _check; betas is a pair.')
+        # TODO (Task 06.4)
+        raise NotImplementedError(
+            'Task 06.4: implement Adam.__init__. Hint: check lr, eps, weight_decay and each beta '
+            'with _check; betas is a pair.'
+        )
         super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: State, group: ParamGroup) -> None:
-        # TODO (Task 06.4): np.zeros_like(param) starts each average; update them in place (*=, +=).
-        raise NotImplementedError('Task 06.4: implement Adam._update. Hint: np.zeros_like(param) starts each average; update them in place (*=, +=).')
+        # TODO (Task 06.4)
+        raise NotImplementedError(
+            'Task 06.4: implement Adam._update. Hint: np.zeros_like(param) starts each average; '
+            'update them in place (*=, +=).'
+        )
 
 
 # %% [markdown]
@@ -332,5 +354,9 @@ class AdamW(Adam):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: State, group: ParamGroup) -> None:
-        # TODO (Task 06.5): decay param in place, then call super()._update with a copy of the group whose weight_decay is 0: {**group, "weight_decay": 0.0}.
-        raise NotImplementedError('Task 06.5: implement AdamW._update. Hint: decay param in place, then call super()._update with a copy of the group whose weight_decay is 0: {**group, "weight_decay": 0.0}.')
+        # TODO (Task 06.5)
+        raise NotImplementedError(
+            'Task 06.5: implement AdamW._update. Hint: decay param in place, then call '
+            'super()._update with a copy of the group whose weight_decay is 0: {**group, '
+            '"weight_decay": 0.0}.'
+        )

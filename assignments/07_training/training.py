@@ -99,8 +99,12 @@ def clip_grad_norm_(
     grads = [p.grad.data for p in params if p.grad is not None]
     if not grads:
         return Tensor(0.0)
-    # TODO (Task 07.1): sum in float64 (np.sum(..., dtype=np.float64)); then, if needed, g *= scale for every g in grads (in place, so .grad itself changes).
-    raise NotImplementedError('Task 07.1: implement clip_grad_norm_. Hint: sum in float64 (np.sum(..., dtype=np.float64)); then, if needed, g *= scale for every g in grads (in place, so .grad itself changes).')
+    # TODO (Task 07.1)
+    raise NotImplementedError(
+        'Task 07.1: implement clip_grad_norm_. Hint: sum in float64 (np.sum(..., '
+        'dtype=np.float64)); then, if needed, g *= scale for every g in grads (in place, so .grad '
+        'itself changes).'
+    )
 
 
 # %% [markdown]
@@ -192,6 +196,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
+        # TODO (Task 07.2)
         raise NotImplementedError('Task 07.2: implement StepLR.get_lr.')
 
 
@@ -223,8 +228,11 @@ class CosineWarmupLR(LRScheduler):
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
-        # TODO (Task 07.2): three cases: t < warmup, warmup <= t < total, t >= total.
-        raise NotImplementedError('Task 07.2: implement CosineWarmupLR.get_lr. Hint: three cases: t < warmup, warmup <= t < total, t >= total.')
+        # TODO (Task 07.2)
+        raise NotImplementedError(
+            'Task 07.2: implement CosineWarmupLR.get_lr. Hint: three cases: t < warmup, warmup <= '
+            't < total, t >= total.'
+        )
 
 
 # %% [markdown]
@@ -382,8 +390,13 @@ class Trainer:
     def train_epoch(self, data: Iterable[Batch]) -> EpochStats:
         """One pass of training over `data`, an iterable of (inputs, targets) batches."""
         meter, lr = _Meter(), self.optimizer.param_groups[0]["lr"]
-        # TODO (Task 07.3): self.model.train(); then for inputs, targets in data: zero_grad, forward, loss, backward, clip_grad_norm_ (if self.max_grad_norm is not None), step, meter.add(loss, outputs, targets), self._progress(meter).
-        raise NotImplementedError('Task 07.3: implement Trainer.train_epoch. Hint: self.model.train(); then for inputs, targets in data: zero_grad, forward, loss, backward, clip_grad_norm_ (if self.max_grad_norm is not None), step, meter.add(loss, outputs, targets), self._progress(meter).')
+        # TODO (Task 07.3)
+        raise NotImplementedError(
+            'Task 07.3: implement Trainer.train_epoch. Hint: self.model.train(); then for inputs, '
+            'targets in data: zero_grad, forward, loss, backward, clip_grad_norm_ (if '
+            'self.max_grad_norm is not None), step, meter.add(loss, outputs, targets), '
+            'self._progress(meter).'
+        )
         stats = meter.stats()
         if self.scheduler is not None:
             self.scheduler.step()
@@ -394,8 +407,12 @@ class Trainer:
     def evaluate(self, data: Iterable[Batch]) -> EpochStats:
         """Loss and accuracy over `data` without learning; the model's mode is kept."""
         meter = _Meter()
-        # TODO (Task 07.4): remember self.model.training, call self.model.eval(), loop under `with no_grad():`, and restore the mode in a `finally:` block.
-        raise NotImplementedError('Task 07.4: implement Trainer.evaluate. Hint: remember self.model.training, call self.model.eval(), loop under `with no_grad():`, and restore the mode in a `finally:` block.')
+        # TODO (Task 07.4)
+        raise NotImplementedError(
+            'Task 07.4: implement Trainer.evaluate. Hint: remember self.model.training, call '
+            'self.model.eval(), loop under `with no_grad():`, and restore the mode in a `finally:` '
+            'block.'
+        )
         stats = meter.stats()
         self._report(f"epoch {self.epoch} eval ", stats)
         return stats
@@ -464,8 +481,12 @@ def save_checkpoint(
     Returns the path written.
     """
     path = Path(path)
-    # TODO (Task 07.5): build one dict of arrays, then: handle, temp = tempfile.mkstemp(dir=path.parent); with os.fdopen(handle, "wb") as f: np.savez(f, **arrays); os.replace(temp, path).
-    raise NotImplementedError('Task 07.5: implement save_checkpoint. Hint: build one dict of arrays, then: handle, temp = tempfile.mkstemp(dir=path.parent); with os.fdopen(handle, "wb") as f: np.savez(f, **arrays); os.replace(temp, path).')
+    # TODO (Task 07.5)
+    raise NotImplementedError(
+        'Task 07.5: implement save_checkpoint. Hint: build one dict of arrays, then: handle, temp '
+        '= tempfile.mkstemp(dir=path.parent); with os.fdopen(handle, "wb") as f: np.savez(f, '
+        '**arrays); os.replace(temp, path).'
+    )
 
 
 def load_checkpoint(
@@ -479,5 +500,9 @@ def load_checkpoint(
 
     Only the parts given are restored; a part (or `rng`) given but not saved is an error.
     """
-    # TODO (Task 07.5): with np.load(path, allow_pickle=False) as archive: arrays = dict(archive); check arrays["format"], then load each part's keys with the prefix removed.
-    raise NotImplementedError('Task 07.5: implement load_checkpoint. Hint: with np.load(path, allow_pickle=False) as archive: arrays = dict(archive); check arrays["format"], then load each part\'s keys with the prefix removed.')
+    # TODO (Task 07.5)
+    raise NotImplementedError(
+        'Task 07.5: implement load_checkpoint. Hint: with np.load(path, allow_pickle=False) as '
+        'archive: arrays = dict(archive); check arrays["format"], then load each part\'s keys with '
+        'the prefix removed.'
+    )

@@ -7,20 +7,27 @@ A region looks like this (the HINT lines are optional)::
     return a + b
     # END SOLUTION
 
-and becomes, in the starter, the hint as comments and a `NotImplementedError` naming the
-task, the function and the hint. Nested, unclosed or stray markers are errors.
+and becomes, in the starter, a `# TODO (Task 01.2)` marker and a `NotImplementedError`
+naming the task, the function and the hint: the hint is written once, in the message the
+student also sees in feedback, wrapped so that no line passes `MAX_COLUMNS`. Nested,
+unclosed or stray markers are errors.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION(?:\s+(?P<task>\S+))?\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 HINT = re.compile(r"^\s*# HINT:\s?(?P<text>.*)$")
 TASK_ID = re.compile(r"^\d{2}\.\d+$")
 SCOPE = re.compile(r"^(?P<indent>\s*)(?:async\s+)?(?:def|class)\s+(?P<name>\w+)")
+MAX_COLUMNS = 100
+STUB_MESSAGE = re.compile(r"^Task (?P<task>\d{2}\.\d+): implement (?P<scope>.+?)\.(?: Hint: |$)")
+"""The message `stub_lines` writes: its task and the function or class to implement."""
 
 
 class RegionError(ValueError):
@@ -96,14 +103,37 @@ def _scope(lines: list[str], index: int) -> str:
 
 
 def stub_lines(region: Region) -> list[str]:
-    """The starter's replacement for one region."""
+    """The starter's replacement for one region: a TODO marker and the task's raise."""
     message = f"Task {region.task}: implement {region.scope}."
     if region.hint:
         message += f" Hint: {region.hint}"
-    hint_comments = (
-        [f"{region.indent}# TODO (Task {region.task}): {region.hint}"] if region.hint else []
-    )
-    return [*hint_comments, f"{region.indent}raise NotImplementedError({message!r})"]
+    marker = f"{region.indent}# TODO (Task {region.task})"
+    one_line = f"{region.indent}raise NotImplementedError({message!r})"
+    if len(one_line) <= MAX_COLUMNS:
+        return [marker, one_line]
+    inner = region.indent + "    "
+    pieces = _split_words(message, MAX_COLUMNS - len(inner) - 2)
+    return [
+        marker,
+        f"{region.indent}raise NotImplementedError(",
+        *(f"{inner}{piece!r}" for piece in pieces),
+        f"{region.indent})",
+    ]
+
+
+def _split_words(text: str, width: int) -> list[str]:
+    """`text` cut at spaces into pieces of at most `width` characters (a longer word stays
+    whole); the pieces concatenate back to exactly `text`."""
+    pieces: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and len(candidate) + 1 > width:
+            pieces.append(current + " ")
+            current = word
+        else:
+            current = candidate
+    return [*pieces, current]
 
 
 def make_starter_text(text: str, filename: str = "<solution>") -> str:
@@ -131,3 +161,33 @@ def solution_only_lines(text: str) -> set[str]:
     outside = {lines[i].strip() for i in range(len(lines)) if i not in inside}
     candidates = {lines[i].strip() for i in inside}
     return {line for line in candidates - outside if line and not line.startswith("#")}
+
+
+def open_tasks(path: Path) -> list[str]:
+    """What is still to do in a module file: '<file> is missing', or its open tasks.
+
+    Found by reading the code for the stubs `stub_lines` writes, never by running it.
+    """
+    if not path.is_file():
+        return [f"{path.name} is missing"]
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as error:
+        return [f"{path.name} has a syntax error on line {error.lineno}"]
+    tasks: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+            continue
+        call = node.exc
+        if isinstance(call.func, ast.Name) and call.func.id == "NotImplementedError" and call.args:
+            message = call.args[0]
+            if isinstance(message, ast.Constant) and isinstance(message.value, str):
+                match = STUB_MESSAGE.match(message.value)
+                if match:
+                    tasks.setdefault(match["task"], []).append(match["scope"])
+    return [f"Task {task} ({_few(scopes)})" for task, scopes in sorted(tasks.items())]
+
+
+def _few(names: list[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

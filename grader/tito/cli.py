@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -148,14 +149,16 @@ def main_sync(
     )
 
 
-def main_milestone(*, key: str | None, script_args: list[str]) -> int:
-    from milestones.__main__ import main as milestones_main
-
+def main_milestone(*, layout: Layout, key: str | None, script_args: list[str]) -> int:
+    """Run `python -m milestones` in a process of its own: the milestone's BLAS settings
+    must be made before NumPy loads, and `milestones` imports `grader`, never the reverse."""
+    argv = ["--list"] if key is None else [key, *(["--", *script_args] if script_args else [])]
+    code = subprocess.run(
+        [sys.executable, "-I", "-m", "milestones", *argv], cwd=layout.root, check=False
+    ).returncode
     if key is None:
-        code = milestones_main(["--list"])
-        print("Run one with: tito milestone 01")
-        return code
-    return milestones_main([key, "--", *script_args] if script_args else [key])
+        print("Run one with: tito milestone 01", flush=True)
+    return code
 
 
 def main_notebook(*, layout: Layout, course: Course, today: dt.date, key: str | None) -> int:
@@ -192,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _dispatch(args: argparse.Namespace, script_args: list[str]) -> int:
     layout = Layout(Path(args.root).resolve()) if args.root else Layout()
     if args.verb == "milestone":
-        return main_milestone(key=args.milestone, script_args=script_args)
+        return main_milestone(layout=layout, key=args.milestone, script_args=script_args)
     course = load_course(layout.manifest)
     today = _today(course, args.today)
     common = {"layout": layout, "course": course, "today": today}

@@ -11,9 +11,10 @@ import datetime as dt
 import json
 from dataclasses import asdict, dataclass
 
+from grader.assign.regions import open_tasks
 from grader.course import Course, ModuleSpec
 from grader.layout import Layout
-from milestones.runner import discover, needed_modules, unfinished
+from grader.milestone_index import discover, needed_modules
 
 UNLOCKED = "unlocked"
 LOCKED = "locked"
@@ -97,11 +98,11 @@ def last_score(layout: Layout, module: ModuleSpec) -> LocalScore | None:
 def _milestones(layout: Layout, course: Course) -> list[MilestoneStatus]:
     found = []
     done: dict[str, bool] = {}  # each module file is read once, whatever needs it
-    for key, milestone in discover().items():
+    for key, milestone in discover(layout.milestones).items():
         modules = needed_modules(course, milestone)
         for m in modules:
             if m.key not in done:
-                done[m.key] = not unfinished(layout.module_file(layout.assignments, m))
+                done[m.key] = not open_tasks(layout.module_file(layout.assignments, m))
         missing = [m.key for m in modules if not done[m.key]]
         found.append(
             MilestoneStatus(key, milestone.title, [m.key for m in modules], not missing, missing)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
+from milestones.curves import write_curve
 from tinytorch.core.activations import relu
 from tinytorch.core.layers import Linear
 from tinytorch.core.tensor import Tensor
@@ -45,6 +47,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1957)
+    parser.add_argument("--out", type=Path, default=Path("runs"), help="where the curve goes")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     x_train, y_train = separable_data(1000, rng)
@@ -53,6 +56,7 @@ def main() -> None:
     print(f"{len(x_train)} training points, {len(x_test)} test points, linearly separable")
     loss, accuracy = evaluate(layer, x_train, y_train)
     print(f"untrained  loss {loss:.4f}  accuracy {100 * accuracy:6.2f}%")
+    rows = [{"epoch": 0, "mistakes": 0, "train_loss": loss, "train_accuracy": 100 * accuracy}]
     for epoch in range(1, args.epochs + 1):
         started, mistakes = time.perf_counter(), 0
         for i in rng.permutation(len(x_train)):
@@ -64,6 +68,8 @@ def main() -> None:
                 layer.bias.data = (layer.bias + step).data
         speed = len(x_train) / (time.perf_counter() - started)
         loss, accuracy = evaluate(layer, x_train, y_train)
+        rows.append({"epoch": epoch, "mistakes": mistakes, "train_loss": loss,
+                     "train_accuracy": 100 * accuracy})  # fmt: skip
         print(
             f"epoch {epoch:3d}  mistakes {mistakes:3d}  loss {loss:.4f}  "
             f"accuracy {100 * accuracy:6.2f}%  {speed:,.0f} samples/s"
@@ -75,6 +81,8 @@ def main() -> None:
     _, test_accuracy = evaluate(layer, x_test, y_test)
     print(f"learned boundary: {w1:.3f} * x1 + {w2:.3f} * x2 + {b:.3f} = 0")
     print(f"test accuracy {100 * test_accuracy:.2f}%")
+    table, picture = write_curve(args.out / "perceptron-curve", rows, "Perceptron (1957)")
+    print(f"curve: {table} and {picture}")
 
 
 if __name__ == "__main__":

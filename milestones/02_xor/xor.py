@@ -9,9 +9,11 @@ the boundary: the same training loop then solves the problem.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
+from milestones.curves import write_curve
 from tinytorch.core.layers import Linear, Module, Sequential, Tanh
 from tinytorch.core.losses import cross_entropy
 from tinytorch.core.optimizers import SGD
@@ -30,8 +32,12 @@ def xor_data(per_corner: int, rng: np.random.Generator) -> tuple[np.ndarray, np.
     return (2 * points - 1).astype(np.float32), labels
 
 
-def fit(name: str, model: Module, args: argparse.Namespace, rng: np.random.Generator) -> EpochStats:
-    """Train `model` on fresh XOR data; print progress, the corners, and test accuracy."""
+def fit(
+    name: str, model: Module, args: argparse.Namespace, rng: np.random.Generator, curve: list
+) -> EpochStats:
+    """Train `model` on fresh XOR data; print progress, the corners, and test accuracy.
+
+    Each epoch's training accuracy goes into `curve[epoch - 1][name]`."""
     print(f"\n== {name} ==\n{model}")
     x, y = xor_data(100, rng)
     x_test, y_test = xor_data(50, rng)
@@ -39,6 +45,9 @@ def fit(name: str, model: Module, args: argparse.Namespace, rng: np.random.Gener
     trainer = Trainer(model, optimizer, cross_entropy, verbose=False)
     for epoch in range(1, args.epochs + 1):
         stats = trainer.train_epoch(batches(x, y, 16, rng))
+        if len(curve) < epoch:
+            curve.append({"epoch": epoch})
+        curve[epoch - 1][f"{name} accuracy"] = 100 * stats.accuracy
         if epoch % max(1, args.epochs // 5) == 0 or epoch == 1:
             print(f"epoch {epoch:3d}  train {stats}")
     test = trainer.evaluate(batches(x_test, y_test, 100))
@@ -57,15 +66,19 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--hidden", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1969)
+    parser.add_argument("--out", type=Path, default=Path("runs"), help="where the curve goes")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    single = fit("One layer: a line (Linear 2 -> 2)", Linear(2, 2, rng=rng), args, rng)
+    curve: list[dict] = []
+    single = fit("one layer", Linear(2, 2, rng=rng), args, rng, curve)
     hidden = Sequential(Linear(2, args.hidden, rng=rng), Tanh(), Linear(args.hidden, 2, rng=rng))
-    deep = fit(f"A hidden layer of {args.hidden} tanh units", hidden, args, rng)
+    deep = fit(f"hidden layer of {args.hidden}", hidden, args, rng, curve)
     print(
         f"\nSingle layer: {100 * single.accuracy:.1f}% (a line gets at most 3 of 4 corners). "
         f"With a hidden layer: {100 * deep.accuracy:.1f}%."
     )
+    table, picture = write_curve(args.out / "xor-curve", curve, "XOR: training accuracy")
+    print(f"curve: {table} and {picture}")
 
 
 if __name__ == "__main__":

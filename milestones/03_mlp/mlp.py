@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
+from milestones.curves import write_curve
 from milestones.datasets.digits import load_digits
 from milestones.datasets.mnist import load_fashion_mnist, load_mnist
 from tinytorch.core.layers import Linear, ReLU, Sequential
@@ -58,6 +60,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--seed", type=int, default=1986)
+    parser.add_argument("--out", type=Path, default=Path("runs"), help="where the curve goes")
     args = parser.parse_args()
     hidden, epochs, batch_size, lr = DEFAULTS[args.dataset]
     hidden = args.hidden or hidden
@@ -70,15 +73,22 @@ def main() -> None:
     optimizer = Adam(model.parameters(), lr=lr)
     scheduler = CosineWarmupLR(optimizer, warmup_steps=1, total_steps=epochs)
     trainer = Trainer(model, optimizer, cross_entropy, scheduler)
-    started = time.perf_counter()
-    for _ in range(epochs):
-        trainer.train_epoch(batches(x_train, y_train, batch_size, rng))
+    started, rows = time.perf_counter(), []
+    for epoch in range(1, epochs + 1):
+        train = trainer.train_epoch(batches(x_train, y_train, batch_size, rng))
         test = trainer.evaluate(batches(x_test, y_test, 1000))
+        rows.append({"epoch": epoch, "train_loss": train.loss, "test_loss": test.loss,
+                     "train_accuracy": 100 * train.accuracy,
+                     "test_accuracy": 100 * test.accuracy})  # fmt: skip
     minutes, seconds = divmod(time.perf_counter() - started, 60)
     print(
         f"test accuracy {100 * test.accuracy:.2f}% after {epochs} epochs "
         f"({int(minutes)} min {seconds:.1f} s of training and evaluation)"
     )
+    table, picture = write_curve(
+        args.out / f"mlp-{args.dataset}-curve", rows, f"MLP on {args.dataset}"
+    )
+    print(f"curve: {table} and {picture}")
 
 
 if __name__ == "__main__":

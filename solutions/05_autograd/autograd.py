@@ -14,8 +14,10 @@
 #   gradient per input (None for inputs that need none);
 # - `no_grad`, which switches recording off.
 #
-# Composite ops (`x - y`, `mean`, `Linear`, `mse_loss` ...) need no rule of their own:
-# they are built from the primitives below, so their gradients come for free.
+# Composite ops (`mean`, `x.T`, `Linear`, `mse_loss` ...) need no rule of their own:
+# they are built from the primitives below, so their gradients come for free. The
+# engine's plumbing (the `Node` record, the topological sort, summing a gradient back to
+# a broadcast input's shape) is given at the end of this file.
 #
 # Tasks: 05.1 recording, 05.2 backward, 05.3 elementwise rules, 05.4 matmul and
 # reductions, 05.5 shape rules, 05.6 activation and loss rules, 05.7 no_grad.
@@ -69,10 +71,14 @@ def backward_rule(fn: type[Function]) -> Callable[[BackwardRule], BackwardRule]:
     """Register the decorated function as the backward rule of op `fn`.
 
     Later modules (convolution in module 09, attention ...) use it for their own ops.
+    The engine calls the rule through `_keep_contract` (given, at the end of this file).
     """
 
     def register(rule: BackwardRule) -> BackwardRule:
-        _RULES[fn] = rule
+        def checked_rule(ctx: Context, grad_output: np.ndarray) -> Gradients:
+            return _keep_contract(fn, rule, ctx, rule(ctx, grad_output))
+
+        _RULES[fn] = checked_rule
         return rule
 
     return register
@@ -81,52 +87,6 @@ def backward_rule(fn: type[Function]) -> Callable[[BackwardRule], BackwardRule]:
 def is_grad_enabled() -> bool:
     """Whether ops are being recorded for backward()."""
     return _grad_enabled
-
-
-class Node:
-    """One recorded op: which op, its context, and the input tensors needing gradients."""
-
-    __slots__ = ("fn", "ctx", "parents")
-
-    def __init__(
-        self, fn: type[Function], ctx: Context, parents: tuple[Tensor | None, ...]
-    ) -> None:
-        self.fn = fn
-        self.ctx = ctx
-        self.parents = parents
-
-
-def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum `grad` over the dimensions broadcasting added or stretched, back to `shape`."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape)
-
-
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors of the graph below `root`, each after all of its inputs (iterative DFS)."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        for parent in tensor._node.parents:
-            if parent is not None and parent._node is not None and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
 
 
 # %% [markdown]
@@ -178,8 +138,9 @@ class Engine:
                 f"gradient has shape {gradient.shape}, but the tensor has shape {tensor.shape}"
             )
         # BEGIN SOLUTION 05.2
-        # HINT: keep pending gradients in a dict keyed by id(tensor);
-        # HINT: visit the tensors in reversed(_topological_order(tensor)).
+        # HINT: keep pending gradients in a dict keyed by id(tensor); visit the tensors in
+        # HINT: reversed(_topological_order(tensor)); give leaves their gradient with
+        # HINT: _accumulate(leaf, grad, stored), stored = {_owner(gradient)} made once.
         stored: set[int] = {_owner(gradient)}  # memory held elsewhere: copy before storing
         if tensor._node is None:
             _accumulate(tensor, gradient, stored)
@@ -192,9 +153,11 @@ class Engine:
             node = current._node
             rule = _RULES.get(node.fn)
             if rule is None:
-                raise RuntimeError(f"{node.fn.__name__} has no backward rule: register one with "
-                                   f"@backward_rule({node.fn.__name__})")
-            for parent, grad in zip(node.parents, rule(node.ctx, grad_output), strict=False):
+                raise RuntimeError(
+                    f"{node.fn.__name__} has no backward rule: register one with "
+                    f"@backward_rule({node.fn.__name__})"
+                )
+            for parent, grad in zip(node.parents, rule(node.ctx, grad_output), strict=True):
                 if parent is None or grad is None:
                     continue
                 grad = _unbroadcast(np.asarray(grad), parent.shape)
@@ -205,30 +168,6 @@ class Engine:
                 else:
                     pending[id(parent)] = grad
         # END SOLUTION
-
-
-def _owner(array: np.ndarray) -> int:
-    """Identity of the memory behind `array` (views share their base's)."""
-    while isinstance(array.base, np.ndarray):
-        array = array.base
-    return id(array)
-
-
-def _accumulate(leaf: Tensor, grad: np.ndarray, stored: set[int]) -> None:
-    """Add `grad` to `leaf.grad`, never letting two `.grad`s (or the caller) share memory.
-
-    A rule may hand one array to two inputs (add) or return a read-only view (sum);
-    those are copied, so an in-place edit of one `.grad` stays local. Fresh arrays and
-    views of them are stored as they are: copying every gradient would cost a lot.
-    """
-    grad = np.asarray(grad, dtype=leaf.dtype)
-    if leaf.grad is not None:
-        leaf.grad = Tensor._wrap(leaf.grad.data + grad)
-        return
-    if _owner(grad) in stored or not grad.flags.writeable:
-        grad = grad.copy()
-    stored.add(_owner(grad))
-    leaf.grad = Tensor._wrap(grad)
 
 
 # %% [markdown]
@@ -579,6 +518,127 @@ class no_grad(ContextDecorator):  # noqa: N801 (PyTorch's name)
         # BEGIN SOLUTION 05.7
         _grad_enabled = self._previous
         # END SOLUTION
+
+
+# %% [markdown]
+# ## The engine's helpers (given)
+#
+# - `Node`: what `record` attaches to an op's output.
+# - `_unbroadcast(grad, shape)`: sums a gradient back to an input's shape.
+# - `_topological_order(root)`: every tensor of the graph after its inputs, found with an
+#   explicit stack (a recursive walk would stop at Python's recursion limit).
+# - `_accumulate(leaf, grad, stored)`: adds to `.grad`, copying where two `.grad`s would
+#   otherwise share memory; `stored` remembers the memory already handed out.
+# - `_keep_contract`: checks what each rule returns (one gradient per input, of a shape
+#   that sums back), so a mistake in a rule names the rule instead of leaving a `.grad`
+#   silently missing.
+
+
+# %%
+class Node:
+    """One recorded op: which op, its context, and the input tensors needing gradients."""
+
+    __slots__ = ("fn", "ctx", "parents")
+
+    def __init__(
+        self, fn: type[Function], ctx: Context, parents: tuple[Tensor | None, ...]
+    ) -> None:
+        self.fn = fn
+        self.ctx = ctx
+        self.parents = parents
+
+
+def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum `grad` over the dimensions broadcasting added or stretched, back to `shape`."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Tensors of the graph below `root`, each after all of its inputs (iterative DFS)."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        for parent in tensor._node.parents:
+            if parent is not None and parent._node is not None and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def _owner(array: np.ndarray) -> int:
+    """Identity of the memory behind `array` (views share their base's)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return id(array)
+
+
+def _accumulate(leaf: Tensor, grad: np.ndarray, stored: set[int]) -> None:
+    """Add `grad` to `leaf.grad`, never letting two `.grad`s (or the caller) share memory.
+
+    A rule may hand one array to two inputs (add) or return a read-only view (sum);
+    those are copied, so an in-place edit of one `.grad` stays local. Fresh arrays and
+    views of them are stored as they are: copying every gradient would cost a lot.
+    """
+    grad = np.asarray(grad, dtype=leaf.dtype)
+    if leaf.grad is not None:
+        leaf.grad = Tensor._wrap(leaf.grad.data + grad)
+        return
+    if _owner(grad) in stored or not grad.flags.writeable:
+        grad = grad.copy()
+    stored.add(_owner(grad))
+    leaf.grad = Tensor._wrap(grad)
+
+
+def _keep_contract(
+    fn: type[Function], rule: BackwardRule, ctx: Context, grads: Any
+) -> Gradients:
+    """`grads` as a tuple with one gradient per input of `fn`, each of a usable shape.
+
+    A rule that returns too few gradients, or one of a shape that cannot be summed back
+    to its input's shape, raises an error naming the op and what the rule returned,
+    instead of leaving a `.grad` silently missing or wrong. A bare array is accepted for
+    a one-input op, as PyTorch's `Function.backward` accepts it.
+    """
+    where = f"the backward rule of {fn.__name__} ({rule.__name__})"
+    if not isinstance(grads, tuple | list):
+        grads = (grads,)
+    if len(grads) != len(ctx.inputs):
+        raise RuntimeError(
+            f"{where} returned {len(grads)} gradient(s) for {len(ctx.inputs)} input(s): "
+            "return one per input, None for an input that needs none"
+        )
+    for position, (grad, given) in enumerate(zip(grads, ctx.inputs, strict=True)):
+        if grad is not None and not _sums_back(np.shape(grad), np.shape(given)):
+            raise RuntimeError(
+                f"{where} returned a gradient of shape {np.shape(grad)} for input "
+                f"{position} of shape {np.shape(given)}: a gradient has the input's "
+                "shape, or the broadcast shape of the op"
+            )
+    return tuple(grads)
+
+
+def _sums_back(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    """Whether a gradient of `grad_shape` sums back to `shape` (see `_unbroadcast`)."""
+    if len(grad_shape) < len(shape):
+        return False
+    trailing = grad_shape[len(grad_shape) - len(shape) :]
+    return all(size == 1 or size == g for g, size in zip(trailing, shape, strict=True))
 
 
 # %% [markdown]

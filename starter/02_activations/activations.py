@@ -37,8 +37,11 @@ class ReLUFn(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        # TODO (Task 02.1): np.maximum(x, 0) keeps the dtype; x * (x > 0) turns -inf into nan.
-        raise NotImplementedError('Task 02.1: implement ReLUFn.forward. Hint: np.maximum(x, 0) keeps the dtype; x * (x > 0) turns -inf into nan.')
+        # TODO (Task 02.1)
+        raise NotImplementedError(
+            'Task 02.1: implement ReLUFn.forward. Hint: np.maximum(x, 0) keeps the dtype; x * (x > '
+            '0) turns -inf into nan.'
+        )
 
 
 def relu(x: Tensor) -> Tensor:
@@ -63,8 +66,11 @@ class SigmoidFn(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        # TODO (Task 02.2): compute e = exp(-|x|) once; the answer is 1/(1+e) for x >= 0, e/(1+e) below.
-        raise NotImplementedError('Task 02.2: implement SigmoidFn.forward. Hint: compute e = exp(-|x|) once; the answer is 1/(1+e) for x >= 0, e/(1+e) below.')
+        # TODO (Task 02.2)
+        raise NotImplementedError(
+            'Task 02.2: implement SigmoidFn.forward. Hint: compute e = exp(-|x|) once; the answer '
+            'is 1/(1+e) for x >= 0, e/(1+e) below.'
+        )
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -86,6 +92,7 @@ class TanhFn(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        # TODO (Task 02.3)
         raise NotImplementedError('Task 02.3: implement TanhFn.forward.')
 
 
@@ -125,8 +132,11 @@ class GELUFn(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, approximate: str) -> np.ndarray:
-        # TODO (Task 02.4): Phi(x) = 0.5 * (1 + erf(x / sqrt(2))); `_erf` is given.
-        raise NotImplementedError('Task 02.4: implement GELUFn.forward. Hint: Phi(x) = 0.5 * (1 + erf(x / sqrt(2))); `_erf` is given.')
+        # TODO (Task 02.4)
+        raise NotImplementedError(
+            'Task 02.4: implement GELUFn.forward. Hint: Phi(x) = 0.5 * (1 + erf(x / sqrt(2))); '
+            '`_erf` is given.'
+        )
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -156,8 +166,11 @@ class SoftmaxFn(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dim: int) -> np.ndarray:
-        # TODO (Task 02.5): keepdims=True keeps the reduced axis so the division broadcasts.
-        raise NotImplementedError('Task 02.5: implement SoftmaxFn.forward. Hint: keepdims=True keeps the reduced axis so the division broadcasts.')
+        # TODO (Task 02.5)
+        raise NotImplementedError(
+            'Task 02.5: implement SoftmaxFn.forward. Hint: keepdims=True keeps the reduced axis so '
+            'the division broadcasts.'
+        )
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:

@@ -131,8 +131,11 @@ def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor
     """
     _check_reduction(reduction)
     target = _same_shape_target(prediction, target, "mse_loss")
-    # TODO (Task 04.1): square the difference with tensor operations, then return _reduce(..., reduction).
-    raise NotImplementedError('Task 04.1: implement mse_loss. Hint: square the difference with tensor operations, then return _reduce(..., reduction).')
+    # TODO (Task 04.1)
+    raise NotImplementedError(
+        'Task 04.1: implement mse_loss. Hint: square the difference with tensor operations, then '
+        'return _reduce(..., reduction).'
+    )
 
 
 # %% [markdown]
@@ -151,8 +154,12 @@ class LogSoftmaxFn(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, dim: int) -> np.ndarray:
-        # TODO (Task 04.2): shifted = x - np.max(x, axis=dim, keepdims=True); then subtract the log of the sum of exp(shifted) along dim (keepdims=True again).
-        raise NotImplementedError('Task 04.2: implement LogSoftmaxFn.forward. Hint: shifted = x - np.max(x, axis=dim, keepdims=True); then subtract the log of the sum of exp(shifted) along dim (keepdims=True again).')
+        # TODO (Task 04.2)
+        raise NotImplementedError(
+            'Task 04.2: implement LogSoftmaxFn.forward. Hint: shifted = x - np.max(x, axis=dim, '
+            'keepdims=True); then subtract the log of the sum of exp(shifted) along dim '
+            '(keepdims=True again).'
+        )
 
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
@@ -192,8 +199,12 @@ class CrossEntropyFn(Function):
     def forward(
         ctx: Context, logits: np.ndarray, targets: np.ndarray, reduction: str
     ) -> np.ndarray:
-        # TODO (Task 04.3): log_probs = LogSoftmaxFn.forward(ctx, logits, dim=1); take the entry of each row's label, negate, then np.mean, np.sum or nothing for "none".
-        raise NotImplementedError('Task 04.3: implement CrossEntropyFn.forward. Hint: log_probs = LogSoftmaxFn.forward(ctx, logits, dim=1); take the entry of each row\'s label, negate, then np.mean, np.sum or nothing for "none".')
+        # TODO (Task 04.3)
+        raise NotImplementedError(
+            'Task 04.3: implement CrossEntropyFn.forward. Hint: log_probs = '
+            "LogSoftmaxFn.forward(ctx, logits, dim=1); take the entry of each row's label, negate, "
+            'then np.mean, np.sum or nothing for "none".'
+        )
 
 
 def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
@@ -241,8 +252,13 @@ class BinaryCrossEntropyFn(Function):
     def forward(
         ctx: Context, p: np.ndarray, target: np.ndarray, reduction: str
     ) -> np.ndarray:
-        # TODO (Task 04.4): inside `with np.errstate(divide="ignore"):` take np.maximum(np.log(p), LOG_FLOOR) and np.maximum(np.log1p(-p), LOG_FLOOR); then -(target * log_yes + (1 - target) * log_no), and np.mean, np.sum or nothing for "none".
-        raise NotImplementedError('Task 04.4: implement BinaryCrossEntropyFn.forward. Hint: inside `with np.errstate(divide="ignore"):` take np.maximum(np.log(p), LOG_FLOOR) and np.maximum(np.log1p(-p), LOG_FLOOR); then -(target * log_yes + (1 - target) * log_no), and np.mean, np.sum or nothing for "none".')
+        # TODO (Task 04.4)
+        raise NotImplementedError(
+            'Task 04.4: implement BinaryCrossEntropyFn.forward. Hint: inside `with '
+            'np.errstate(divide="ignore"):` take np.maximum(np.log(p), LOG_FLOOR) and '
+            'np.maximum(np.log1p(-p), LOG_FLOOR); then -(target * log_yes + (1 - target) * '
+            'log_no), and np.mean, np.sum or nothing for "none".'
+        )
 
 
 def binary_cross_entropy(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -306,8 +322,11 @@ def binary_cross_entropy_with_logits(
     """
     _check_reduction(reduction)
     target = _same_shape_target(logits, target, "binary_cross_entropy_with_logits")
-    # TODO (Task 04.5): m = (-x).clamp(min=0); (1 - y) * x + m + ((-m).exp() + (-x - m).exp()).log()
-    raise NotImplementedError('Task 04.5: implement binary_cross_entropy_with_logits. Hint: m = (-x).clamp(min=0); (1 - y) * x + m + ((-m).exp() + (-x - m).exp()).log()')
+    # TODO (Task 04.5)
+    raise NotImplementedError(
+        'Task 04.5: implement binary_cross_entropy_with_logits. Hint: m = (-x).clamp(min=0); (1 - '
+        'y) * x + m + ((-m).exp() + (-x - m).exp()).log()'
+    )
 
 
 # %% [markdown]

@@ -113,18 +113,26 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays: Any) -> None:
         if not arrays:
             raise ValueError("TensorDataset needs at least one array")
-        # TODO (Task 08.1): keep plain ndarrays (unwrap tensors with _array); compare len() of each.
-        raise NotImplementedError('Task 08.1: implement TensorDataset.__init__. Hint: keep plain ndarrays (unwrap tensors with _array); compare len() of each.')
+        # TODO (Task 08.1)
+        raise NotImplementedError(
+            'Task 08.1: implement TensorDataset.__init__. Hint: keep plain ndarrays (unwrap '
+            'tensors with _array); compare len() of each.'
+        )
 
     def __len__(self) -> int:
+        # TODO (Task 08.1)
         raise NotImplementedError('Task 08.1: implement TensorDataset.__len__.')
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+        # TODO (Task 08.1)
         raise NotImplementedError('Task 08.1: implement TensorDataset.__getitem__.')
 
     def get_batch(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
-        # TODO (Task 08.1): one fancy-indexing call per array: a[indices].
-        raise NotImplementedError('Task 08.1: implement TensorDataset.get_batch. Hint: one fancy-indexing call per array: a[indices].')
+        # TODO (Task 08.1)
+        raise NotImplementedError(
+            'Task 08.1: implement TensorDataset.get_batch. Hint: one fancy-indexing call per '
+            'array: a[indices].'
+        )
 
 
 # %% [markdown]
@@ -174,18 +182,28 @@ class DataLoader:
         self.generator = _generator(generator)
 
     def __len__(self) -> int:
-        # TODO (Task 08.2): ceil(N / batch_size) is -(-N // batch_size).
-        raise NotImplementedError('Task 08.2: implement DataLoader.__len__. Hint: ceil(N / batch_size) is -(-N // batch_size).')
+        # TODO (Task 08.2)
+        raise NotImplementedError(
+            'Task 08.2: implement DataLoader.__len__. Hint: ceil(N / batch_size) is -(-N // '
+            'batch_size).'
+        )
 
     def _order(self) -> np.ndarray:
         """The sample indices of one epoch, in visiting order."""
-        # TODO (Task 08.3): self.generator.permutation(N) when shuffling, np.arange(N) otherwise.
-        raise NotImplementedError('Task 08.3: implement DataLoader._order. Hint: self.generator.permutation(N) when shuffling, np.arange(N) otherwise.')
+        # TODO (Task 08.3)
+        raise NotImplementedError(
+            'Task 08.3: implement DataLoader._order. Hint: self.generator.permutation(N) when '
+            'shuffling, np.arange(N) otherwise.'
+        )
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         order = self._order()
-        # TODO (Task 08.2): batch b holds order[b * batch_size : (b + 1) * batch_size]; fetch it with self._fetch(indices) and yield a tuple of _to_tensor(field) per field.
-        raise NotImplementedError('Task 08.2: implement DataLoader.__iter__. Hint: batch b holds order[b * batch_size : (b + 1) * batch_size]; fetch it with self._fetch(indices) and yield a tuple of _to_tensor(field) per field.')
+        # TODO (Task 08.2)
+        raise NotImplementedError(
+            'Task 08.2: implement DataLoader.__iter__. Hint: batch b holds order[b * batch_size : '
+            '(b + 1) * batch_size]; fetch it with self._fetch(indices) and yield a tuple of '
+            '_to_tensor(field) per field.'
+        )
 
     def _fetch(self, indices: np.ndarray) -> tuple[np.ndarray, ...]:
         """One batch: through `get_batch` for a Dataset, item by item otherwise."""
@@ -249,8 +267,11 @@ class Normalize:
 
     def __call__(self, batch: Tensor) -> Tensor:
         x = _images(batch, "Normalize")
-        # TODO (Task 08.4): first a ValueError naming the batch's shape when its channel count differs.
-        raise NotImplementedError("Task 08.4: implement Normalize.__call__. Hint: first a ValueError naming the batch's shape when its channel count differs.")
+        # TODO (Task 08.4)
+        raise NotImplementedError(
+            "Task 08.4: implement Normalize.__call__. Hint: first a ValueError naming the batch's "
+            'shape when its channel count differs.'
+        )
 
 
 # %% [markdown]
@@ -276,8 +297,11 @@ class RandomHorizontalFlip:
 
     def __call__(self, batch: Tensor) -> Tensor:
         x = _images(batch, "RandomHorizontalFlip")
-        # TODO (Task 08.5): flip = self.generator.random(N) < self.p
-        raise NotImplementedError('Task 08.5: implement RandomHorizontalFlip.__call__. Hint: flip = self.generator.random(N) < self.p')
+        # TODO (Task 08.5)
+        raise NotImplementedError(
+            'Task 08.5: implement RandomHorizontalFlip.__call__. Hint: flip = '
+            'self.generator.random(N) < self.p'
+        )
 
 
 # %% [markdown]
@@ -320,5 +344,8 @@ class RandomCrop:
                 f"RandomCrop of size {self.size} does not fit images of shape {x.shape} "
                 f"with padding {p}"
             )
-        # TODO (Task 08.6): np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))); self.generator.integers(0, hi + 1, N)
-        raise NotImplementedError('Task 08.6: implement RandomCrop.__call__. Hint: np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))); self.generator.integers(0, hi + 1, N)')
+        # TODO (Task 08.6)
+        raise NotImplementedError(
+            'Task 08.6: implement RandomCrop.__call__. Hint: np.pad(x, ((0, 0), (0, 0), (p, p), '
+            '(p, p))); self.generator.integers(0, hi + 1, N)'
+        )

@@ -16,6 +16,9 @@
 # passed between these layers are NCHW-shaped views of NHWC memory, so no layer ever
 # pays for a layout copy (PyTorch calls this `channels_last`).
 #
+# Big arrays come from `_empty` and `_zeros`, a small caching allocator given at the end
+# of this file: use them where an op makes a large array, as the hints say.
+#
 # Tasks: 09.1 im2col and the convolution forward, 09.2 its backward, 09.3 max pooling,
 # 09.4 average pooling, 09.5 batch normalization, 09.6 the layers.
 
@@ -46,55 +49,6 @@ __all__ = [
 
 Gradients = tuple[np.ndarray | None, ...]
 Size2 = int | tuple[int, int]
-
-
-# %% [markdown]
-# ## Memory (given): a tiny caching allocator
-#
-# NOTE: a CNN step creates tens of megabytes of big arrays (patches, activations,
-# gradients) and frees them again. The C library hands freed memory back to the operating
-# system, so the next step's arrays start as fresh pages, and the first touch of every
-# page costs a page fault: measured, a quarter of a training step of the CIFAR-shaped CNN
-# in `benchmarks/cnn_step.py`. `_empty` recycles instead, like PyTorch's caching
-# allocator: it keeps each big array it made and hands it out again once nothing refers
-# to it any more (no tensor, view or saved context: CPython's reference count says so).
-# Use `_empty` and `_zeros` for the large arrays an op creates; results stay ordinary
-# NumPy arrays.
-
-
-# %%
-_CACHE: list[np.ndarray] = []
-_CACHE_MIN_BYTES = 1 << 20  # smaller arrays come from NumPy's own allocator
-_CACHE_MAX_BYTES = 1 << 30  # past this, free arrays make room, or new ones are not kept
-
-
-def _empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """An uninitialised array, recycled from the cache when a free one of its size exists."""
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes < _CACHE_MIN_BYTES:
-        return np.empty(shape, dtype)
-    for buffer in _CACHE:
-        # 3 references: the cache list, the loop variable and getrefcount's argument.
-        if buffer.nbytes == nbytes and buffer.dtype == dtype and sys.getrefcount(buffer) == 3:
-            return buffer.reshape(shape)  # a view: it keeps `buffer` busy while it lives
-    buffer = np.empty(shape, dtype)
-    cached, index = sum(b.nbytes for b in _CACHE), 0
-    while cached + nbytes > _CACHE_MAX_BYTES and index < len(_CACHE):
-        if sys.getrefcount(_CACHE[index]) == 2:  # free (the list, the argument): make room
-            cached -= _CACHE.pop(index).nbytes
-        else:
-            index += 1
-    if cached + nbytes <= _CACHE_MAX_BYTES:
-        _CACHE.append(buffer)
-    return buffer.reshape(shape)
-
-
-def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """`_empty`, filled with zeros."""
-    array = _empty(shape, dtype)
-    array.fill(0)
-    return array
 
 
 # %% [markdown]
@@ -179,8 +133,13 @@ def im2col(
     Shape:
         `(N, Hp, Wp, C) -> (N, OH, OW, kh, kw, C)`
     """
-    # TODO (Task 09.1): np.lib.stride_tricks.sliding_window_view(xp, kernel, axis=(1, 2)) has shape (N, Hp - kh + 1, Wp - kw + 1, C, kh, kw): keep every stride-th window along axes 1 and 2, move C last with transpose, and copy it into _empty(shape, dtype) with np.copyto (np.ascontiguousarray works too, a little slower).
-    raise NotImplementedError('Task 09.1: implement im2col. Hint: np.lib.stride_tricks.sliding_window_view(xp, kernel, axis=(1, 2)) has shape (N, Hp - kh + 1, Wp - kw + 1, C, kh, kw): keep every stride-th window along axes 1 and 2, move C last with transpose, and copy it into _empty(shape, dtype) with np.copyto (np.ascontiguousarray works too, a little slower).')
+    # TODO (Task 09.1)
+    raise NotImplementedError(
+        'Task 09.1: implement im2col. Hint: np.lib.stride_tricks.sliding_window_view(xp, kernel, '
+        'axis=(1, 2)) has shape (N, Hp - kh + 1, Wp - kw + 1, C, kh, kw): keep every stride-th '
+        'window along axes 1 and 2, move C last with transpose, and copy it into _empty(shape, '
+        'dtype) with np.copyto (np.ascontiguousarray works too, a little slower).'
+    )
 
 
 class Conv2dFn(Function):
@@ -200,8 +159,14 @@ class Conv2dFn(Function):
         c_out, c_in, kh, kw = weight.shape
         oh = _output_size(h, kh, stride[0], padding[0], "conv2d height")
         ow = _output_size(w, kw, stride[1], padding[1], "conv2d width")
-        # TODO (Task 09.1): cols = im2col(_pad(_nhwc(x), padding), ...), stashed as ctx.cols for backward; the weight as a matrix: weight.transpose(2, 3, 1, 0).reshape(-1, c_out); out = cols.reshape(n * oh * ow, -1) @ that (+ bias), back to NCHW with _nchw; np.matmul(a, b, out=_empty((n * oh * ow, c_out), x.dtype)) recycles memory.
-        raise NotImplementedError('Task 09.1: implement Conv2dFn.forward. Hint: cols = im2col(_pad(_nhwc(x), padding), ...), stashed as ctx.cols for backward; the weight as a matrix: weight.transpose(2, 3, 1, 0).reshape(-1, c_out); out = cols.reshape(n * oh * ow, -1) @ that (+ bias), back to NCHW with _nchw; np.matmul(a, b, out=_empty((n * oh * ow, c_out), x.dtype)) recycles memory.')
+        # TODO (Task 09.1)
+        raise NotImplementedError(
+            'Task 09.1: implement Conv2dFn.forward. Hint: cols = im2col(_pad(_nhwc(x), padding), '
+            '...), stashed as ctx.cols for backward; the weight as a matrix: weight.transpose(2, '
+            '3, 1, 0).reshape(-1, c_out); out = cols.reshape(n * oh * ow, -1) @ that (+ bias), '
+            'back to NCHW with _nchw; np.matmul(a, b, out=_empty((n * oh * ow, c_out), x.dtype)) '
+            'recycles memory.'
+        )
 
 
 # %% [markdown]
@@ -235,8 +200,12 @@ def col2im(
     """
     n, c_in = padded_shape[0], padded_shape[3]
     (oh, ow), (sh, sw) = out_size, stride
-    # TODO (Task 09.2): start from zeros; for each tap (i, j): padded[:, _window(i, oh, sh), _window(j, ow, sw), :] += (grad @ weight[:, :, i, j]).reshape(n, oh, ow, c_in)
-    raise NotImplementedError('Task 09.2: implement col2im. Hint: start from zeros; for each tap (i, j): padded[:, _window(i, oh, sh), _window(j, ow, sw), :] += (grad @ weight[:, :, i, j]).reshape(n, oh, ow, c_in)')
+    # TODO (Task 09.2)
+    raise NotImplementedError(
+        'Task 09.2: implement col2im. Hint: start from zeros; for each tap (i, j): padded[:, '
+        '_window(i, oh, sh), _window(j, ow, sw), :] += (grad @ weight[:, :, i, j]).reshape(n, oh, '
+        'ow, c_in)'
+    )
 
 
 @backward_rule(Conv2dFn)
@@ -246,8 +215,11 @@ def conv2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     n, c_in, h, w = x.shape
     c_out, _, kh, kw = weight.shape
     cols = ctx.cols
-    # TODO (Task 09.2): G = _nhwc(grad_output).reshape(-1, c_out); skip the input gradient (None) when ctx.params["input_grad"] is False.
-    raise NotImplementedError('Task 09.2: implement conv2d_backward. Hint: G = _nhwc(grad_output).reshape(-1, c_out); skip the input gradient (None) when ctx.params["input_grad"] is False.')
+    # TODO (Task 09.2)
+    raise NotImplementedError(
+        'Task 09.2: implement conv2d_backward. Hint: G = _nhwc(grad_output).reshape(-1, c_out); '
+        'skip the input gradient (None) when ctx.params["input_grad"] is False.'
+    )
 
 
 def conv2d(
@@ -298,8 +270,11 @@ class MaxPool2dFn(Function):
     ) -> np.ndarray:
         oh = _output_size(x.shape[2], kernel[0], stride[0], 0, "max_pool2d height")
         ow = _output_size(x.shape[3], kernel[1], stride[1], 0, "max_pool2d width")
-        # TODO (Task 09.3): start from a copy of the (0, 0) tap, then np.maximum(out, tap, out=out).
-        raise NotImplementedError('Task 09.3: implement MaxPool2dFn.forward. Hint: start from a copy of the (0, 0) tap, then np.maximum(out, tap, out=out).')
+        # TODO (Task 09.3)
+        raise NotImplementedError(
+            'Task 09.3: implement MaxPool2dFn.forward. Hint: start from a copy of the (0, 0) tap, '
+            'then np.maximum(out, tap, out=out).'
+        )
 
 
 @backward_rule(MaxPool2dFn)
@@ -307,8 +282,13 @@ def max_pool2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     (kh, kw), (sh, sw) = ctx.params["kernel"], ctx.params["stride"]
     xh, out, grad = _nhwc(ctx.inputs[0]), _nhwc(ctx.output), _nhwc(grad_output)
     oh, ow = out.shape[1:3]
-    # TODO (Task 09.3): winner = (tap == out) & free; free ^= winner; grad_x[tap's slice] += grad * winner; in-place ops (np.equal(..., out=winner), winner &= free) avoid temporaries. a NaN in a window is its maximum, and NaN == NaN is False: match it with isnan.
-    raise NotImplementedError("Task 09.3: implement max_pool2d_backward. Hint: winner = (tap == out) & free; free ^= winner; grad_x[tap's slice] += grad * winner; in-place ops (np.equal(..., out=winner), winner &= free) avoid temporaries. a NaN in a window is its maximum, and NaN == NaN is False: match it with isnan.")
+    # TODO (Task 09.3)
+    raise NotImplementedError(
+        'Task 09.3: implement max_pool2d_backward. Hint: winner = (tap == out) & free; free ^= '
+        "winner; grad_x[tap's slice] += grad * winner; in-place ops (np.equal(..., out=winner), "
+        'winner &= free) avoid temporaries. a NaN in a window is its maximum, and NaN == NaN is '
+        'False: match it with isnan.'
+    )
 
 
 def max_pool2d(x: Tensor, kernel_size: Size2, stride: Size2 | None = None) -> Tensor:
@@ -340,6 +320,7 @@ class AvgPool2dFn(Function):
     ) -> np.ndarray:
         oh = _output_size(x.shape[2], kernel[0], stride[0], 0, "avg_pool2d height")
         ow = _output_size(x.shape[3], kernel[1], stride[1], 0, "avg_pool2d width")
+        # TODO (Task 09.4)
         raise NotImplementedError('Task 09.4: implement AvgPool2dFn.forward.')
 
 
@@ -348,6 +329,7 @@ def avg_pool2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     (kh, kw), (sh, sw) = ctx.params["kernel"], ctx.params["stride"]
     x, grad = ctx.inputs[0], _nhwc(grad_output)
     oh, ow = grad.shape[1:3]
+    # TODO (Task 09.4)
     raise NotImplementedError('Task 09.4: implement avg_pool2d_backward.')
 
 
@@ -394,8 +376,12 @@ class BatchNorm2dFn(Function):
     ) -> np.ndarray:
         xh = _nhwc(x)
         count = xh.shape[0] * xh.shape[1] * xh.shape[2]
-        # TODO (Task 09.5): a ValueError when count < 2 (PyTorch: "more than 1 value per channel"); reduce the NHWC view over axes (0, 1, 2); keep xhat and 1/std in ctx.
-        raise NotImplementedError('Task 09.5: implement BatchNorm2dFn.forward. Hint: a ValueError when count < 2 (PyTorch: "more than 1 value per channel"); reduce the NHWC view over axes (0, 1, 2); keep xhat and 1/std in ctx.')
+        # TODO (Task 09.5)
+        raise NotImplementedError(
+            'Task 09.5: implement BatchNorm2dFn.forward. Hint: a ValueError when count < 2 '
+            '(PyTorch: "more than 1 value per channel"); reduce the NHWC view over axes (0, 1, 2); '
+            'keep xhat and 1/std in ctx.'
+        )
 
 
 @backward_rule(BatchNorm2dFn)
@@ -403,7 +389,11 @@ def batch_norm_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     weight = ctx.inputs[1]
     grad, xhat = _nhwc(grad_output), ctx.xhat
     count = xhat.shape[0] * xhat.shape[1] * xhat.shape[2]
-    raise NotImplementedError('Task 09.5: implement batch_norm_backward.')
+    # TODO (Task 09.5)
+    raise NotImplementedError(
+        'Task 09.5: implement batch_norm_backward. Hint: one gradient per input of BatchNorm2dFn: '
+        'x, weight, bias, then None twice (the running statistics need none).'
+    )
 
 
 def batch_norm(
@@ -431,8 +421,11 @@ def batch_norm(
         )
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm in evaluation mode needs running_mean and running_var")
-    # TODO (Task 09.5): composite ops (autograd for free): (x - mean) * (weight / std) + bias, each per-channel value reshaped to (1, C, 1, 1).
-    raise NotImplementedError('Task 09.5: implement batch_norm. Hint: composite ops (autograd for free): (x - mean) * (weight / std) + bias, each per-channel value reshaped to (1, C, 1, 1).')
+    # TODO (Task 09.5)
+    raise NotImplementedError(
+        'Task 09.5: implement batch_norm. Hint: composite ops (autograd for free): (x - mean) * '
+        '(weight / std) + bias, each per-channel value reshaped to (1, C, 1, 1).'
+    )
 
 
 # %% [markdown]
@@ -474,8 +467,12 @@ class Conv2d(Module):
         self.stride = _pair(stride, "stride")
         self.padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
         generator = rng if rng is not None else np.random.default_rng()
-        # TODO (Task 09.6): bound = 1 / sqrt(in_channels * kh * kw); generator.uniform(-bound, bound, shape) as float32; self.bias = None when bias is False.
-        raise NotImplementedError('Task 09.6: implement Conv2d.__init__. Hint: bound = 1 / sqrt(in_channels * kh * kw); generator.uniform(-bound, bound, shape) as float32; self.bias = None when bias is False.')
+        # TODO (Task 09.6)
+        raise NotImplementedError(
+            'Task 09.6: implement Conv2d.__init__. Hint: bound = 1 / sqrt(in_channels * kh * kw); '
+            'generator.uniform(-bound, bound, shape) as float32; self.bias = None when bias is '
+            'False.'
+        )
 
     def extra_repr(self) -> str:
         return (
@@ -575,4 +572,54 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
     def forward(self, x: Tensor) -> Tensor:
+        # TODO (Task 09.6)
         raise NotImplementedError('Task 09.6: implement Flatten.forward.')
+
+
+# %% [markdown]
+# ## Memory (given): a tiny caching allocator
+#
+# NOTE: a CNN step creates tens of megabytes of big arrays (patches, activations,
+# gradients) and frees them again. The C library hands freed memory back to the operating
+# system, so the next step's arrays start as fresh pages, and the first touch of every
+# page costs a page fault: measured, a quarter of a training step of the CIFAR-shaped CNN
+# in `benchmarks/cnn_step.py`. `_empty` recycles instead, like PyTorch's caching
+# allocator: it keeps each big array it made and hands it out again once nothing refers
+# to it any more (no tensor, view or saved context: CPython's reference count says so).
+# Use `_empty` and `_zeros` for the large arrays an op creates; results stay ordinary
+# NumPy arrays.
+
+
+# %%
+_CACHE: list[np.ndarray] = []
+_CACHE_MIN_BYTES = 1 << 20  # smaller arrays come from NumPy's own allocator
+_CACHE_MAX_BYTES = 1 << 30  # past this, free arrays make room, or new ones are not kept
+
+
+def _empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialised array, recycled from the cache when a free one of its size exists."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes < _CACHE_MIN_BYTES:
+        return np.empty(shape, dtype)
+    for buffer in _CACHE:
+        # 3 references: the cache list, the loop variable and getrefcount's argument.
+        if buffer.nbytes == nbytes and buffer.dtype == dtype and sys.getrefcount(buffer) == 3:
+            return buffer.reshape(shape)  # a view: it keeps `buffer` busy while it lives
+    buffer = np.empty(shape, dtype)
+    cached, index = sum(b.nbytes for b in _CACHE), 0
+    while cached + nbytes > _CACHE_MAX_BYTES and index < len(_CACHE):
+        if sys.getrefcount(_CACHE[index]) == 2:  # free (the list, the argument): make room
+            cached -= _CACHE.pop(index).nbytes
+        else:
+            index += 1
+    if cached + nbytes <= _CACHE_MAX_BYTES:
+        _CACHE.append(buffer)
+    return buffer.reshape(shape)
+
+
+def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """`_empty`, filled with zeros."""
+    array = _empty(shape, dtype)
+    array.fill(0)
+    return array
