@@ -46,6 +46,9 @@ USES = {
     12: "attend = tt.MultiheadAttention(4, 2, batch_first=True); "
     "out, weights = attend(vectors, vectors, vectors, is_causal=True); "
     "assert out.shape == (1, 3, 4) and weights.shape == (1, 3, 3)\nif grad: out.sum().backward()",
+    13: "assert tt.LayerNorm(4)(vectors).shape == (1, 3, 4); gpt = tt.GPT(11, 8, 8, 2, 1); "
+    "logits = gpt(ids); assert logits.shape == (1, 3, 11); "
+    "assert gpt.generate(ids, 2, seed=0).shape == (1, 5)\nif grad: logits.sum().backward()",
 }
 
 PROGRAM = """

@@ -90,8 +90,11 @@ class EmbeddingFn(Function):
     def forward(
         ctx: Context, ids: np.ndarray, weight: np.ndarray, padding_idx: int | None
     ) -> np.ndarray:
-        # TODO (Task 11.1): one fancy index: weight[ids] has shape ids.shape + (embedding_dim,).
-        raise NotImplementedError('Task 11.1: implement EmbeddingFn.forward. Hint: one fancy index: weight[ids] has shape ids.shape + (embedding_dim,).')
+        # TODO (Task 11.1)
+        raise NotImplementedError(
+            'Task 11.1: implement EmbeddingFn.forward. Hint: one fancy index: weight[ids] has '
+            'shape ids.shape + (embedding_dim,).'
+        )
 
 
 # %% [markdown]
@@ -109,8 +112,12 @@ class EmbeddingFn(Function):
 def embedding_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     ids, weight = ctx.inputs[0], ctx.inputs[1]
     padding_idx = ctx.params["padding_idx"]
-    # TODO (Task 11.2): grad_weight = np.zeros_like(weight); np.add.at(grad_weight, ids.reshape(-1), grad_output.reshape(-1, weight.shape[1])); then zero row padding_idx if given.
-    raise NotImplementedError('Task 11.2: implement embedding_backward. Hint: grad_weight = np.zeros_like(weight); np.add.at(grad_weight, ids.reshape(-1), grad_output.reshape(-1, weight.shape[1])); then zero row padding_idx if given.')
+    # TODO (Task 11.2)
+    raise NotImplementedError(
+        'Task 11.2: implement embedding_backward. Hint: grad_weight = np.zeros_like(weight); '
+        'np.add.at(grad_weight, ids.reshape(-1), grad_output.reshape(-1, weight.shape[1])); then '
+        'zero row padding_idx if given.'
+    )
 
 
 def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:  # noqa: A002
@@ -176,8 +183,12 @@ class Embedding(Module):
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding_index(padding_idx, num_embeddings)
         generator = rng if rng is not None else np.random.default_rng()
-        # TODO (Task 11.3): generator.standard_normal((num_embeddings, embedding_dim)) as float32 in a Parameter; the row self.padding_idx (when not None) set to zeros.
-        raise NotImplementedError('Task 11.3: implement Embedding.__init__. Hint: generator.standard_normal((num_embeddings, embedding_dim)) as float32 in a Parameter; the row self.padding_idx (when not None) set to zeros.')
+        # TODO (Task 11.3)
+        raise NotImplementedError(
+            'Task 11.3: implement Embedding.__init__. Hint: '
+            'generator.standard_normal((num_embeddings, embedding_dim)) as float32 in a Parameter; '
+            'the row self.padding_idx (when not None) set to zeros.'
+        )
 
     def forward(self, input: Any) -> Tensor:  # noqa: A002
         return embedding(input, self.weight, self.padding_idx)
@@ -206,8 +217,13 @@ def sinusoidal_positional_encoding(max_len: int, d_model: int) -> np.ndarray:
     """
     if max_len < 0 or d_model < 1:
         raise ValueError(f"need max_len >= 0 and d_model >= 1, got {max_len} and {d_model}")
-    # TODO (Task 11.4): work in float64: positions as a column (max_len, 1), frequencies 10000 ** (-np.arange(0, d_model, 2) / d_model) as a row; sines into the even columns, cosines into the odd ones (one column fewer when d_model is odd).
-    raise NotImplementedError('Task 11.4: implement sinusoidal_positional_encoding. Hint: work in float64: positions as a column (max_len, 1), frequencies 10000 ** (-np.arange(0, d_model, 2) / d_model) as a row; sines into the even columns, cosines into the odd ones (one column fewer when d_model is odd).')
+    # TODO (Task 11.4)
+    raise NotImplementedError(
+        'Task 11.4: implement sinusoidal_positional_encoding. Hint: work in float64: positions as '
+        'a column (max_len, 1), frequencies 10000 ** (-np.arange(0, d_model, 2) / d_model) as a '
+        'row; sines into the even columns, cosines into the odd ones (one column fewer when '
+        'd_model is odd).'
+    )
 
 
 # %% [markdown]
@@ -255,8 +271,12 @@ class PositionalEmbedding(Module):
 
     def forward(self, x: Tensor, start: int = 0) -> Tensor:
         positions = _positions(x, start, self.max_len, self.embedding_dim, "PositionalEmbedding")
-        # TODO (Task 11.5): the positions' rows of self.weight through embedding() (so they get gradients), added to x: broadcasting spreads them over the batch.
-        raise NotImplementedError("Task 11.5: implement PositionalEmbedding.forward. Hint: the positions' rows of self.weight through embedding() (so they get gradients), added to x: broadcasting spreads them over the batch.")
+        # TODO (Task 11.5)
+        raise NotImplementedError(
+            "Task 11.5: implement PositionalEmbedding.forward. Hint: the positions' rows of "
+            'self.weight through embedding() (so they get gradients), added to x: broadcasting '
+            'spreads them over the batch.'
+        )
 
     def extra_repr(self) -> str:
         return f"{self.max_len}, {self.embedding_dim}"
@@ -276,8 +296,11 @@ class SinusoidalPositionalEncoding(Module):
 
     def forward(self, x: Tensor, start: int = 0) -> Tensor:
         positions = _positions(x, start, self.max_len, self.d_model, "SinusoidalPositionalEncoding")
-        # TODO (Task 11.5): rows positions of self.pe.data, cast to x.dtype, added to x.
-        raise NotImplementedError('Task 11.5: implement SinusoidalPositionalEncoding.forward. Hint: rows positions of self.pe.data, cast to x.dtype, added to x.')
+        # TODO (Task 11.5)
+        raise NotImplementedError(
+            'Task 11.5: implement SinusoidalPositionalEncoding.forward. Hint: rows positions of '
+            'self.pe.data, cast to x.dtype, added to x.'
+        )
 
     def extra_repr(self) -> str:
         return f"{self.d_model}, max_len={self.max_len}"

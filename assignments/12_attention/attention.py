@@ -74,8 +74,14 @@ class AttentionFn(Function):
         rng: np.random.Generator | None,
         weights_out: list[np.ndarray] | None,
     ) -> np.ndarray:
-        # TODO (Task 12.1): scores = np.matmul(q, np.swapaxes(k, -1, -2)) * q.dtype.type(scale); masks with np.where(allowed, scores, -np.inf); the row maximum with scores.max(axis=-1, keepdims=True, initial=-np.inf) (S may be 0), replaced by 0 where it is -inf, so exp() gives zeros there; divide by the row sums where > 0.
-        raise NotImplementedError('Task 12.1: implement AttentionFn.forward. Hint: scores = np.matmul(q, np.swapaxes(k, -1, -2)) * q.dtype.type(scale); masks with np.where(allowed, scores, -np.inf); the row maximum with scores.max(axis=-1, keepdims=True, initial=-np.inf) (S may be 0), replaced by 0 where it is -inf, so exp() gives zeros there; divide by the row sums where > 0.')
+        # TODO (Task 12.1)
+        raise NotImplementedError(
+            'Task 12.1: implement AttentionFn.forward. Hint: scores = np.matmul(q, np.swapaxes(k, '
+            '-1, -2)) * q.dtype.type(scale); masks with np.where(allowed, scores, -np.inf); the '
+            'row maximum with scores.max(axis=-1, keepdims=True, initial=-np.inf) (S may be 0), '
+            'replaced by 0 where it is -inf, so exp() gives zeros there; divide by the row sums '
+            'where > 0.'
+        )
 
 
 # %% [markdown]
@@ -100,8 +106,11 @@ def attention_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     need_q, need_k, need_v, need_mask = ctx.needs_input_grad
     scale, dropout_p = ctx.params["scale"], ctx.params["dropout_p"]
     weights, dropped = ctx.weights, ctx.dropped
-    # TODO (Task 12.2): np.swapaxes(a, -1, -2) transposes the last two axes of a batch of matrices; multiply by q.dtype.type(scale) to stay in float32.
-    raise NotImplementedError('Task 12.2: implement attention_backward. Hint: np.swapaxes(a, -1, -2) transposes the last two axes of a batch of matrices; multiply by q.dtype.type(scale) to stay in float32.')
+    # TODO (Task 12.2)
+    raise NotImplementedError(
+        'Task 12.2: implement attention_backward. Hint: np.swapaxes(a, -1, -2) transposes the last '
+        'two axes of a batch of matrices; multiply by q.dtype.type(scale) to stay in float32.'
+    )
 
 
 def _mask_array(mask: Any, what: str) -> np.ndarray | None:
@@ -220,8 +229,13 @@ class MultiheadAttention(Module):
         self.head_dim = embed_dim // num_heads
         self.dropout, self.batch_first = dropout, batch_first
         self.rng = rng if rng is not None else np.random.default_rng()
-        # TODO (Task 12.3): Parameter(self.rng.uniform(-b, b, (3 * E, E))), Parameter(np.zeros(3 * E)) or None without bias; Linear(E, E, bias=bias, rng=self.rng), then its bias (when there is one) replaced by a zero Parameter.
-        raise NotImplementedError('Task 12.3: implement MultiheadAttention.__init__. Hint: Parameter(self.rng.uniform(-b, b, (3 * E, E))), Parameter(np.zeros(3 * E)) or None without bias; Linear(E, E, bias=bias, rng=self.rng), then its bias (when there is one) replaced by a zero Parameter.')
+        # TODO (Task 12.3)
+        raise NotImplementedError(
+            'Task 12.3: implement MultiheadAttention.__init__. Hint: '
+            'Parameter(self.rng.uniform(-b, b, (3 * E, E))), Parameter(np.zeros(3 * E)) or None '
+            'without bias; Linear(E, E, bias=bias, rng=self.rng), then its bias (when there is '
+            'one) replaced by a zero Parameter.'
+        )
 
     def extra_repr(self) -> str:
         return (
@@ -252,8 +266,14 @@ class MultiheadAttention(Module):
         mask = self._merged_mask(attn_mask, key_padding_mask, n, length, source, batched)
         causal = is_causal and attn_mask is None
         kept: list[np.ndarray] | None = [] if need_weights else None
-        # TODO (Task 12.4): project (one matmul with in_proj_weight when query, key and value are the same tensor, else slices of it); split heads: (N, L, E) -> (N, L, H, D) -> (N, H, L, D); AttentionFn.apply(..., weights_out=kept) with the dropout only in training; merge the heads back and apply out_proj.
-        raise NotImplementedError('Task 12.4: implement MultiheadAttention.forward. Hint: project (one matmul with in_proj_weight when query, key and value are the same tensor, else slices of it); split heads: (N, L, E) -> (N, L, H, D) -> (N, H, L, D); AttentionFn.apply(..., weights_out=kept) with the dropout only in training; merge the heads back and apply out_proj.')
+        # TODO (Task 12.4)
+        raise NotImplementedError(
+            'Task 12.4: implement MultiheadAttention.forward. Hint: project (one matmul with '
+            'in_proj_weight when query, key and value are the same tensor, else slices of it); '
+            'split heads: (N, L, E) -> (N, L, H, D) -> (N, H, L, D); AttentionFn.apply(..., '
+            'weights_out=kept) with the dropout only in training; merge the heads back and apply '
+            'out_proj.'
+        )
         if not batched:
             out = out.reshape(length, self.embed_dim)
         elif not self.batch_first:
@@ -266,6 +286,7 @@ class MultiheadAttention(Module):
     def _project(self, q: Tensor, k: Tensor, v: Tensor) -> list[Tensor]:
         """Queries, keys and values through their slices of `in_proj_weight`."""
         e, weight, bias = self.embed_dim, self.in_proj_weight, self.in_proj_bias
+        # TODO (Task 12.4)
         raise NotImplementedError('Task 12.4: implement MultiheadAttention._project.')
 
     def _heads(self, x: Tensor, n: int) -> Tensor:

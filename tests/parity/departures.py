@@ -95,6 +95,23 @@ DEPARTURES: dict[str, list[str]] = {
         "flows through them), before dropout; it has no `kdim`, `vdim`, `add_bias_kv` or "
         "`add_zero_attn`, and takes a NumPy `rng` for its initialization and dropout.",
     ],
+    "13_transformers": [
+        "`LayerNorm` has no `device` or `dtype` arguments; its parameters are float32, and "
+        "`layer_norm` refuses a `normalized_shape` that is not the input's last dims with "
+        "`ValueError` (PyTorch: `RuntimeError`).",
+        "PyTorch has no GPT class: `GPT` follows GPT-2's layout and initial values (nanoGPT's "
+        "convention), with `nn.TransformerEncoderLayer`'s names inside each block (`norm1`, "
+        "`self_attn`, `norm2`) and the MLP's layers under `mlp` (`mlp.linear1`, `mlp.linear2`),"
+        " where PyTorch's encoder layer keeps `linear1` and `linear2` directly.",
+        '`TransformerBlock` is `nn.TransformerEncoderLayer(norm_first=True, activation="gelu", '
+        "batch_first=True, dim_feedforward=4 * d_model)` with a causal mask, except for "
+        "dropout: the MLP drops after `linear2` only (GPT-2; PyTorch also drops after the "
+        "activation). In evaluation mode both are the same function.",
+        "`generate` switches the model to evaluation mode while it runs and restores the mode; "
+        "it draws from a NumPy generator with a fixed rule (`sample_next_token`), so the same "
+        "seed gives the same tokens on any correct implementation, but not PyTorch's "
+        "`torch.multinomial` stream.",
+    ],
 }
 
 NOT_COMPARABLE: dict[str, str] = {
@@ -114,6 +131,10 @@ NOT_COMPARABLE: dict[str, str] = {
     "al.'s formula entry by entry",
     "SinusoidalPositionalEncoding": "no PyTorch twin (the PyTorch tutorial's class); adds "
     "sinusoidal_positional_encoding's table",
+    "GPT": "no PyTorch class; built from parts compared here (LayerNorm, TransformerBlock), "
+    "and the hidden tests compare it with a NumPy GPT",
+    "sample_next_token": "a fixed sampling rule on a NumPy generator (PyTorch: "
+    "torch.multinomial's stream); the hidden tests recompute it",
 }
 
 # fmt: off
@@ -139,7 +160,7 @@ COMPARED_IN: dict[str, tuple[str, ...]] = {
     ),
     "test_language_parity.py": (
         "embedding", "Embedding", "PositionalEmbedding", "scaled_dot_product_attention",
-        "MultiheadAttention",
+        "MultiheadAttention", "layer_norm", "LayerNorm", "MLP", "TransformerBlock",
     ),
 }
 # fmt: on
