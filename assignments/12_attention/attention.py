@@ -287,7 +287,11 @@ class MultiheadAttention(Module):
         """Queries, keys and values through their slices of `in_proj_weight`."""
         e, weight, bias = self.embed_dim, self.in_proj_weight, self.in_proj_bias
         # TODO (Task 12.4)
-        raise NotImplementedError('Task 12.4: implement MultiheadAttention._project.')
+        raise NotImplementedError(
+            'Task 12.4: implement MultiheadAttention._project. Hint: self-attention (q is k is v): '
+            'one q @ weight.T (+ bias), cut into three E-wide slices; otherwise x @ weight[i * e : '
+            '(i + 1) * e].T for each input i.'
+        )
 
     def _heads(self, x: Tensor, n: int) -> Tensor:
         """(N, L, E) -> (N, num_heads, L, head_dim)."""

@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 from grader.testing.checks import as_array, assert_array, assert_tensor
 from grader.testing.gradcheck import grad_check
-from grader.testing.kit import student, worker_module
+from grader.testing.kit import student, worker_module, worker_rng
 from grader.testing.strategies import arrays
 
 emb = student.embeddings
@@ -30,11 +30,6 @@ Tensor = student.tensor.Tensor
 listed = worker_module("builtins").list  # list(...) built beside the student's code
 
 F64 = np.float64
-
-
-def _generator(seed):
-    """np.random.default_rng(seed), made in the worker (the layers draw from it there)."""
-    return worker_module("numpy.random").default_rng(seed)
 
 
 def int_ids(values, dtype=np.int64):
@@ -181,7 +176,7 @@ def test_empty_ids_give_an_empty_output_and_zero_gradient():
 @pytest.mark.task("11.3")
 @pytest.mark.points(3)
 def test_embedding_layer_initialization_follows_pytorch():
-    layer = Embedding(400, 50, rng=_generator(3))
+    layer = Embedding(400, 50, rng=worker_rng(3))
     weight = as_array(layer.weight, "Embedding(400, 50).weight")
     assert weight.shape == (400, 50) and weight.dtype == np.float32, (weight.shape, weight.dtype)
     assert abs(weight.mean()) < 0.02 and abs(weight.std() - 1) < 0.02, "N(0, 1) values"
@@ -189,14 +184,14 @@ def test_embedding_layer_initialization_follows_pytorch():
     assert [name for name, _ in listed(layer.named_parameters())] == ["weight"]
     assert layer.num_embeddings == 400 and layer.embedding_dim == 50
     assert layer.padding_idx is None
-    again = as_array(Embedding(400, 50, rng=_generator(3)).weight, "Embedding(400, 50).weight")
+    again = as_array(Embedding(400, 50, rng=worker_rng(3)).weight, "Embedding(400, 50).weight")
     assert np.array_equal(weight, again), "the same rng seed must give the same table"
 
 
 @pytest.mark.task("11.3")
 @pytest.mark.points(2)
 def test_padding_row_starts_at_zero_and_stays_there():
-    layer = Embedding(6, 4, padding_idx=-2, rng=_generator(4))
+    layer = Embedding(6, 4, padding_idx=-2, rng=worker_rng(4))
     assert layer.padding_idx == 4, f"padding_idx=-2 of 6 rows is row 4, got {layer.padding_idx}"
     weight = as_array(layer.weight, "Embedding(6, 4, padding_idx=-2).weight")
     assert np.all(weight[4] == 0) and np.all(weight[[0, 1, 2, 3, 5]] != 0)
@@ -250,7 +245,7 @@ def test_learned_positions_forward_and_gradients(data):
     start = data.draw(st.integers(0, max_len - length))
     batch = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
     x = data.draw(arrays((*batch, length, d), -3, 3))
-    layer = PositionalEmbedding(max_len, d, rng=_generator(5))
+    layer = PositionalEmbedding(max_len, d, rng=worker_rng(5))
     table = as_array(layer.weight, f"PositionalEmbedding({max_len}, {d}).weight").astype(F64)
     what = f"PositionalEmbedding({max_len}, {d}) of {x.shape}, start={start}"
     inputs = Tensor(x, requires_grad=True)

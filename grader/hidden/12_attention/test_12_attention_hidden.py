@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from grader.testing.checks import as_array, assert_array, assert_tensor, central_difference
 from grader.testing.gradcheck import grad_check
-from grader.testing.kit import student, worker_module
+from grader.testing.kit import student, worker_module, worker_rng
 from grader.testing.strategies import arrays
 
 attention = student.attention
@@ -28,11 +28,6 @@ Tensor = student.tensor.Tensor
 listed = worker_module("builtins").list  # list(...) built beside the student's code
 
 F64 = np.float64
-
-
-def _generator(seed):
-    """np.random.default_rng(seed), made in the worker (the layers draw from it there)."""
-    return worker_module("numpy.random").default_rng(seed)
 
 
 # ---- references (NumPy only) ----
@@ -172,13 +167,13 @@ def test_dropout_zeroes_weights_and_rescales_the_rest():
     identity = np.eye(8)  # the output is then the dropped weights themselves
     _, weights = ref_attention(q, k, identity)
     for p in (0.25, 0.5):
-        out = sdpa(Tensor(q), Tensor(k), Tensor(identity), dropout_p=p, rng=_generator(4))
+        out = sdpa(Tensor(q), Tensor(k), Tensor(identity), dropout_p=p, rng=worker_rng(4))
         dropped = as_array(out, f"attention with dropout_p={p}").astype(F64)
         kept = dropped != 0
         zeros = 1 - kept.mean()
         assert abs(zeros - p) < 0.03, f"dropout_p={p} zeroed {zeros:.3f} of the weights"
         np.testing.assert_allclose(dropped[kept], weights[kept] / (1 - p), rtol=1e-4, atol=1e-6)
-    out = sdpa(Tensor(q), Tensor(k), Tensor(identity), dropout_p=1.0, rng=_generator(5))
+    out = sdpa(Tensor(q), Tensor(k), Tensor(identity), dropout_p=1.0, rng=worker_rng(5))
     assert_tensor(out, np.zeros((100, 8, 8)), "dropout_p=1 drops every weight")
     out = sdpa(Tensor(q), Tensor(k), Tensor(identity), dropout_p=0.0)
     assert_tensor(out, weights, "dropout_p=0 changes nothing", atol=1e-5)
@@ -235,7 +230,7 @@ def test_dropout_gradients_use_the_same_mask():
     seen = {}
 
     def attend(a, b, c):
-        out = sdpa(a, b, c, dropout_p=0.4, rng=_generator(7))
+        out = sdpa(a, b, c, dropout_p=0.4, rng=worker_rng(7))
         seen["kept"] = as_array(out, "attention with dropout") != 0  # v = I: out = weights
         return out
 
@@ -271,7 +266,7 @@ def test_fully_masked_rows_and_inputs_without_grad():
 @pytest.mark.task("12.3")
 @pytest.mark.points(3)
 def test_multihead_parameters_follow_pytorch():
-    layer = MultiheadAttention(64, 4, rng=_generator(9))
+    layer = MultiheadAttention(64, 4, rng=worker_rng(9))
     names = [name for name, _ in listed(layer.named_parameters())]
     assert names == ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"], names
     weight = as_array(layer.in_proj_weight, "in_proj_weight")
@@ -287,7 +282,7 @@ def test_multihead_parameters_follow_pytorch():
     state = layer.state_dict()
     for name, size in (("in_proj_bias", 192), ("out_proj.bias", 64)):
         assert_array(state[name], np.zeros(size), f"{name} (it starts at zeros)", atol=0)
-    again = as_array(MultiheadAttention(64, 4, rng=_generator(9)).in_proj_weight, "in_proj_weight")
+    again = as_array(MultiheadAttention(64, 4, rng=worker_rng(9)).in_proj_weight, "in_proj_weight")
     assert np.array_equal(weight, again), "the same rng seed must give the same weights"
 
 
@@ -451,7 +446,7 @@ def test_multihead_gradients_match_central_differences(same):
 @pytest.mark.task("12.4")
 @pytest.mark.points(2)
 def test_dropout_only_while_training():
-    layer, state = _layer(4, 2, seed=19, dropout=1.0, batch_first=True, rng=_generator(20))
+    layer, state = _layer(4, 2, seed=19, dropout=1.0, batch_first=True, rng=worker_rng(20))
     x = np.random.default_rng(21).standard_normal((2, 3, 4))
     inputs = Tensor(x)
     out, _ = layer(inputs, inputs, inputs)
