@@ -49,6 +49,9 @@ USES = {
     13: "assert tt.LayerNorm(4)(vectors).shape == (1, 3, 4); gpt = tt.GPT(11, 8, 8, 2, 1); "
     "logits = gpt(ids); assert logits.shape == (1, 3, 11); "
     "assert gpt.generate(ids, 2, seed=0).shape == (1, 5)\nif grad: logits.sum().backward()",
+    14: "cache = tt.KVCache.for_model(gpt, 1); assert cache.nbytes == 2 * 1 * 2 * 8 * 4 * 4; "
+    "assert tt.generate(gpt, ids, 3, seed=1).numpy().tolist() == "
+    "tt.generate(gpt, ids, 3, seed=1, use_cache=False).numpy().tolist()",
 }
 
 PROGRAM = """

@@ -175,9 +175,9 @@ class LayerNorm(Module):
 # %% [markdown]
 # ## Task 13.4: the MLP and the pre-norm block
 #
-# `MLP`: `linear1` (d -> hidden, 4d by default), GELU (exact), `linear2` (hidden -> d),
-# then `dropout`. `TransformerBlock` (the names are those of `nn.TransformerEncoderLayer`,
-# so PyTorch's weights load by name):
+# `MLP`: `linear1` (d -> hidden, 4d by default), GELU (GPT-2's tanh approximation),
+# `linear2` (hidden -> d), then `dropout`. `TransformerBlock` (the names are those of
+# `nn.TransformerEncoderLayer`, so PyTorch's weights load by name):
 #
 #     x = x + dropout1(self_attn(norm1(x)))     # causal, no weights returned
 #     x = x + mlp(norm2(x))
@@ -206,7 +206,11 @@ class MLP(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         # TODO (Task 13.4)
-        raise NotImplementedError('Task 13.4: implement MLP.forward.')
+        raise NotImplementedError(
+            'Task 13.4: implement MLP.forward. Hint: gelu(..., approximate="tanh"). Reshape x to '
+            "rows (-1, d_model) first and the result back: a 2-D matmul's backward is one BLAS "
+            'call, a batched one is many.'
+        )
 
 
 class TransformerBlock(Module):
@@ -283,7 +287,8 @@ def sample_next_token(
 # 1. `x = token_embedding(ids)`, then `position_embedding(x, start)` adds the vectors of
 #    positions `start .. start + L - 1` (start is 0 without a cache), then `dropout`;
 # 2. every block in order: `block(x, kv_cache, layer)` with `layer` its index;
-# 3. the final `norm`, then `head`: logits `(N, L, vocab_size)`.
+# 3. the final `norm`, then `head` (on rows `(N * L, d_model)`, reshaped back): logits
+#    `(N, L, vocab_size)`.
 # With a `kv_cache` (module 14), `start` is `kv_cache.length`, the positions the cache
 # already holds, and after the blocks `kv_cache.advance(L)` counts the new ones.
 #

@@ -1,5 +1,6 @@
 """Float64 NumPy references for modules 13 and 14: LayerNorm, the pre-norm block, a whole
-GPT from a state dict the test chose, and the sampling rule `sample_next_token` fixes.
+GPT from a state dict the test chose (with the keys and values a KV cache must hold), and
+the sampling rule `sample_next_token` fixes.
 
 Nothing here calls student code; the tests load the same state into the student's model.
 """
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from grader.testing.reference import gelu
+from grader.testing.reference import gelu_tanh
 
 F64 = np.float64
 
@@ -37,6 +38,11 @@ def causal_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, offset: int = 
 
 def self_attention(state: Mapping[str, np.ndarray], prefix: str, x: np.ndarray, heads: int):
     """Causal multi-head self-attention with nn.MultiheadAttention's parameter names."""
+    return self_attention_kv(state, prefix, x, heads)[0]
+
+
+def self_attention_kv(state: Mapping[str, np.ndarray], prefix: str, x: np.ndarray, heads: int):
+    """(output, keys, values): the keys and values (N, H, L, D) are what a cache holds."""
     n, length, e = x.shape
     qkv = x @ state[f"{prefix}in_proj_weight"].T + state[f"{prefix}in_proj_bias"]
     q, k, v = (
@@ -44,31 +50,45 @@ def self_attention(state: Mapping[str, np.ndarray], prefix: str, x: np.ndarray, 
         for i in range(3)
     )
     merged = causal_attention(q, k, v).transpose(0, 2, 1, 3).reshape(n, length, e)
-    return merged @ state[f"{prefix}out_proj.weight"].T + state[f"{prefix}out_proj.bias"]
+    out = merged @ state[f"{prefix}out_proj.weight"].T + state[f"{prefix}out_proj.bias"]
+    return out, k, v
 
 
 def mlp(state: Mapping[str, np.ndarray], prefix: str, x: np.ndarray) -> np.ndarray:
-    """linear2(gelu(linear1(x)))."""
-    hidden = gelu(x @ state[f"{prefix}linear1.weight"].T + state[f"{prefix}linear1.bias"])
+    """linear2(gelu(linear1(x))), GELU's tanh approximation (GPT-2's)."""
+    hidden = gelu_tanh(x @ state[f"{prefix}linear1.weight"].T + state[f"{prefix}linear1.bias"])
     return hidden @ state[f"{prefix}linear2.weight"].T + state[f"{prefix}linear2.bias"]
 
 
 def block(state: Mapping[str, np.ndarray], prefix: str, x: np.ndarray, heads: int):
     """x + attn(norm1(x)), then + mlp(norm2(x)): the pre-norm transformer block."""
+    return block_kv(state, prefix, x, heads)[0]
+
+
+def block_kv(state: Mapping[str, np.ndarray], prefix: str, x: np.ndarray, heads: int):
+    """(the block's output, its attention's keys, its values)."""
     h = layer_norm(x, state[f"{prefix}norm1.weight"], state[f"{prefix}norm1.bias"])
-    x = x + self_attention(state, f"{prefix}self_attn.", h, heads)
+    attended, k, v = self_attention_kv(state, f"{prefix}self_attn.", h, heads)
+    x = x + attended
     h = layer_norm(x, state[f"{prefix}norm2.weight"], state[f"{prefix}norm2.bias"])
-    return x + mlp(state, f"{prefix}mlp.", h)
+    return x + mlp(state, f"{prefix}mlp.", h), k, v
 
 
 def gpt_logits(state: Mapping[str, np.ndarray], ids: np.ndarray, heads: int) -> np.ndarray:
     """The logits (N, L, V) of a GPT whose parameters are `state` (by PyTorch-style name)."""
+    return gpt_trace(state, ids, heads)[0]
+
+
+def gpt_trace(state: Mapping[str, np.ndarray], ids: np.ndarray, heads: int):
+    """(logits, [(keys, values) of each layer]) for ids (N, L) from position 0."""
     layers = len({name.split(".")[1] for name in state if name.startswith("blocks.")})
     x = state["token_embedding.weight"][ids] + state["position_embedding.weight"][: ids.shape[1]]
+    cached = []
     for layer in range(layers):
-        x = block(state, f"blocks.{layer}.", x, heads)
+        x, k, v = block_kv(state, f"blocks.{layer}.", x, heads)
+        cached.append((k, v))
     x = layer_norm(x, state["norm.weight"], state["norm.bias"])
-    return x @ state["head.weight"].T
+    return x @ state["head.weight"].T, cached
 
 
 def gpt_state(

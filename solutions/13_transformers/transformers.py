@@ -191,9 +191,9 @@ class LayerNorm(Module):
 # %% [markdown]
 # ## Task 13.4: the MLP and the pre-norm block
 #
-# `MLP`: `linear1` (d -> hidden, 4d by default), GELU (exact), `linear2` (hidden -> d),
-# then `dropout`. `TransformerBlock` (the names are those of `nn.TransformerEncoderLayer`,
-# so PyTorch's weights load by name):
+# `MLP`: `linear1` (d -> hidden, 4d by default), GELU (GPT-2's tanh approximation),
+# `linear2` (hidden -> d), then `dropout`. `TransformerBlock` (the names are those of
+# `nn.TransformerEncoderLayer`, so PyTorch's weights load by name):
 #
 #     x = x + dropout1(self_attn(norm1(x)))     # causal, no weights returned
 #     x = x + mlp(norm2(x))
@@ -225,7 +225,11 @@ class MLP(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         # BEGIN SOLUTION 13.4
-        return self.dropout(self.linear2(gelu(self.linear1(x))))
+        # HINT: gelu(..., approximate="tanh"). Reshape x to rows (-1, d_model) first and the
+        # HINT: result back: a 2-D matmul's backward is one BLAS call, a batched one is many.
+        rows = x.reshape(-1, x.shape[-1])
+        out = self.dropout(self.linear2(gelu(self.linear1(rows), approximate="tanh")))
+        return out.reshape(*x.shape[:-1], out.shape[-1])
         # END SOLUTION
 
 
@@ -315,7 +319,8 @@ def sample_next_token(
 # 1. `x = token_embedding(ids)`, then `position_embedding(x, start)` adds the vectors of
 #    positions `start .. start + L - 1` (start is 0 without a cache), then `dropout`;
 # 2. every block in order: `block(x, kv_cache, layer)` with `layer` its index;
-# 3. the final `norm`, then `head`: logits `(N, L, vocab_size)`.
+# 3. the final `norm`, then `head` (on rows `(N * L, d_model)`, reshaped back): logits
+#    `(N, L, vocab_size)`.
 # With a `kv_cache` (module 14), `start` is `kv_cache.length`, the positions the cache
 # already holds, and after the blocks `kv_cache.advance(L)` counts the new ones.
 #
@@ -412,7 +417,7 @@ class GPT(Module):
         x = self.dropout(self.position_embedding(self.token_embedding(ids), start))
         for layer, block in enumerate(self.blocks):
             x = block(x, kv_cache, layer)
-        logits = self.head(self.norm(x))
+        logits = self.head(self.norm(x).reshape(-1, self.d_model)).reshape(*shape, -1)
         # END SOLUTION
         if kv_cache is not None:
             kv_cache.advance(shape[1])

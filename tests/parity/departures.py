@@ -103,8 +103,9 @@ DEPARTURES: dict[str, list[str]] = {
         "convention), with `nn.TransformerEncoderLayer`'s names inside each block (`norm1`, "
         "`self_attn`, `norm2`) and the MLP's layers under `mlp` (`mlp.linear1`, `mlp.linear2`),"
         " where PyTorch's encoder layer keeps `linear1` and `linear2` directly.",
-        '`TransformerBlock` is `nn.TransformerEncoderLayer(norm_first=True, activation="gelu", '
-        "batch_first=True, dim_feedforward=4 * d_model)` with a causal mask, except for "
+        "`TransformerBlock` is `nn.TransformerEncoderLayer(norm_first=True, activation="
+        'partial(F.gelu, approximate="tanh"), batch_first=True, dim_feedforward=4 * d_model)` '
+        "with a causal mask, except for "
         "dropout: the MLP drops after `linear2` only (GPT-2; PyTorch also drops after the "
         "activation). In evaluation mode both are the same function.",
         "`generate` switches the model to evaluation mode while it runs and restores the mode; "

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from grader.testing import gpt_reference as ref
 from grader.testing.checks import as_array, assert_array, assert_tensor, central_difference
 from grader.testing.gradcheck import grad_check
-from grader.testing.kit import student, worker_module
+from grader.testing.kit import student, worker_module, worker_rng
 from grader.testing.strategies import arrays
 
 transformers = student.transformers
@@ -29,11 +29,6 @@ Tensor = student.tensor.Tensor
 listed = worker_module("builtins").list  # list(...) built beside the student's code
 
 F64 = np.float64
-
-
-def _generator(seed):
-    """np.random.default_rng(seed), made in the worker."""
-    return worker_module("numpy.random").default_rng(seed)
 
 
 @st.composite
@@ -151,7 +146,7 @@ def _block_state(d_model, seed):
 @pytest.mark.task("13.4")
 @pytest.mark.points(3)
 def test_mlp_matches_reference_and_drops_while_training():
-    mlp = transformers.MLP(6, dropout=1.0, rng=_generator(4))
+    mlp = transformers.MLP(6, dropout=1.0, rng=worker_rng(4))
     state = {k[4:]: v for k, v in _block_state(6, 5).items() if k.startswith("mlp.")}
     names = [n for n, _ in listed(mlp.named_parameters())]
     assert names == ["linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias"], names
@@ -210,7 +205,7 @@ def test_block_gradients_match_central_differences():
 @pytest.mark.parametrize("temperature,top_k", [(1.0, None), (0.5, None), (2.0, 3), (1.0, 1)])
 def test_sampling_follows_the_fixed_rule(temperature, top_k):
     logits = np.random.default_rng(12).standard_normal((400, 6)) * 2
-    chosen = transformers.sample_next_token(logits, temperature, top_k, _generator(13))
+    chosen = transformers.sample_next_token(logits, temperature, top_k, worker_rng(13))
     expected = ref.sample_next_token(logits, temperature, top_k, np.random.default_rng(13))
     what = f"sample_next_token(temperature={temperature}, top_k={top_k}) with seed 13"
     assert_array(chosen, expected, what, dtype=np.int64, atol=0)
@@ -220,22 +215,22 @@ def test_sampling_follows_the_fixed_rule(temperature, top_k):
 @pytest.mark.points(2)
 def test_sampling_frequencies_greedy_and_errors():
     logits = np.tile(np.log([0.1, 0.2, 0.3, 0.4]), (20000, 1))
-    chosen = transformers.sample_next_token(logits, 1.0, None, _generator(14))
+    chosen = transformers.sample_next_token(logits, 1.0, None, worker_rng(14))
     counts = np.bincount(np.asarray(chosen), minlength=4) / 20000
     assert np.abs(counts - [0.1, 0.2, 0.3, 0.4]).max() < 0.015, f"frequencies {counts}"
-    top2 = np.bincount(transformers.sample_next_token(logits, 1.0, 2, _generator(15)), minlength=4)
+    top2 = np.bincount(transformers.sample_next_token(logits, 1.0, 2, worker_rng(15)), minlength=4)
     assert top2[:2].sum() == 0 and abs(top2[3] / 20000 - 4 / 7) < 0.015, f"top_k=2: {top2}"
     greedy = transformers.sample_next_token(np.array([[1.0, 5.0, 5.0, 0.0]]), 0.0, None, None)
     assert_array(greedy, np.array([1]), "temperature 0 takes the first argmax", dtype=np.int64)
     with pytest.raises(ValueError, match="temperature"):
-        transformers.sample_next_token(logits[:2], -1.0, None, _generator(0))
+        transformers.sample_next_token(logits[:2], -1.0, None, worker_rng(0))
     with pytest.raises(ValueError, match="top_k"):
-        transformers.sample_next_token(logits[:2], 1.0, 0, _generator(0))
+        transformers.sample_next_token(logits[:2], 1.0, 0, worker_rng(0))
 
 
 # ---- 13.6 the GPT and generation ----
 def _gpt(seed, vocab=7, context=6, d_model=8, heads=2, layers=2, tie=False):
-    model = GPT(vocab, context, d_model, heads, layers, tie_weights=tie, rng=_generator(seed))
+    model = GPT(vocab, context, d_model, heads, layers, tie_weights=tie, rng=worker_rng(seed))
     state = ref.gpt_state(vocab, context, d_model, layers, seed)
     if tie:
         state["head.weight"] = state["token_embedding.weight"]
@@ -245,7 +240,7 @@ def _gpt(seed, vocab=7, context=6, d_model=8, heads=2, layers=2, tie=False):
 @pytest.mark.task("13.6")
 @pytest.mark.points(3)
 def test_gpt_names_and_initial_values():
-    model = GPT(50, 16, 32, 4, 3, rng=_generator(16))
+    model = GPT(50, 16, 32, 4, 3, rng=worker_rng(16))
     names = [n for n, _ in listed(model.named_parameters())]
     assert names[:2] == ["token_embedding.weight", "position_embedding.weight"], names[:2]
     assert names[-3:] == ["norm.weight", "norm.bias", "head.weight"], names[-3:]
@@ -310,7 +305,7 @@ def test_generate_matches_reference_tokens(temperature, top_k):
 @pytest.mark.task("13.6")
 @pytest.mark.points(2)
 def test_generate_runs_in_eval_mode_without_a_graph_and_checks_its_input():
-    model = GPT(7, 6, 8, 2, 1, dropout=0.5, rng=_generator(22))
+    model = GPT(7, 6, 8, 2, 1, dropout=0.5, rng=worker_rng(22))
     state = _load(model, ref.gpt_state(7, 6, 8, 1, 22))
     out = model.generate(np.array([[4]]), 5, temperature=0.0)
     expected, _ = ref.generate(state, np.array([[4]]), 2, 6, 5, temperature=0.0)
