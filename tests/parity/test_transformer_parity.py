@@ -20,6 +20,18 @@ F32, F64 = np.float32, np.float64
 
 
 # ---------------------------------------------------------------- layer_norm
+def backward_and_compare(ours, theirs, inputs, outputs, what, names=lambda name: name, **tol):
+    """Backpropagate the same random weights through both outputs; compare the input's
+    gradient and every parameter's (PyTorch's under `names(ours_name)`)."""
+    g = normal(12, *outputs[1].shape)
+    (outputs[0] * Tensor(g)).sum().backward()
+    (outputs[1] * torch.tensor(g)).sum().backward()
+    close(inputs[0].grad, inputs[1].grad, f"{what}: input gradient", **tol)
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        close(p.grad, theirs_params[names(name)].grad, f"{what}: {name}.grad", **tol)
+
+
 @pytest.mark.parametrize("dtype", [F32, F64])
 @pytest.mark.parametrize(
     "shape,normalized", [((4, 6), (6,)), ((2, 3, 5), (5,)), ((2, 3, 4), (3, 4)), ((7,), (7,))]
@@ -56,15 +68,10 @@ def test_layer_norm_layer(options):
     assert list(ours_state) == list(theirs_state), (list(ours_state), list(theirs_state))
     for name, value in theirs_state.items():
         close(ours_state[name], value, f"LayerNorm{options}: initial {name}")
-    x_ours, x_theirs = pair(normal(4, 2, 3, 4))
-    out_ours, out_theirs = ours(x_ours), theirs(x_theirs)
-    close(out_ours, out_theirs, f"LayerNorm{options}: forward", atol=1e-5)
-    g = normal(5, 2, 3, 4)
-    (out_ours * Tensor(g)).sum().backward()
-    (out_theirs * torch.tensor(g)).sum().backward()
-    close(x_ours.grad, x_theirs.grad, f"LayerNorm{options}: input gradient", atol=1e-5)
-    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
-        close(p.grad, q.grad, f"LayerNorm{options}: {name}.grad", atol=1e-5)
+    x = pair(normal(4, 2, 3, 4))
+    out = ours(x[0]), theirs(x[1])
+    close(*out, f"LayerNorm{options}: forward", atol=1e-5)
+    backward_and_compare(ours, theirs, x, out, f"LayerNorm{options}", atol=1e-5)
 
 
 def test_layer_norm_departure_holds():
@@ -92,15 +99,10 @@ def test_mlp_matches_a_composed_torch_mlp():
     theirs.gelu = torch.nn.GELU(approximate="tanh")
     theirs.linear2 = torch.nn.Linear(10, 6)
     _copy_into(ours, theirs)
-    x_ours, x_theirs = pair(normal(8, 2, 5, 6))
-    out_ours, out_theirs = ours(x_ours), theirs(x_theirs)
-    close(out_ours, out_theirs, "MLP forward", atol=1e-5)
-    g = normal(9, 2, 5, 6)
-    (out_ours * Tensor(g)).sum().backward()
-    (out_theirs * torch.tensor(g)).sum().backward()
-    close(x_ours.grad, x_theirs.grad, "MLP input gradient", atol=1e-5)
-    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
-        close(p.grad, q.grad, f"MLP {name}.grad", atol=1e-5)
+    x = pair(normal(8, 2, 5, 6))
+    out = ours(x[0]), theirs(x[1])
+    close(*out, "MLP forward", atol=1e-5)
+    backward_and_compare(ours, theirs, x, out, "MLP", atol=1e-5)
 
 
 def encoder_layer_pair(d_model: int, heads: int, seed: int):
@@ -120,20 +122,14 @@ def encoder_layer_pair(d_model: int, heads: int, seed: int):
 def test_block_matches_transformer_encoder_layer(d_model, heads, length):
     """Causal pre-norm block: the output and the gradients of the input and every weight."""
     ours, theirs = encoder_layer_pair(d_model, heads, seed=10 + d_model)
-    theirs_params = dict(theirs.named_parameters())
-    x_ours, x_theirs = pair(normal(11, 3, length, d_model))
+    x = pair(normal(11, 3, length, d_model))
     mask = torch.nn.Transformer.generate_square_subsequent_mask(length)
-    out_ours = ours(x_ours)
-    out_theirs = theirs(x_theirs, src_mask=mask, is_causal=True)
+    out = ours(x[0]), theirs(x[1], src_mask=mask, is_causal=True)
     what = f"TransformerBlock({d_model}, {heads}), L={length}"
-    close(out_ours, out_theirs, f"{what}: forward", rtol=1e-4, atol=1e-5)
-    g = normal(12, *out_theirs.shape)
-    (out_ours * Tensor(g)).sum().backward()
-    (out_theirs * torch.tensor(g)).sum().backward()
-    close(x_ours.grad, x_theirs.grad, f"{what}: input gradient", rtol=1e-4, atol=1e-5)
-    for name, p in ours.named_parameters():
-        q = theirs_params[name.removeprefix("mlp.")]
-        close(p.grad, q.grad, f"{what}: {name}.grad", rtol=1e-4, atol=1e-5)
+    close(*out, f"{what}: forward", rtol=1e-4, atol=1e-5)
+    backward_and_compare(
+        ours, theirs, x, out, what, lambda name: name.removeprefix("mlp."), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_block_causality_in_both():
