@@ -56,7 +56,7 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 
 .PHONY: venv grade status doctor test parity starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows grader-strength classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
-	bench-cnn notebook
+	bench-cnn bench-gpt notebook
 
 # The students' targets; the maintainers' ones too where their tests/ folder is.
 help:
@@ -190,6 +190,14 @@ bench-cnn: $(STAMP)
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c 'import torch' 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt torch==$(TORCH_VERSION)
 	$(BENCH_VENV)/bin/python benchmarks/cnn_step.py
+
+# A GPT training step (modules 11-13) against PyTorch, and generation with and without
+# module 14's KV cache; torch in .venv/bench/ as for bench-cnn.
+bench-gpt: $(STAMP)
+	@test -f benchmarks/gpt_step.py || { echo "bench-gpt is a course maintainers' target (it needs solutions/ and benchmarks/)"; exit 1; }
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c 'import torch' 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt torch==$(TORCH_VERSION)
+	$(BENCH_VENV)/bin/python benchmarks/gpt_step.py
 
 # How many seeded single-point mistakes in the solutions lose points (long; not in CI).
 grader-strength: $(STAMP)

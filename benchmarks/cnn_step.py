@@ -39,8 +39,11 @@ BATCH, CLASSES, LR, MOMENTUM = 64, 10, 0.01, 0.9
 TARGET_RATIO = 2.5
 
 
-def load_tinytorch(tree: str, target: Path) -> None:
-    """Build `tinytorch` from the modules in `tree` into `target` and put it on sys.path."""
+def load_tinytorch(
+    tree: str, target: Path, needs: tuple[int, ...] = (9,), skip: tuple[int, ...] = ()
+) -> None:
+    """Build `tinytorch` from the modules `needs` and their prerequisites (but those in
+    `skip`, which the benchmark never imports) in `tree` into `target`; put it on sys.path."""
     sys.path.insert(0, str(ROOT))
     from grader.course import load_course
     from grader.layout import Layout
@@ -48,12 +51,15 @@ def load_tinytorch(tree: str, target: Path) -> None:
 
     layout = Layout(ROOT)
     course = load_course(layout.manifest)
-    needed = course.prerequisite_closure(course.module(9)) + [course.module(9)]
+    needed = {m.number: m for n in needs for m in course.prerequisite_closure(course.module(n))}
+    needed.update({n: course.module(n) for n in needs})
     sources = []
-    for module in sorted(needed, key=lambda m: m.number):
+    for module in sorted(needed.values(), key=lambda m: m.number):
+        if module.number in skip:
+            continue
         path = layout.module_file(ROOT / tree, module)
         if not path.is_file():
-            raise SystemExit(f"{path} is missing: the benchmark needs modules 01-09 in {tree}/")
+            raise SystemExit(f"{path} is missing: the benchmark needs it in {tree}/")
         sources.append((module, path, str(path)))
     build_package(target, sources)
     sys.path.insert(0, str(target))

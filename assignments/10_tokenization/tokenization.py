@@ -80,12 +80,16 @@ class CharTokenizer:
         self.chars = list(chars)
         if any(not isinstance(c, str) or len(c) != 1 for c in self.chars):
             raise ValueError("CharTokenizer needs single characters")
-        # TODO (Task 10.1): a dict from character to id; refuse a character listed twice.
-        raise NotImplementedError('Task 10.1: implement CharTokenizer.__init__. Hint: a dict from character to id; refuse a character listed twice.')
+        # TODO (Task 10.1)
+        raise NotImplementedError(
+            'Task 10.1: implement CharTokenizer.__init__. Hint: a dict from character to id; '
+            'refuse a character listed twice.'
+        )
 
     @classmethod
     def from_text(cls, text: str) -> CharTokenizer:
         """A tokenizer for every distinct character of `text`, in sorted order."""
+        # TODO (Task 10.1)
         raise NotImplementedError('Task 10.1: implement CharTokenizer.from_text.')
 
     @property
@@ -94,11 +98,15 @@ class CharTokenizer:
 
     def encode(self, text: str) -> list[int]:
         """The id of each character of `text`."""
-        # TODO (Task 10.1): the error names the character (repr) and its position in text.
-        raise NotImplementedError('Task 10.1: implement CharTokenizer.encode. Hint: the error names the character (repr) and its position in text.')
+        # TODO (Task 10.1)
+        raise NotImplementedError(
+            'Task 10.1: implement CharTokenizer.encode. Hint: the error names the character (repr) '
+            'and its position in text.'
+        )
 
     def decode(self, ids: Iterable[int]) -> str:
         """The characters of `ids`, joined."""
+        # TODO (Task 10.1)
         raise NotImplementedError('Task 10.1: implement CharTokenizer.decode.')
 
 
@@ -152,13 +160,18 @@ def _char_class(chars: Iterable[str]) -> str:
 @cache
 def gpt2_pattern() -> re.Pattern[str]:
     """GPT-2's pre-tokenizer regex, with `\\p{L}`, `\\p{N}` and `\\s` spelled out."""
-    # TODO (Task 10.2): letters: filter(str.isalpha, every_character()); numbers: the characters that are str.isnumeric and whose unicodedata.category starts with "N".
-    raise NotImplementedError('Task 10.2: implement gpt2_pattern. Hint: letters: filter(str.isalpha, every_character()); numbers: the characters that are str.isnumeric and whose unicodedata.category starts with "N".')
+    # TODO (Task 10.2)
+    raise NotImplementedError(
+        'Task 10.2: implement gpt2_pattern. Hint: letters: filter(str.isalpha, every_character()); '
+        'numbers: the characters that are str.isnumeric and whose unicodedata.category starts with '
+        '"N".'
+    )
 
 
 @cache
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's printable character for each byte value 0-255."""
+    # TODO (Task 10.2)
     raise NotImplementedError('Task 10.2: implement bytes_to_unicode.')
 
 
@@ -223,8 +236,11 @@ def _merge(word: list[bytes], pair: Pair) -> list[bytes]:
 
 def _split_special(text: str, special_tokens: Iterable[str]) -> list[str]:
     """`text` cut at the special tokens, which are kept as pieces of their own."""
-    # TODO (Task 10.4): re.split with a capturing group of the escaped tokens, longest first.
-    raise NotImplementedError('Task 10.4: implement _split_special. Hint: re.split with a capturing group of the escaped tokens, longest first.')
+    # TODO (Task 10.4)
+    raise NotImplementedError(
+        'Task 10.4: implement _split_special. Hint: re.split with a capturing group of the escaped '
+        'tokens, longest first.'
+    )
 
 
 # %%
@@ -276,8 +292,12 @@ class BPETokenizer:
 
     def _bpe(self, piece: str) -> list[int]:
         """The ids of one pre-token (merges applied by rank)."""
-        # TODO (Task 10.3): parts = [bytes([b]) for b in piece.encode("utf-8")]; while two or more parts, merge the adjacent pair of lowest rank (self.ranks); stop when none is a merge.
-        raise NotImplementedError('Task 10.3: implement BPETokenizer._bpe. Hint: parts = [bytes([b]) for b in piece.encode("utf-8")]; while two or more parts, merge the adjacent pair of lowest rank (self.ranks); stop when none is a merge.')
+        # TODO (Task 10.3)
+        raise NotImplementedError(
+            'Task 10.3: implement BPETokenizer._bpe. Hint: parts = [bytes([b]) for b in '
+            'piece.encode("utf-8")]; while two or more parts, merge the adjacent pair of lowest '
+            'rank (self.ranks); stop when none is a merge.'
+        )
 
     def encode(self, text: str) -> list[int]:
         """The token ids of `text` (this tokenizer's special tokens are recognised)."""
@@ -285,13 +305,18 @@ class BPETokenizer:
             raise TypeError(f"encode takes a str, got {type(text).__name__}")
         ids: list[int] = []
         for chunk in _split_special(text, self.special_tokens):
+            # TODO (Task 10.4)
             raise NotImplementedError('Task 10.4: implement BPETokenizer.encode.')
-            # TODO (Task 10.3): gpt2_pattern().findall(chunk); keep each piece's ids in self._cache.
-            raise NotImplementedError("Task 10.3: implement BPETokenizer.encode. Hint: gpt2_pattern().findall(chunk); keep each piece's ids in self._cache.")
+            # TODO (Task 10.3)
+            raise NotImplementedError(
+                'Task 10.3: implement BPETokenizer.encode. Hint: gpt2_pattern().findall(chunk); '
+                "keep each piece's ids in self._cache."
+            )
         return ids
 
     def decode(self, ids: Iterable[int]) -> str:
         """The text of `ids` (bytes that are not valid UTF-8 become U+FFFD)."""
+        # TODO (Task 10.3)
         raise NotImplementedError('Task 10.3: implement BPETokenizer.decode.')
 
     @classmethod
@@ -319,6 +344,7 @@ class BPETokenizer:
 
     def save(self, path: str | Path) -> None:
         """Write the tokenizer to `path` as JSON (see task 10.6)."""
+        # TODO (Task 10.6)
         raise NotImplementedError('Task 10.6: implement BPETokenizer.save.')
         Path(path).write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
 
@@ -329,8 +355,11 @@ class BPETokenizer:
             document = json.loads(Path(path).read_text(encoding="utf-8"))
             if document.get("format") != FORMAT:
                 raise ValueError("no tinytorch-bpe format tag")
-            # TODO (Task 10.6): _from_text turns GPT-2's printable alphabet back into bytes.
-            raise NotImplementedError("Task 10.6: implement BPETokenizer.load. Hint: _from_text turns GPT-2's printable alphabet back into bytes.")
+            # TODO (Task 10.6)
+            raise NotImplementedError(
+                "Task 10.6: implement BPETokenizer.load. Hint: _from_text turns GPT-2's printable "
+                'alphabet back into bytes.'
+            )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ValueError(
                 f"{path} is not a tokenizer saved by BPETokenizer.save ({error})"
@@ -351,8 +380,11 @@ class BPETokenizer:
         added = [token for token in dict.fromkeys(special_tokens) if token not in encoder]
         specials = {token: encoder[token] for token in special_tokens if token in encoder}
         specials |= {token: len(encoder) + i for i, token in enumerate(added)}
-        # TODO (Task 10.6): skip blank lines and the "#version" line; "Ġ t" is the pair (b" ", b"t").
-        raise NotImplementedError('Task 10.6: implement BPETokenizer.from_gpt2. Hint: skip blank lines and the "#version" line; "Ġ t" is the pair (b" ", b"t").')
+        # TODO (Task 10.6)
+        raise NotImplementedError(
+            'Task 10.6: implement BPETokenizer.from_gpt2. Hint: skip blank lines and the '
+            '"#version" line; "Ġ t" is the pair (b" ", b"t").'
+        )
         return cls(vocab, pairs, specials)
 
 
@@ -376,6 +408,10 @@ def _learn_merges(words: list[list[bytes]], counts: list[int], merge_count: int)
     """Up to `merge_count` merges for `words` (word `i` seen `counts[i]` times); `words`
     is merged in place."""
     merges: list[Pair] = []
-    # TODO (Task 10.5): pair_counts = defaultdict(int); holders = defaultdict(set) of word indices; best = the max pair among those whose count is max(pair_counts.values()).
-    raise NotImplementedError('Task 10.5: implement _learn_merges. Hint: pair_counts = defaultdict(int); holders = defaultdict(set) of word indices; best = the max pair among those whose count is max(pair_counts.values()).')
+    # TODO (Task 10.5)
+    raise NotImplementedError(
+        'Task 10.5: implement _learn_merges. Hint: pair_counts = defaultdict(int); holders = '
+        'defaultdict(set) of word indices; best = the max pair among those whose count is '
+        'max(pair_counts.values()).'
+    )
     return merges

@@ -87,6 +87,12 @@ def worker_module(name: str) -> RemoteName:
     return RemoteName(name)
 
 
+def worker_rng(seed: int) -> Remote:
+    """`np.random.default_rng(seed)`, made in the worker: a layer given it as `rng=` draws
+    its initial values there, reproducibly."""
+    return worker_module("numpy.random").default_rng(seed)
+
+
 def fetch(name: Remote) -> Any:
     """The value of a name in the student's module (`fetch(student.tensor.DEFAULT_DTYPE)`)."""
     return current().request(Op.GET, [name])

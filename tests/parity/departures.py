@@ -1,6 +1,6 @@
 """Where tinytorch departs from PyTorch on purpose, and what has no PyTorch twin.
 
-Every public name of modules 01-10 (each solution's `__all__`) is compared with PyTorch in
+Every public name of every module (each solution's `__all__`) is compared with PyTorch in
 a parity test file (`COVERED`), or has no PyTorch twin (`NOT_COMPARABLE`).
 `test_coverage.py` fails on a name that is in neither, so a new function cannot escape
 the suite. Each departure is repeated for students in its module's README ("Where
@@ -87,6 +87,54 @@ DEPARTURES: dict[str, list[str]] = {
         "`save` writes the course's own JSON format (the vocabulary as in GPT-2's "
         "`encoder.json`), not Hugging Face's `tokenizer.json`.",
     ],
+    "11_embeddings": [
+        "Float ids raise `TypeError` and ids outside the table raise `IndexError` before any "
+        "work (PyTorch: `RuntimeError` and `IndexError`); `Embedding(..., rng=)` takes a "
+        "NumPy generator.",
+        "`Embedding` has no `max_norm`, `scale_grad_by_freq`, `sparse` or `from_pretrained`.",
+        "`PositionalEmbedding` and `SinusoidalPositionalEncoding` have no PyTorch class: they "
+        "add positions `start .. start + L - 1` to an input of shape `(*, L, d)` (batch "
+        "first), and have no dropout.",
+    ],
+    "12_attention": [
+        "`scaled_dot_product_attention` combines `attn_mask` and `is_causal` when both are "
+        "given (PyTorch 2.13: the same on float32 CPU inputs, an error for float64); dropout "
+        "draws from a NumPy `rng` argument, and the attention runs in NumPy only (no "
+        "`enable_gqa`).",
+        "`MultiheadAttention` gives a query that may attend to no key a zero output and zero "
+        "weights (PyTorch: NaN when `need_weights=True`); `is_causal=True` without "
+        "`attn_mask` applies the causal mask (PyTorch requires the mask as well).",
+        "`MultiheadAttention` returns its attention weights as a constant tensor (no gradient "
+        "flows through them), before dropout; it has no `kdim`, `vdim`, `add_bias_kv` or "
+        "`add_zero_attn`, and takes a NumPy `rng` for its initialization and dropout.",
+    ],
+    "13_transformers": [
+        "`LayerNorm` has no `device` or `dtype` arguments; its parameters are float32, and "
+        "`layer_norm` refuses a `normalized_shape` that is not the input's last dims with "
+        "`ValueError` (PyTorch: `RuntimeError`).",
+        "PyTorch has no GPT class: `GPT` follows GPT-2's layout and initial values (nanoGPT's "
+        "convention), with `nn.TransformerEncoderLayer`'s names inside each block (`norm1`, "
+        "`self_attn`, `norm2`) and the MLP's layers under `mlp` (`mlp.linear1`, `mlp.linear2`),"
+        " where PyTorch's encoder layer keeps `linear1` and `linear2` directly.",
+        "`TransformerBlock` is `nn.TransformerEncoderLayer(norm_first=True, activation="
+        'partial(F.gelu, approximate="tanh"), batch_first=True, dim_feedforward=4 * d_model)` '
+        "with a causal mask, except for "
+        "dropout: the MLP drops after `linear2` only (GPT-2; PyTorch also drops after the "
+        "activation). In evaluation mode both are the same function.",
+        "`generate` switches the model to evaluation mode while it runs and restores the mode; "
+        "it draws from a NumPy generator with a fixed rule (`sample_next_token`), so the same "
+        "seed gives the same tokens on any correct implementation, but not PyTorch's "
+        "`torch.multinomial` stream.",
+    ],
+    "14_kv_caching": [
+        "PyTorch has no KV cache class: `KVCache` follows the layout of Hugging Face's static "
+        "cache (one preallocated `(batch, heads, max_len, head_dim)` array per layer for keys "
+        "and one for values), with NumPy arrays and no gradient through past positions.",
+        "Past `context_length`, cached generation re-reads the window of the last "
+        "`context_length` tokens at every step (learned positions start at 0 again), so it "
+        "gives the uncached tokens at the uncached speed; a model with rotary or relative "
+        "positions could shift its cache instead.",
+    ],
 }
 
 NOT_COMPARABLE: dict[str, str] = {
@@ -103,6 +151,17 @@ NOT_COMPARABLE: dict[str, str] = {
     "save_checkpoint": "writes NumPy .npz checkpoints (PyTorch pickles with torch.save)",
     "load_checkpoint": "reads them back; pickle-free by design",
     "CharTokenizer": "a character vocabulary; neither PyTorch nor tiktoken has one",
+    "sinusoidal_positional_encoding": "no PyTorch twin; the hidden tests check Vaswani et "
+    "al.'s formula entry by entry",
+    "SinusoidalPositionalEncoding": "no PyTorch twin (the PyTorch tutorial's class); adds "
+    "sinusoidal_positional_encoding's table",
+    "GPT": "no PyTorch class; built from parts compared here (LayerNorm, TransformerBlock), "
+    "and the hidden tests compare it with a NumPy GPT",
+    "sample_next_token": "a fixed sampling rule on a NumPy generator (PyTorch: "
+    "torch.multinomial's stream); the hidden tests recompute it",
+    "KVCache": "no PyTorch class (Hugging Face's static cache is the closest); the hidden "
+    "tests compare cached logits with the uncached model and a NumPy GPT",
+    "generate": "GPT.generate with a fresh KVCache; the hidden tests recompute its tokens",
 }
 
 # fmt: off
@@ -128,6 +187,11 @@ COMPARED_IN: dict[str, tuple[str, ...]] = {
     ),
     # PyTorch has no tokenizer: module 10 is compared with OpenAI's tiktoken.
     "test_tokenizer_parity.py": ("BPETokenizer", "bytes_to_unicode", "gpt2_pattern"),
+    "test_language_parity.py": (
+        "embedding", "Embedding", "PositionalEmbedding", "scaled_dot_product_attention",
+        "MultiheadAttention",
+    ),
+    "test_transformer_parity.py": ("layer_norm", "LayerNorm", "MLP", "TransformerBlock"),
 }
 # fmt: on
 COVERED = {name: file for file, names in COMPARED_IN.items() for name in names}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from grader.testing.checks import as_array, assert_tensor, items
 from grader.testing.gradcheck import grad_check
-from grader.testing.kit import aids, student, worker_module
+from grader.testing.kit import aids, student, worker_module, worker_rng
 from grader.testing.strategies import arrays, conv_inputs, pool_inputs
 from grader.testing.timing import best_time
 
@@ -39,11 +39,6 @@ listed = worker_module("builtins").list  # list(...) built beside the student's 
 fill = aids.spatial.fill  # tensor.data[:] = values, in the worker
 
 F64 = np.float64
-
-
-def _generator(seed):
-    """np.random.default_rng(seed), made in the worker (the layers draw from it there)."""
-    return worker_module("numpy.random").default_rng(seed)
 
 
 # ---- references (NumPy only) ----
@@ -314,7 +309,7 @@ def test_batch_norm_needs_two_values_per_channel_in_training():
 @pytest.mark.task("09.6")
 @pytest.mark.points(2)
 def test_conv2d_layer_init_follows_pytorch():
-    conv = Conv2d(4, 16, (3, 5), rng=_generator(6))
+    conv = Conv2d(4, 16, (3, 5), rng=worker_rng(6))
     bound = 1 / np.sqrt(4 * 3 * 5)
     weight = as_array(conv.weight, "Conv2d(4, 16, (3, 5)).weight")
     assert weight.shape == (16, 4, 3, 5) and weight.dtype == np.float32
@@ -323,8 +318,8 @@ def test_conv2d_layer_init_follows_pytorch():
     assert np.abs(as_array(conv.bias, "Conv2d(4, 16, (3, 5)).bias")).max() <= bound
     assert [name for name, _ in listed(conv.named_parameters())] == ["weight", "bias"]
     assert Conv2d(2, 3, 1, bias=False).bias is None
-    same = as_array(Conv2d(4, 16, 3, rng=_generator(7)).weight, "Conv2d(4, 16, 3).weight")
-    again = as_array(Conv2d(4, 16, 3, rng=_generator(7)).weight, "Conv2d(4, 16, 3).weight")
+    same = as_array(Conv2d(4, 16, 3, rng=worker_rng(7)).weight, "Conv2d(4, 16, 3).weight")
+    again = as_array(Conv2d(4, 16, 3, rng=worker_rng(7)).weight, "Conv2d(4, 16, 3).weight")
     assert np.array_equal(same, again)
 
 
@@ -346,7 +341,7 @@ def test_a_small_cnn_learns():
     labels = rng.integers(0, 2, 32)
     images[labels == 1, 0, :, 2:4] += 1.0  # class 1 has a vertical bar
     # the layers draw their weights from the same stream, continued in the worker
-    rng = _generator(8)
+    rng = worker_rng(8)
     rng.standard_normal((32, 1, 6, 6))
     rng.integers(0, 2, 32)
     model = Sequential(
