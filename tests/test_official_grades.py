@@ -7,21 +7,34 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import subprocess
+import types
 
 import pytest
+import yaml
 
 from grader.course import CourseConfigError
 from grader.github.client import GitHub, GitHubError
 from grader.github.scores import OfficialScore, merge_scores, validate_record, write_scores
 from grader.grade.isolation import choose
+from grader.grade.session import RUN_CAP_SECONDS
 from grader.report.results import ModuleResult, TestResult
+from grader.service import batch
 from grader.service.batch import JobResult, grade_batch
-from grader.service.config import parse_delivery
+from grader.service.config import (
+    COMMIT_WORST_SECONDS,
+    GRADE_JOB_MINUTES,
+    JOB_SETUP_SECONDS,
+    derived_batch_size,
+    parse_delivery,
+)
+from grader.service.cost import DEFAULT_PUSHES, INCLUDED_MINUTES, billed, estimate
 from grader.service.feedback import comment
 from grader.service.official import official_grade
 from grader.service.plan import Job, Plan, make_plan
 from grader.service.publish import publish
 from grader.service.state import GradingState, OfficialGrade, StateError, load_state
+from tests.classroom_helpers import GIT
 from tests.conftest import COURSE, LAYOUT
 from tests.fake_github import FakeGitHub
 
@@ -38,6 +51,9 @@ DELIVERY = parse_delivery(
     }
 )
 NOW = "2026-10-01T00:00:00Z"
+DELIVERY_DEFAULT = parse_delivery(
+    {"delivery": {"platform": "organization", "organization": "o", "repository_prefix": "t-"}}
+)
 
 
 def result(score: float) -> ModuleResult:
@@ -208,20 +224,26 @@ def collected(owner: str) -> dict:
     }
 
 
-def test_overrides_keep_collected_submissions_and_never_replace_a_teacher_override():
-    manual = {**collected("kim"), "submission": "submit/manual-2026-10-01T00-00-00Z"}
-    document = {
+def manual_record(owner: str) -> dict:
+    """A score the teacher set by hand in Classroom 50's web app."""
+    return {**collected(owner), "submission": "submit/manual-2026-10-01T00-00-00Z"}
+
+
+def scores_document(entries: list[dict]) -> dict:
+    return {
         "schema": "classroom50/scores/v1",
-        "assignments": {
-            "tinytorch": {
-                "type": "individual",
-                "entries": [
-                    {"owner": "Jay", "submissions": [collected("jay")]},
-                    {"owner": "kim", "override": True, "submissions": [manual]},
-                ],
-            }
-        },
+        "assignments": {"tinytorch": {"type": "individual", "entries": entries}},
     }
+
+
+def test_overrides_keep_collected_submissions_and_never_replace_a_teacher_override():
+    manual = manual_record("kim")
+    document = scores_document(
+        [
+            {"owner": "Jay", "submissions": [collected("jay")]},
+            {"owner": "kim", "override": True, "submissions": [manual]},
+        ]
+    )
     update = merge_scores(
         document, "tinytorch", "ml", [official("jay", 93), official("kim", 10)], at(NOW)
     )
@@ -401,11 +423,7 @@ def test_a_five_megabyte_scores_json_is_read_raw_and_keeps_every_collected_recor
         }
         for n in range(27)
     ]
-    document = {
-        "schema": "classroom50/scores/v1",
-        "assignments": {"tinytorch": {"type": "individual", "entries": entries}},
-    }
-    fake.put_file("ml/scores.json", json.dumps(document).encode())
+    fake.put_file("ml/scores.json", json.dumps(scores_document(entries)).encode())
     assert len(fake.file("ml/scores.json")) > 5 * 2**20
     update = write_scores(
         github(fake), "course/classroom50", "ml", "tinytorch", [official("s007", 88)], at(NOW)
@@ -457,3 +475,220 @@ def test_a_module_not_graded_is_retried_never_an_official_zero(fake, tmp_path):
     assert any("time cap" in p for p in report.problems)
     publish_once(fake, plan, [JobResult(job, (result(70),))], state, path)  # the retry
     assert state.repositories[name].official["01"]["on_time"].score == 70
+
+
+TENSOR_FILE = f"assignments/{TENSOR.dirname}/{TENSOR.filename}"
+NEXT_FILE = f"assignments/{COURSE.module(2).dirname}/{COURSE.module(2).filename}"
+
+
+def pushed_repository(fake, tmp_path, student: str, pushes: list[tuple[dict, str]]) -> list[str]:
+    """A student repository on the fake whose pushes (files changed, push time) are real
+    commits in a bare git repository; returns their SHAs."""
+    name = f"course/ml-tinytorch-{student}"
+    work, bare = tmp_path / student, tmp_path / f"{student}.git"
+    subprocess.run(["git", "init", "--quiet", "--initial-branch=main", str(work)], check=True)
+    shas = []
+    for files, _ in pushes:
+        for relative, text in files.items():
+            (work / relative).parent.mkdir(parents=True, exist_ok=True)
+            (work / relative).write_text(text)
+        subprocess.run([*GIT, "add", "--all"], cwd=work, check=True)
+        subprocess.run([*GIT, "commit", "--quiet", "-m", "work"], cwd=work, check=True)
+        head = ["git", "rev-parse", "HEAD"]
+        shas.append(subprocess.run(head, cwd=work, capture_output=True, text=True).stdout.strip())
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(work), str(bare)], check=True)
+    fake.add_repository(name, git_dir=str(bare))
+    for before, after, (_, when) in zip(["0" * 40, *shas], shas, pushes, strict=False):
+        fake.record_push(name, before, after, when)
+    return shas
+
+
+def final_job(fake, state: GradingState) -> Job:
+    plan = make_plan(github(fake), DELIVERY, COURSE, LAYOUT, state, at("2026-09-29T00:00:00Z"))
+    return next(j for b in plan.batches for j in b if ("01", "final") in j.official)
+
+
+def test_a_push_of_another_module_never_makes_a_finished_module_later(fake, tmp_path):
+    """01 finished one day late (90 after 10%), then a push five days late that changed
+    only module 02: 01's lateness is its own push's, not the last push's."""
+    starter, _, next_module = pushed_repository(
+        fake,
+        tmp_path,
+        "tess",
+        [
+            ({TENSOR_FILE: "stub\n", NEXT_FILE: "stub\n"}, "2026-09-10T12:00:00Z"),
+            ({TENSOR_FILE: "solved\n"}, "2026-09-21T20:00:00Z"),  # 1 started day late
+            ({NEXT_FILE: "solved\n"}, "2026-09-26T20:00:00Z"),  # 5 days late
+        ],
+    )
+    state = GradingState()
+    remembered = state.repository("course/ml-tinytorch-tess", "tess")
+    remembered.official["01"] = {"on_time": on_time(0, starter)}
+    final = final_job(fake, state)
+    assert final.sha == next_module and final.judged_at("01") == "2026-09-21T20:00:00Z"
+    publish_once(
+        fake, Plan(NOW, ((final,),)), [JobResult(final, (result(100),))], state, tmp_path / "g.json"
+    )
+    grade = remembered.official["01"]["final"]
+    assert grade.score == 90 and grade.late_penalty == pytest.approx(0.1)
+
+
+def test_a_module_unchanged_since_before_its_due_time_is_on_time(fake, tmp_path):
+    solved, _ = pushed_repository(
+        fake,
+        tmp_path,
+        "uma",
+        [
+            ({TENSOR_FILE: "solved\n", NEXT_FILE: "stub\n"}, "2026-09-20T12:00:00Z"),
+            ({NEXT_FILE: "solved\n"}, "2026-09-25T12:00:00Z"),
+        ],
+    )
+    state = GradingState()
+    state.repository("course/ml-tinytorch-uma", "uma").official["01"] = {
+        "on_time": on_time(100, solved)
+    }
+    assert final_job(fake, state).judged_at("01") == "2026-09-20T12:00:00Z"
+
+
+def collector_rebase(fake: FakeGitHub, owner: str):
+    """Classroom 50's collection, overlapping our write: its rejected push rebased with
+    `-X theirs` puts its visible-test record back in place of ours (override kept)."""
+
+    def rebase(path: str) -> None:
+        fake.after_put = None  # one collection
+        document = json.loads(fake.file(path))
+        for entry in document["assignments"]["tinytorch"]["entries"]:
+            if entry["owner"] == owner:
+                entry["submissions"][0] = collected(owner)
+        fake.put_file(path, json.dumps(document).encode())
+
+    return rebase
+
+
+def test_a_collection_overlapping_our_write_is_caught_and_our_record_restored(fake):
+    fake.put_file("ml/scores.json", json.dumps({"schema": "classroom50/scores/v1"}).encode())
+    fake.collection_polls = 2  # a collection is running when we come to write
+    fake.after_put = collector_rebase(fake, "vera")
+    waits: list[float] = []
+    update = write_scores(
+        github(fake),
+        "course/classroom50",
+        "ml",
+        "tinytorch",
+        [official("vera", 91)],
+        at(NOW),
+        sleep=waits.append,
+    )
+    assert waits == [30.0, 30.0] and update.waited_for_collection == 60
+    assert update.displaced == ["vera"] and update.attempts == 2
+    entry = json.loads(fake.file("ml/scores.json"))["assignments"]["tinytorch"]["entries"][0]
+    assert entry["override"] and entry["submissions"][0]["score"] == 91
+    assert entry["submissions"][0]["submission"].startswith("submit/official-")
+
+
+def test_every_run_reasserts_entries_another_writer_displaced_but_not_manual_ones(fake, tmp_path):
+    names = ["course/ml-tinytorch-walt", "course/ml-tinytorch-xena", "course/ml-tinytorch-yann"]
+    state = GradingState()
+    for name in names:
+        state.repository(name, name.rsplit("-", 1)[1]).official["01"] = {"on_time": on_time(64)}
+    manual = manual_record("yann")
+    document = scores_document(
+        [  # walt: a collection won a race; xena: "Clear override"
+            {"owner": "walt", "override": True, "submissions": [collected("walt")]},
+            {"owner": "xena", "submissions": []},
+            {"owner": "yann", "override": True, "submissions": [manual]},
+        ]
+    )
+    fake.put_file("ml/scores.json", json.dumps(document).encode())
+    plan, path = Plan(NOW, (), {}, ()), tmp_path / "grading.json"
+    report = publish_once(fake, plan, [], state, path)  # nothing graded, nothing pending
+    entries = json.loads(fake.file("ml/scores.json"))["assignments"]["tinytorch"]["entries"]
+    walt, xena, yann = entries
+    for entry in (walt, xena):
+        assert entry["override"] and entry["submissions"][0]["score"] == 64
+    assert walt["submissions"][1] == collected("walt")  # the collected record is kept
+    assert yann["submissions"] == [manual]
+    assert any("yann" in p and "manual override" in p for p in report.problems)
+    before = fake.count("PUT", "/contents/ml/scores.json")
+    publish_once(fake, plan, [], state, path)  # nothing displaced: nothing written
+    assert fake.count("PUT", "/contents/ml/scores.json") == before
+
+
+def batch_jobs(count: int) -> tuple[Job, ...]:
+    names = [f"course/ml-tinytorch-z{n}" for n in range(count)]
+    return tuple(
+        Job(n, n.rsplit("-", 1)[1], f"{i + 1:040x}", NOW, ("01",), True)
+        for i, n in enumerate(names)
+    )
+
+
+def grade_three(out, **options) -> batch.BatchReport:
+    """A batch of three students, graded here (fetching and grading are stubbed)."""
+    return batch.grade_batch(
+        jobs=batch_jobs(3),
+        layout=LAYOUT,
+        course=COURSE,
+        clone_url="x",
+        token="",
+        isolation=choose(False),
+        out=out,
+        **options,
+    )
+
+
+def test_a_batch_that_hits_its_time_limit_keeps_its_finished_results(tmp_path, monkeypatch):
+    """Actions stops a job at its time limit in the middle of a commit: the commits graded
+    before are in the results file, and publish reads them."""
+    calls = []
+
+    def graded_then_stopped(**_):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the runner stops the job here
+        return types.SimpleNamespace(results=(result(100),))
+
+    monkeypatch.setattr(batch, "fetch_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(batch, "grade", graded_then_stopped)
+    out = tmp_path / "results" / "batch-0.json"
+    with pytest.raises(KeyboardInterrupt):
+        grade_three(out)
+    kept = batch.read_batches([out])
+    assert [r.job.student for r in kept] == ["z0"] and kept[0].results[0].score == 100
+
+
+def test_a_batch_starts_no_commit_that_could_outlast_its_job(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "fetch_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr(batch, "grade", lambda **_: types.SimpleNamespace(results=(result(50),)))
+    moments = iter([0.0, 100.0, 100.0, 200.0, 200.0])
+    report = grade_three(
+        tmp_path / "b.json",
+        deadline=100.0 + COMMIT_WORST_SECONDS + 50.0,
+        clock=lambda: next(moments),
+    )
+    assert [r.job.student for r in report.results] == ["z0", "z1"]
+    assert [j.student for j in report.left] == ["z2"]
+    assert len(batch.read_batches([tmp_path / "b.json"])) == 2
+
+
+def test_the_batch_size_follows_from_the_grade_jobs_time_limit():
+    workflow = yaml.safe_load((LAYOUT.root / "grader/service/grade-students.yml").read_text())
+    grade_job = workflow["jobs"]["grade"]
+    assert grade_job["timeout-minutes"] == GRADE_JOB_MINUTES
+    assert COMMIT_WORST_SECONDS >= RUN_CAP_SECONDS + 60
+    size = DELIVERY_DEFAULT.batch_size
+    assert size == derived_batch_size() >= 1
+    assert size * COMMIT_WORST_SECONDS + JOB_SETUP_SECONDS <= GRADE_JOB_MINUTES * 60
+    upload = next(s for s in grade_job["steps"] if "upload-artifact" in s.get("uses", ""))
+    assert upload.get("if") == "always()"  # a batch stopped at its limit still hands over
+
+
+def test_the_cost_estimate_follows_the_workflows_and_fits_sixty_students():
+    usage = estimate(COURSE, 60, DEFAULT_PUSHES)
+    assert usage.total <= INCLUDED_MINUTES  # the shipped defaults, 60 students
+    assert usage.plan >= 24 * 30  # a plan job every hour, each at least a billed minute
+    one = estimate(COURSE, 60, 0)
+    assert one.push_grading == 0 and one.grading == 0
+    assert estimate(COURSE, 60, 1).push_grading >= 60 * 3  # Classroom 50: three jobs a push
+    sizes = [estimate(COURSE, n, DEFAULT_PUSHES).total for n in (30, 60, 200, 500)]
+    assert sizes == sorted(sizes) and sizes[-1] > INCLUDED_MINUTES
+    assert billed(1) == 1 and billed(61) == 2
