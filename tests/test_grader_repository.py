@@ -23,7 +23,7 @@ import yaml
 
 from grader.course import write_manifest_json
 from grader.service.main import main
-from grader.service.state import load_state
+from grader.service.state import GradingState, OfficialGrade, load_state, save_state
 from tests.classroom_helpers import GIT, released  # noqa: F401
 from tests.conftest import COURSE, LAYOUT
 from tests.fake_github import FakeGitHub
@@ -333,3 +333,44 @@ def test_on_classroom50_a_push_is_graded_on_visible_tests_once(released):  # noq
     assert "push" not in template[True] and "workflow_dispatch" in template[True]
     source = yaml.safe_load((LAYOUT.root / ".github/workflows/grade.yml").read_text())
     assert "push" in source[True]  # a plain organization keeps grading on push
+
+
+def test_an_hour_with_nothing_to_grade_still_restores_a_displaced_official_grade(
+    setting, capsys, monkeypatch
+):
+    root, fake, classroom = setting
+    monkeypatch.setenv("GRADER_TOKEN", TOKEN)
+    monkeypatch.delenv("SCORES_TOKEN", raising=False)
+    classroom.accept("gus", "2026-09-10T14:00:00Z")
+    name = f"{ORG}/{PREFIX}gus"
+    state = GradingState()
+    remembered = state.repository(name, "gus")
+    remembered.listed_push = fake.repositories[name].pushed_at
+    remembered.head = remembered.published = classroom.heads[name]
+    grade = OfficialGrade(
+        "on_time",
+        classroom.heads[name],
+        "2026-09-10T14:00:00Z",
+        77.0,
+        100.0,
+        0.0,
+        "",
+        "2026-09-21T05:00:00Z",
+    )
+    remembered.official["01"] = {"on_time": grade}
+    save_state(state, root / "state" / "grading.json")
+    collected = {"owner": "gus", "override": True, "submissions": [{"submission": "submit/x"}]}
+    document = {
+        "schema": "classroom50/scores/v1",
+        "assignments": {"tinytorch": {"type": "individual", "entries": [collected]}},
+    }
+    fake.put_file("ml/scores.json", json.dumps(document).encode())
+    common = ["--root", str(root / "template"), "--bundle", str(root), "--api-url", fake.url]
+    common += ["--state", str(root / "state" / "grading.json"), "--now", "2026-09-22T10:17:00Z"]
+    assert main([*common, "plan", "--out", str(root / "plan.json"), "--github-output", ""]) == 0
+    assert json.loads((root / "plan.json").read_text())["batches"] == []
+    entry = scores(fake)["assignments"]["tinytorch"]["entries"][0]
+    assert entry["submissions"][0]["score"] == 77 and entry["submissions"][1] == {
+        "submission": "submit/x"
+    }
+    assert "scores.json: 1 official grade(s) written" in capsys.readouterr().out

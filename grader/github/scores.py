@@ -41,7 +41,7 @@ DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$")
 CONFLICT_RETRIES = 5
 COLLECTOR_WORKFLOW = "collect-scores.yaml"
 COLLECTION_POLL_SECONDS = 30.0
-COLLECTION_WAIT_SECONDS = 600.0
+COLLECTION_WAIT_SECONDS = 300.0
 """How long a write waits for a running collection before it leaves the grades pending."""
 
 
