@@ -7,13 +7,18 @@ expected, so an instructor can fix the file without reading this code.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
+try:
+    import yaml
+except ModuleNotFoundError:  # the grader repository's `plan` runs on the bare runner
+    yaml = None
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 PREREQUISITE_SOURCES = ("reference", "submission")
@@ -106,14 +111,46 @@ class Course:
         return [m for m in self.modules if m.number in needed]
 
 
+MANIFEST_JSON = "classroom.json"
+"""classroom.yml as JSON, for the grader repository's jobs that run without PyYAML."""
+
+
 def read_manifest(path: Path) -> Any:
-    """The parsed YAML of the manifest at `path` (not validated yet)."""
+    """The parsed YAML of the manifest at `path` (not validated yet); without PyYAML, the
+    JSON copy `make release` writes beside it in the grader bundle (refused if
+    classroom.yml changed since)."""
     if not path.is_file():
         raise CourseConfigError(f"{path}: file not found (the course manifest is classroom.yml)")
+    if yaml is None:
+        return _read_manifest_json(path)
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise CourseConfigError(f"{path}: not valid YAML: {error}") from None
+
+
+def write_manifest_json(path: Path) -> None:
+    """Write MANIFEST_JSON beside the manifest at `path`, with the hash of its text."""
+    copy = {"source_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    copy["manifest"] = read_manifest(path)
+    text = json.dumps(copy, indent=1, default=str) + "\n"
+    path.with_name(MANIFEST_JSON).write_text(text, encoding="utf-8")
+
+
+def _read_manifest_json(path: Path) -> Any:
+    twin = path.with_name(MANIFEST_JSON)
+    if not twin.is_file():
+        raise CourseConfigError(
+            f"{path}: reading it needs PyYAML (make venv), or the {MANIFEST_JSON} that "
+            "make release writes beside it in the grader bundle"
+        )
+    copy = json.loads(twin.read_text(encoding="utf-8"))
+    if copy.get("source_sha256") != hashlib.sha256(path.read_bytes()).hexdigest():
+        raise CourseConfigError(
+            f"{path} changed after {MANIFEST_JSON} was written: run make release again "
+            "(it writes both)"
+        )
+    return copy["manifest"]
 
 
 def load_course(path: Path) -> Course:

@@ -13,7 +13,9 @@ import base64
 import hashlib
 import json
 import re
+import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +33,8 @@ class FakeRepository:
     pulls: list[dict] = field(default_factory=list)
     issues: list[dict] = field(default_factory=list)
     comments: list[dict] = field(default_factory=list)
+    git_dir: str = ""
+    """A bare git repository whose commits the contents API lists (`?ref=<sha>`)."""
 
 
 @dataclass
@@ -54,6 +58,10 @@ class FakeGitHub:
         self.faults: list[Fault] = []
         self.lock = threading.Lock()
         self.clock = 1_900_000_000
+        self.collection_polls = 0
+        """How many more looks at Classroom 50's collect-scores runs find one running."""
+        self.after_put: Callable[[str], None] | None = None
+        """Called with the path after a file is written (another writer stepping in)."""
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -170,6 +178,12 @@ def _page(items: list, query: dict, path: str, handler) -> tuple[int, list, dict
 
 
 def _route(fake: FakeGitHub, method: str, path: str, query: dict, body, handler):
+    if re.fullmatch(r"/repos/[^/]+/[^/]+/actions/workflows/collect-scores\.yaml/runs", path):
+        running = fake.collection_polls > 0 and query.get("status") == "in_progress"
+        if query.get("status") == "in_progress":
+            fake.collection_polls = max(0, fake.collection_polls - 1)
+        runs = [{"id": 1, "status": "in_progress"}] if running else []
+        return 200, {"total_count": len(runs), "workflow_runs": runs}, {}
     if m := re.fullmatch(r"/orgs/([^/]+)/repos", path):
         listed = [
             {
@@ -184,6 +198,8 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict, body, handler)
             if r.full_name.startswith(m.group(1) + "/")
         ]
         return _page(listed, query, path, handler)
+    if (m := re.fullmatch(r"/repos/([^/]+/[^/]+)/contents/(.+)", path)) and "ref" in query:
+        return _folder(fake.repositories[m.group(1)], m.group(2), query["ref"])
     if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/contents/(.+)", path):
         raw = "raw" in (handler.headers.get("Accept") or "")
         return _contents(fake, method, m.group(2), body, raw)
@@ -219,6 +235,30 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict, body, handler)
     return 404, {"message": "Not Found"}, {}
 
 
+def _folder(repository: FakeRepository, folder: str, ref: str):
+    """The contents API's listing of a folder at a commit, from the bare repository."""
+    listed = subprocess.run(
+        ["git", "--git-dir", repository.git_dir, "ls-tree", ref, folder.rstrip("/") + "/"],
+        capture_output=True,
+        text=True,
+    )
+    if listed.returncode != 0 or not listed.stdout.strip():
+        return 404, {"message": "Not Found"}, {}
+    entries = []
+    for line in listed.stdout.splitlines():
+        meta, name = line.split("\t", 1)
+        _, kind, sha = meta.split()
+        entries.append(
+            {
+                "name": name.rsplit("/", 1)[-1],
+                "path": name,
+                "sha": sha,
+                "type": "file" if kind == "blob" else "dir",
+            }
+        )
+    return 200, entries, {}
+
+
 JSON_CONTENT_LIMIT = 2**20
 """The contents API's JSON media type returns no file content above 1 MB."""
 
@@ -239,4 +279,7 @@ def _contents(fake: FakeGitHub, method: str, path: str, body, raw: bool):
     if current is None and body.get("sha"):
         return 422, {"message": "sha given for a new file"}, {}
     fake.put_file(path, base64.b64decode(body["content"]))
-    return 200, {"content": {"sha": fake.files[path][1]}}, {}
+    answer = {"content": {"sha": fake.files[path][1]}}
+    if fake.after_put is not None:
+        fake.after_put(path)
+    return 200, answer, {}

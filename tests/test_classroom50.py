@@ -2,15 +2,18 @@
 Classroom 50's documentation, written out in grader/classroom50/result.py)."""
 
 import copy
+import importlib.util
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from grader.classroom50.result import ResultError, classroom50_result, release_body, validate
+from grader.classroom50.result import classroom50_result, release_body
+from grader.classroom50.schema import ResultError, validate
 
 from .classroom_helpers import commit_solution, released, student_repository  # noqa: F401
 from .conftest import graded
@@ -103,3 +106,28 @@ def test_result_json_stays_small_and_the_details_go_to_the_release_body(course):
     body = release_body([starter])
     assert "| 01_tensor Tensor | 0/" in body and "What failed" in body
     assert any(message in body for message in messages)
+
+
+@pytest.mark.slow
+def test_the_autograder_stays_inside_classroom50s_job_limit(released, tmp_path, monkeypatch):  # noqa: F811
+    """Grading that would outlast its budget is stopped with a result that says so, not
+    left to Classroom 50's 15-minute limit (which publishes nothing)."""
+    path = released.template.parent / "classroom50" / "autograder.py"
+    spec = importlib.util.spec_from_file_location("classroom50_autograder", path)
+    autograder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(autograder)
+    assert autograder.GRADING_BUDGET_SECONDS <= autograder.CLASSROOM50_JOB_SECONDS - 5 * 60
+    repo = student_repository(released.template, tmp_path / "repo")
+    (repo / ".venv").symlink_to(Path(sys.prefix))
+    for name in ("pyproject.toml", "Makefile"):
+        os.utime(repo / name, (946684800, 946684800))
+    monkeypatch.chdir(repo)
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    started = time.monotonic()
+    assert autograder.main(budget_seconds=1.0) == 0
+    assert time.monotonic() - started < 60
+    document = json.loads((repo / "result.json").read_text())
+    validate(document, "ml-systems", "tinytorch")
+    assert document["score"] == 0 and "out of time" in document["tests"][0]["test-name"]
+    assert "did not finish" in (repo / "release-body.md").read_text()

@@ -10,19 +10,22 @@ backdated to before the due time; carol's module tries to read the grader's toke
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from grader.course import write_manifest_json
 from grader.service.main import main
-from grader.service.state import load_state
+from grader.service.state import GradingState, OfficialGrade, load_state, save_state
 from tests.classroom_helpers import GIT, released  # noqa: F401
-from tests.conftest import LAYOUT
+from tests.conftest import COURSE, LAYOUT
 from tests.fake_github import FakeGitHub
 
 ORG, PREFIX = "course", "ml-tinytorch-"
@@ -51,7 +54,7 @@ class Classroom:
         shutil.copytree(self.template, work)
         subprocess.run(["git", "init", "--quiet", "--initial-branch=main"], cwd=work, check=True)
         subprocess.run(["git", "init", "--quiet", "--bare", str(self.bare(name))], check=True)
-        self.fake.add_repository(name)
+        self.fake.add_repository(name, git_dir=str(self.bare(name)))
         self.heads[name] = "0" * 40
         self.push(student, commit(work, "Initial commit", when), when)
         return work
@@ -87,6 +90,7 @@ def setting(released, tmp_path):  # noqa: F811
         "batch_size": 2,
     }
     manifest.write_text(yaml.safe_dump(config, sort_keys=False))
+    write_manifest_json(manifest)
     fake = FakeGitHub(TOKEN)
     yield root, fake, Classroom(fake, released.template, tmp_path)
     fake.close()
@@ -285,3 +289,88 @@ def test_a_teacher_regrades_one_students_module_with_one_command(setting, capsys
     assert record["tests"][0]["score"] == 100
     posted = fake.repositories[f"{ORG}/{PREFIX}erin"].comments[comments:]
     assert len(posted) == 1 and "Module 01 (on time): 100/100" in posted[0]["body"]
+
+
+def test_plan_runs_on_the_standard_library_alone(setting, monkeypatch):
+    """The hourly `plan` job installs nothing: no PyYAML, no NumPy (python -S)."""
+    root, fake, classroom = setting
+    classroom.accept("fay", "2026-09-10T14:00:00Z")
+    env = {"PATH": os.environ["PATH"], "GRADER_TOKEN": TOKEN, "HOME": str(root)}
+    command = [sys.executable, "-S", "-s", "-m", "grader.service", "--root", "."]
+    command += ["--bundle", "..", "--api-url", fake.url, "--state", "../state/grading.json"]
+    command += ["--now", "2026-09-15T12:00:00Z", "plan", "--out", "../plan.json"]
+    done = subprocess.run(command, cwd=root / "template", env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "1 student repositories, 1 commit(s) to grade" in done.stdout
+    probe = [sys.executable, "-S", "-c", "import yaml"]
+    assert subprocess.run(probe, capture_output=True).returncode != 0  # really without
+    manifest = root / "template" / "classroom.yml"
+    manifest.write_text(manifest.read_text().replace("late_policy", "late_policy", 1) + "\n")
+    done = subprocess.run(command, cwd=root / "template", env=env, capture_output=True, text=True)
+    assert done.returncode == 2 and "run make release again" in done.stderr
+
+
+def test_the_released_schedule_is_hourly_and_dense_only_around_due_times(released):  # noqa: F811
+    workflow = released.bundle / ".github" / "workflows" / "grade-students.yml"
+    crons = [entry["cron"] for entry in yaml.safe_load(workflow.read_text())[True]["schedule"]]
+    assert crons[0] == "17 * * * *"  # hourly, off the top of the hour
+    dense = crons[1:]
+    assert dense and all(line.startswith("2,32,47 ") for line in dense)
+    first = COURSE.modules[0].due.astimezone(dt.UTC)  # 2026-09-21T03:59:59Z
+    assert f"2,32,47 0-4 {first.day} {first.month} *" in dense
+    hours = sum(
+        (int(b) - int(a) + 1) if "-" in span else 1
+        for span in (line.split()[1] for line in dense)
+        for a, _, b in [span.partition("-")]
+    )
+    assert hours <= 5 * len(COURSE.modules)  # 5 hours per due time at most
+
+
+def test_on_classroom50_a_push_is_graded_on_visible_tests_once(released):  # noqa: F811
+    """Classroom 50's autograder grades every push; the template's own Grade workflow
+    then runs only by hand (two push-time gradings would double the minutes)."""
+    template = yaml.safe_load((released.template / ".github/workflows/grade.yml").read_text())
+    assert "push" not in template[True] and "workflow_dispatch" in template[True]
+    source = yaml.safe_load((LAYOUT.root / ".github/workflows/grade.yml").read_text())
+    assert "push" in source[True]  # a plain organization keeps grading on push
+
+
+def test_an_hour_with_nothing_to_grade_still_restores_a_displaced_official_grade(
+    setting, capsys, monkeypatch
+):
+    root, fake, classroom = setting
+    monkeypatch.setenv("GRADER_TOKEN", TOKEN)
+    monkeypatch.delenv("SCORES_TOKEN", raising=False)
+    classroom.accept("gus", "2026-09-10T14:00:00Z")
+    name = f"{ORG}/{PREFIX}gus"
+    state = GradingState()
+    remembered = state.repository(name, "gus")
+    remembered.listed_push = fake.repositories[name].pushed_at
+    remembered.head = remembered.published = classroom.heads[name]
+    grade = OfficialGrade(
+        "on_time",
+        classroom.heads[name],
+        "2026-09-10T14:00:00Z",
+        77.0,
+        100.0,
+        0.0,
+        "",
+        "2026-09-21T05:00:00Z",
+    )
+    remembered.official["01"] = {"on_time": grade}
+    save_state(state, root / "state" / "grading.json")
+    collected = {"owner": "gus", "override": True, "submissions": [{"submission": "submit/x"}]}
+    document = {
+        "schema": "classroom50/scores/v1",
+        "assignments": {"tinytorch": {"type": "individual", "entries": [collected]}},
+    }
+    fake.put_file("ml/scores.json", json.dumps(document).encode())
+    common = ["--root", str(root / "template"), "--bundle", str(root), "--api-url", fake.url]
+    common += ["--state", str(root / "state" / "grading.json"), "--now", "2026-09-22T10:17:00Z"]
+    assert main([*common, "plan", "--out", str(root / "plan.json"), "--github-output", ""]) == 0
+    assert json.loads((root / "plan.json").read_text())["batches"] == []
+    entry = scores(fake)["assignments"]["tinytorch"]["entries"][0]
+    assert entry["submissions"][0]["score"] == 77 and entry["submissions"][1] == {
+        "submission": "submit/x"
+    }
+    assert "scores.json: 1 official grade(s) written" in capsys.readouterr().out

@@ -1,52 +1,39 @@
 """Official grades from GitHub's push times, the plan's choice of commits, publishing that
-resumes after an interruption, and Classroom 50's scores.json written as overrides.
-(No grading here: results are made by hand; tests/test_grader_repository.py grades.)"""
+resumes after an interruption, lateness judged by a module's own files, and "not
+graded" retried. (No grading here: results are made by hand; tests/test_grader_repository.py
+grades.)"""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import json
+import subprocess
 
 import pytest
 
 from grader.course import CourseConfigError
-from grader.github.client import GitHub, GitHubError
-from grader.github.scores import OfficialScore, merge_scores, validate_record, write_scores
-from grader.grade.isolation import choose
 from grader.report.results import ModuleResult, TestResult
-from grader.service.batch import JobResult, grade_batch
-from grader.service.config import parse_delivery
+from grader.service.batch import JobResult
+from grader.service.config import (
+    parse_delivery,
+)
 from grader.service.feedback import comment
 from grader.service.official import official_grade
 from grader.service.plan import Job, Plan, make_plan
-from grader.service.publish import publish
-from grader.service.state import GradingState, OfficialGrade, StateError, load_state
+from grader.service.state import GradingState, StateError, load_state
+from tests.classroom_helpers import GIT
 from tests.conftest import COURSE, LAYOUT
-from tests.fake_github import FakeGitHub
-
-TENSOR = COURSE.module(1)  # due 2026-09-20 23:59:59 New York = 2026-09-21T03:59:59Z
-DELIVERY = parse_delivery(
-    {
-        "delivery": {
-            "platform": "classroom50",
-            "organization": "course",
-            "classroom": "ml",
-            "assignment": "tinytorch",
-            "batch_size": 2,
-        }
-    }
+from tests.service_helpers import (
+    DELIVERY,
+    NOW,
+    TENSOR,
+    at,
+    fake_github,  # noqa: F401 (the `fake` fixture)
+    github,
+    official_job,
+    on_time,
+    publish_once,
+    result,
 )
-NOW = "2026-10-01T00:00:00Z"
-
-
-def result(score: float) -> ModuleResult:
-    test = TestResult("tests/hidden/t.py::test_a", "01.1", score, 100.0, score == 100, "", True, 0)
-    return ModuleResult("01_tensor", "Tensor", (test,), 100.0, 1.0, NOW)
-
-
-def on_time(score: float, commit: str = "a" * 40) -> OfficialGrade:
-    return OfficialGrade("on_time", commit, "2026-09-19T00:00:00Z", score, 100, 0.0, "", NOW)
 
 
 def test_on_time_is_the_last_push_before_the_due_time_as_graded():
@@ -80,21 +67,6 @@ def test_final_is_the_better_of_on_time_and_late_with_its_penalty(
 
 def test_final_waits_for_the_on_time_grade():
     assert official_grade("final", TENSOR, COURSE, "b" * 40, NOW, result(100), None, NOW) is None
-
-
-@pytest.fixture
-def fake():
-    server = FakeGitHub()
-    yield server
-    server.close()
-
-
-def github(fake: FakeGitHub) -> GitHub:
-    return GitHub(fake.token, api_url=fake.url, sleep=lambda s: None)
-
-
-def at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def test_a_backdated_commit_pushed_seventy_days_late_is_not_what_the_deadline_grades(fake):
@@ -136,19 +108,6 @@ def feedback_results(names: list[str]) -> tuple[Plan, list[JobResult]]:
     return plan, [JobResult(job, (result(100),)) for job in jobs]
 
 
-def publish_once(fake, plan, results, state, path):
-    return publish(
-        github=github(fake),
-        delivery=DELIVERY,
-        course=COURSE,
-        plan=plan,
-        results=results,
-        state=state,
-        state_path=path,
-        now=at(NOW),
-    )
-
-
 def test_publishing_resumes_after_github_fails_for_one_repository(fake, tmp_path):
     names = ["course/ml-tinytorch-gina", "course/ml-tinytorch-hugo"]
     for name in names:
@@ -178,108 +137,6 @@ def test_a_failing_commit_is_retried_then_reported_on_the_commit(fake, tmp_path)
     statuses = fake.repositories[name].statuses
     assert [s["state"] for s in statuses] == ["error"]
     assert state.repositories[name].failures == {"1".rjust(40, "0"): 3}
-
-
-def official(owner: str, score: int) -> OfficialScore:
-    row = {
-        "test-name": "01_tensor Tensor (official, final)",
-        "passed": score == 100,
-        "score": score,
-        "max-score": 100,
-    }
-    url = f"https://github.com/course/ml-tinytorch-{owner}"
-    return OfficialScore(owner, score, 100, (row,), f"{url}/commit/{'a' * 40}", f"{url}/issues/1")
-
-
-def collected(owner: str) -> dict:
-    return {
-        "schema": "classroom50/result/v1",
-        "classroom": "ml",
-        "assignment_type": "individual",
-        "owner": owner,
-        "submission": "submit/2026-09-14T10-00-00Z-abc1234",
-        "commit": "c",
-        "release": "r",
-        "review": "v",
-        "datetime": "2027-01-01T00:00:00Z",
-        "score": 3,
-        "max-score": 5,
-        "tests": [],
-    }
-
-
-def test_overrides_keep_collected_submissions_and_never_replace_a_teacher_override():
-    manual = {**collected("kim"), "submission": "submit/manual-2026-10-01T00-00-00Z"}
-    document = {
-        "schema": "classroom50/scores/v1",
-        "assignments": {
-            "tinytorch": {
-                "type": "individual",
-                "entries": [
-                    {"owner": "Jay", "submissions": [collected("jay")]},
-                    {"owner": "kim", "override": True, "submissions": [manual]},
-                ],
-            }
-        },
-    }
-    update = merge_scores(
-        document, "tinytorch", "ml", [official("jay", 93), official("kim", 10)], at(NOW)
-    )
-    assert update.written == ["jay"] and update.kept_manual == ["kim"]
-    jay = document["assignments"]["tinytorch"]["entries"][0]
-    assert jay["override"] is True and len(jay["submissions"]) == 2
-    first = jay["submissions"][0]
-    assert first["score"] == 93 and first["datetime"] > collected("jay")["datetime"]
-    validate_record(first, "ml")
-    assert document["assignments"]["tinytorch"]["entries"][1]["submissions"] == [manual]
-
-
-SCORES_V1_RECORD = {  # scores-v1 `submissionRecord` (schemas/scores-v1.schema.json)
-    "schema": str,
-    "classroom": str,
-    "assignment_type": str,
-    "owner": str,
-    "submission": str,
-    "commit": str,
-    "release": str,
-    "review": str,
-    "datetime": str,
-    "score": int,
-    "max-score": int,
-    "tests": list,
-}
-
-
-def test_the_written_file_follows_the_scores_schema_and_survives_a_conflict(fake):
-    fake.put_file(
-        "ml/scores.json",
-        json.dumps({"schema": "classroom50/scores/v1", "assignments": {}}).encode(),
-    )
-    fake.fail("PUT", "/contents/ml/scores.json", 409)  # collection wrote in between
-    update = write_scores(
-        github(fake), "course/classroom50", "ml", "tinytorch", [official("lou", 77)], at(NOW)
-    )
-    assert update.attempts == 2 and update.written == ["lou"]
-    document = json.loads(fake.file("ml/scores.json"))
-    assert set(document) == {"schema", "assignments"}
-    bucket = document["assignments"]["tinytorch"]
-    assert bucket["type"] in ("individual", "group") and set(bucket) <= {"type", "entries"}
-    record = bucket["entries"][0]["submissions"][0]
-    for key, kind in SCORES_V1_RECORD.items():
-        assert type(record[key]) is kind, key
-    assert "assignment" not in record and record["submission"].startswith("submit/")
-    assert record["score"] <= record["max-score"]
-    for test in record["tests"]:
-        assert type(test["passed"]) is bool and 0 <= test["score"] <= test["max-score"]
-
-
-def test_a_gradebook_that_is_not_scores_v1_is_left_alone(fake):
-    fake.put_file("ml/scores.json", b'{"hand": "edited"}')
-    with pytest.raises(GitHubError, match="not classroom50/scores/v1; left alone"):
-        write_scores(
-            github(fake), "course/classroom50", "ml", "tinytorch", [official("max", 1)], at(NOW)
-        )
-    assert fake.file("ml/scores.json") == b'{"hand": "edited"}'
 
 
 def test_a_commit_that_keeps_failing_is_left_for_a_hand_regrade(fake):
@@ -349,25 +206,6 @@ def test_a_plain_organization_names_repositories_by_prefix():
     assert delivery.scores_repository == ""
 
 
-def test_a_commit_that_cannot_be_fetched_is_reported_and_the_batch_goes_on(tmp_path):
-    jobs = tuple(
-        Job(f"course/ml-tinytorch-{name}", name, "1" * 40, NOW, ("01",), True)
-        for name in ("olga", "pete")
-    )
-    report = grade_batch(
-        jobs=jobs,
-        layout=LAYOUT,
-        course=COURSE,
-        token="s3cret-token",
-        clone_url=f"file://{tmp_path}/{{repository}}.git",
-        isolation=choose(False),
-    )
-    assert [r.job.student for r in report.results] == ["olga", "pete"]
-    for item in report.results:
-        assert item.error.startswith("RuntimeError: git fetch of 1111111 failed")
-        assert "s3cret-token" not in item.error and item.results == ()
-
-
 def test_feedback_groups_the_failures_a_stub_causes_and_names_each_test():
     stub = "NotImplementedError: Task 01.1: implement AddFn.forward."
     tests = (
@@ -381,66 +219,6 @@ def test_feedback_groups_the_failures_a_stub_causes_and_names_each_test():
     assert "task 01.1**: `test_a` (visible), `test_b` (hidden)" in body
     assert body.count(stub) == 1 and "task 01.2**: `test_c` (hidden)" in body
     assert "| 01_tensor Tensor | 0/100 | 0/3 |" in body
-
-
-def test_a_five_megabyte_scores_json_is_read_raw_and_keeps_every_collected_record(fake):
-    """A term of collected pushes makes scores.json pass the 1 MB that the contents API's
-    JSON media type returns; official grades must still reach it."""
-    filler = "x" * 2000
-    entries = [
-        {
-            "owner": f"s{n:03d}",
-            "submissions": [
-                {
-                    **collected(f"s{n:03d}"),
-                    "tests": [{"test-name": filler, "passed": False, "score": 0, "max-score": 1}]
-                    * 10,
-                }
-                for _ in range(10)
-            ],
-        }
-        for n in range(27)
-    ]
-    document = {
-        "schema": "classroom50/scores/v1",
-        "assignments": {"tinytorch": {"type": "individual", "entries": entries}},
-    }
-    fake.put_file("ml/scores.json", json.dumps(document).encode())
-    assert len(fake.file("ml/scores.json")) > 5 * 2**20
-    update = write_scores(
-        github(fake), "course/classroom50", "ml", "tinytorch", [official("s007", 88)], at(NOW)
-    )
-    assert update.written == ["s007"]
-    written = json.loads(fake.file("ml/scores.json"))["assignments"]["tinytorch"]["entries"]
-    assert len(written) == 27 and sum(len(e["submissions"]) for e in written) == 271
-    leader = next(e for e in written if e["owner"] == "s007")["submissions"][0]
-    assert leader["score"] == 88 and leader["submission"].startswith("submit/official-")
-
-
-def official_job(name: str, sha: str = "1" * 40) -> Job:
-    return Job(
-        name,
-        name.rsplit("-", 1)[1],
-        sha,
-        "2026-09-20T00:00:00Z",
-        ("01",),
-        True,
-        (("01", "on_time"),),
-    )
-
-
-def test_a_failed_comment_call_still_gets_the_official_grade_to_scores_json(fake, tmp_path):
-    name = "course/ml-tinytorch-rosa"
-    fake.add_repository(name)
-    fake.fail("POST", "/issues/1/comments$", 403, times=10, message="secondary rate limit")
-    job = official_job(name)
-    plan, path = Plan(NOW, ((job,),), {}, ()), tmp_path / "grading.json"
-    report = publish_once(fake, plan, [JobResult(job, (result(80),))], GradingState(), path)
-    assert any("rosa" in p and "secondary rate limit" in p for p in report.problems)
-    assert load_state(path).repositories[name].official["01"]["on_time"].score == 80
-    entry = json.loads(fake.file("ml/scores.json"))["assignments"]["tinytorch"]["entries"][0]
-    assert entry["owner"] == "rosa" and entry["submissions"][0]["score"] == 80
-    assert not load_state(path).scores_pending
 
 
 def test_a_module_not_graded_is_retried_never_an_official_zero(fake, tmp_path):
@@ -457,3 +235,78 @@ def test_a_module_not_graded_is_retried_never_an_official_zero(fake, tmp_path):
     assert any("time cap" in p for p in report.problems)
     publish_once(fake, plan, [JobResult(job, (result(70),))], state, path)  # the retry
     assert state.repositories[name].official["01"]["on_time"].score == 70
+
+
+TENSOR_FILE = f"assignments/{TENSOR.dirname}/{TENSOR.filename}"
+
+
+NEXT_FILE = f"assignments/{COURSE.module(2).dirname}/{COURSE.module(2).filename}"
+
+
+def pushed_repository(fake, tmp_path, student: str, pushes: list[tuple[dict, str]]) -> list[str]:
+    """A student repository on the fake whose pushes (files changed, push time) are real
+    commits in a bare git repository; returns their SHAs."""
+    name = f"course/ml-tinytorch-{student}"
+    work, bare = tmp_path / student, tmp_path / f"{student}.git"
+    subprocess.run(["git", "init", "--quiet", "--initial-branch=main", str(work)], check=True)
+    shas = []
+    for files, _ in pushes:
+        for relative, text in files.items():
+            (work / relative).parent.mkdir(parents=True, exist_ok=True)
+            (work / relative).write_text(text)
+        subprocess.run([*GIT, "add", "--all"], cwd=work, check=True)
+        subprocess.run([*GIT, "commit", "--quiet", "-m", "work"], cwd=work, check=True)
+        head = ["git", "rev-parse", "HEAD"]
+        shas.append(subprocess.run(head, cwd=work, capture_output=True, text=True).stdout.strip())
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(work), str(bare)], check=True)
+    fake.add_repository(name, git_dir=str(bare))
+    for before, after, (_, when) in zip(["0" * 40, *shas], shas, pushes, strict=False):
+        fake.record_push(name, before, after, when)
+    return shas
+
+
+def final_job(fake, state: GradingState) -> Job:
+    plan = make_plan(github(fake), DELIVERY, COURSE, LAYOUT, state, at("2026-09-29T00:00:00Z"))
+    return next(j for b in plan.batches for j in b if ("01", "final") in j.official)
+
+
+def test_a_push_of_another_module_never_makes_a_finished_module_later(fake, tmp_path):
+    """01 finished one day late (90 after 10%), then a push five days late that changed
+    only module 02: 01's lateness is its own push's, not the last push's."""
+    starter, _, next_module = pushed_repository(
+        fake,
+        tmp_path,
+        "tess",
+        [
+            ({TENSOR_FILE: "stub\n", NEXT_FILE: "stub\n"}, "2026-09-10T12:00:00Z"),
+            ({TENSOR_FILE: "solved\n"}, "2026-09-21T20:00:00Z"),  # 1 started day late
+            ({NEXT_FILE: "solved\n"}, "2026-09-26T20:00:00Z"),  # 5 days late
+        ],
+    )
+    state = GradingState()
+    remembered = state.repository("course/ml-tinytorch-tess", "tess")
+    remembered.official["01"] = {"on_time": on_time(0, starter)}
+    final = final_job(fake, state)
+    assert final.sha == next_module and final.judged_at("01") == "2026-09-21T20:00:00Z"
+    publish_once(
+        fake, Plan(NOW, ((final,),)), [JobResult(final, (result(100),))], state, tmp_path / "g.json"
+    )
+    grade = remembered.official["01"]["final"]
+    assert grade.score == 90 and grade.late_penalty == pytest.approx(0.1)
+
+
+def test_a_module_unchanged_since_before_its_due_time_is_on_time(fake, tmp_path):
+    solved, _ = pushed_repository(
+        fake,
+        tmp_path,
+        "uma",
+        [
+            ({TENSOR_FILE: "solved\n", NEXT_FILE: "stub\n"}, "2026-09-20T12:00:00Z"),
+            ({NEXT_FILE: "solved\n"}, "2026-09-25T12:00:00Z"),
+        ],
+    )
+    state = GradingState()
+    state.repository("course/ml-tinytorch-uma", "uma").official["01"] = {
+        "on_time": on_time(100, solved)
+    }
+    assert final_job(fake, state).judged_at("01") == "2026-09-20T12:00:00Z"

@@ -29,14 +29,19 @@ from grader.assign.regions import BEGIN, solution_only_lines
 from grader.assign.starter import built_modules
 from grader.assign.unlock import unlock_modules
 from grader.check.integrity import MANIFEST, build_manifest, protected_files
-from grader.course import Course
+from grader.course import Course, write_manifest_json
 from grader.layout import Layout
 from grader.package import build_package
+from grader.service.config import load_delivery
+from grader.service.schedule import render_unlock_workflow, render_workflow
 
 STUDENT_FILES = ("Makefile", "classroom.yml", "pyproject.toml", ".gitignore")
 STUDENT_FOLDERS = ("grader", "starter", "milestones")
 STUDENT_WORKFLOWS = ("grade.yml", "unlock.yml")
 GRADER_WORKFLOW = "grade-students.yml"
+UNLOCK_WORKFLOW = "unlock.yml"
+PUSH_GRADING_WORKFLOW = "grade.yml"
+"""The template's push-time grading (visible tests); not on push under Classroom 50."""
 CLASSROOM50_RUNTIME = {"runs-on": "ubuntu-24.04", "python": "3.11", "apt": ["bubblewrap"]}
 """`gh teacher assignment add --runtime`: the runner image, Python, and the sandbox."""
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
@@ -50,11 +55,13 @@ Push this folder, as it is, to the private repository named in classroom.yml
 (`course.grader_repository`: {repository}). It is the only place where the hidden tests
 run, and its secrets exist only here: no workflow in a student repository can read them.
 
-- `.github/workflows/grade-students.yml`: every 15 minutes (and on demand) grades new
-  pushes of every student repository with the hidden tests, as a matrix of batches;
+- `.github/workflows/grade-students.yml`: every hour, every 15 minutes around due times
+  (and on demand: also a regrade of one student's module) grades new pushes of every
+  student repository with the hidden tests, as a matrix of batches;
   posts a commit status and a feedback comment; takes each module's official grade at
   its due date; writes Classroom 50's scores.json; commits `state/`.
-- `template/`: the course engine, visible tests and classroom.yml (pristine copies);
+- `template/`: the course engine, visible tests and classroom.yml (pristine copies), and
+  classroom.json (the same as JSON, for the hourly `plan` job that installs nothing);
 - `hidden/NN_slug/`: the hidden tests; `solutions/NN_slug/`: reference solutions (used
   for prerequisite modules after their due date);
 - `state/grading.json` (written by the workflow): what was graded, official grades and
@@ -105,8 +112,14 @@ def build_template(layout: Layout, course: Course, target: Path, today: dt.date)
             _copy_tree(layout.root / name, target / name, exclude=instructor_only)
     workflows = target / ".github" / "workflows"
     workflows.mkdir(parents=True)
+    on_classroom50 = load_delivery(layout.manifest).platform == "classroom50"
     for name in STUDENT_WORKFLOWS:
-        shutil.copy2(layout.root / ".github" / "workflows" / name, workflows / name)
+        text = (layout.root / ".github" / "workflows" / name).read_text(encoding="utf-8")
+        if name == PUSH_GRADING_WORKFLOW and on_classroom50:
+            text = without_push_trigger(text)
+        if name == UNLOCK_WORKFLOW:
+            text = render_unlock_workflow(text, course)  # release days, not every day
+        (workflows / name).write_text(text, encoding="utf-8")
     readme = (layout.root / "README.md").read_text(encoding="utf-8")
     (target / "README.md").write_text(student_readme(readme), encoding="utf-8")
     student = Layout(target)
@@ -119,6 +132,15 @@ def build_template(layout: Layout, course: Course, target: Path, today: dt.date)
     build_package(target, sources, forward_only_until_autograd=True)
     manifest = json.dumps(build_manifest(target), indent=2) + "\n"
     (target / MANIFEST).write_text(manifest, encoding="utf-8")
+
+
+def without_push_trigger(workflow: str) -> str:
+    """The push-time grading workflow without its `push:` trigger. On Classroom 50 its own
+    autograder already grades the visible tests of every push; a second run would only
+    double the Actions minutes. It still runs by hand (Actions > Grade > Run workflow)."""
+    if "\non:\n  push:\n" not in workflow:
+        raise ValueError(f"{PUSH_GRADING_WORKFLOW} no longer starts its triggers with push:")
+    return workflow.replace("\non:\n  push:\n", "\non:\n", 1)
 
 
 def build_bundle(layout: Layout, course: Course, template: Path, target: Path) -> None:
@@ -134,9 +156,11 @@ def build_bundle(layout: Layout, course: Course, template: Path, target: Path) -
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(template / relative, destination)
     shutil.copy2(template / MANIFEST, target / "integrity.json")
+    write_manifest_json(target / "template" / "classroom.yml")  # for `plan`, without PyYAML
     workflows = target / ".github" / "workflows"
     workflows.mkdir(parents=True)
-    shutil.copy2(layout.root / "grader" / "service" / GRADER_WORKFLOW, workflows / GRADER_WORKFLOW)
+    workflow = (layout.root / "grader" / "service" / GRADER_WORKFLOW).read_text(encoding="utf-8")
+    (workflows / GRADER_WORKFLOW).write_text(render_workflow(workflow, course), encoding="utf-8")
     readme = BUNDLE_README.format(course=course.name, repository=course.grader_repository)
     (target / "README.md").write_text(readme, encoding="utf-8")
 

@@ -3,6 +3,8 @@
 - `student_repositories`: the course's repositories in the organization, by name;
 - `push_history`: pushes to the default branch with the time GitHub recorded them (the
   repository activity API), never a commit date, which the student's clock sets;
+- `folder_blobs`: which file contents a folder held at a commit (git blob names), to tell
+  whether a push changed a module;
 - `post_status`: the score as a commit status on the graded commit;
 - `feedback_thread` / `post_comment`: per-test feedback on Classroom 50's Feedback pull
   request, or, without one, on an issue the grader opens once.
@@ -14,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from grader.github.client import GitHub
+from grader.github.client import GitHub, NotFoundError
 
 STATUS_CONTEXT = "tinytorch/hidden-tests"
 FEEDBACK_ISSUE_TITLE = "TinyTorch grading feedback"
@@ -89,6 +91,18 @@ def last_push_by(pushes: list[Push], moment: dt.datetime) -> Push | None:
     """The last push at or before `moment` (what the branch held at that moment)."""
     earlier = [p for p in pushes if p.pushed_at <= moment]
     return max(earlier, key=lambda p: p.pushed_at) if earlier else None
+
+
+def folder_blobs(github: GitHub, full_name: str, sha: str, folder: str) -> dict[str, str]:
+    """File name -> git blob name of the files directly in `folder` at commit `sha`
+    (empty when the folder did not exist)."""
+    try:
+        listing = github.get(f"/repos/{full_name}/contents/{folder}", {"ref": sha})
+    except NotFoundError:
+        return {}
+    if not isinstance(listing, list):
+        return {}
+    return {str(e["name"]): str(e["sha"]) for e in listing if e.get("type") == "file"}
 
 
 def post_status(

@@ -9,6 +9,13 @@ and whose tests are the modules with their official points; the entry keeps the 
 collected submissions below it. A teacher's own hand-entered override (a record whose
 submission starts with `submit/manual-`) is never replaced. The file is read, changed
 and written with its blob SHA, and re-read on a conflict with another writer.
+
+Classroom 50's score collection is the file's other writer, and single-writer by design:
+when its push is rejected it rebases with `-X theirs`, which keeps `override: true` but
+can put its own record back in place of ours. So a write waits while a collection runs
+(`collect-scores.yaml`), re-reads the file afterwards and writes again any entry whose
+leading record is not the one just written; and every run re-asserts each student whose
+entry does not lead with our current official record (`reassert`).
 """
 
 from __future__ import annotations
@@ -18,10 +25,11 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from grader.classroom50.result import ResultError, validate
+from grader.classroom50.schema import ResultError, validate
 from grader.github.client import GitHub, GitHubError, NotFoundError
 from grader.github.repos import format_time, parse_time
 
@@ -31,6 +39,10 @@ OFFICIAL_PREFIX = "submit/official-"
 MANUAL_PREFIX = "submit/manual-"
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$")
 CONFLICT_RETRIES = 5
+COLLECTOR_WORKFLOW = "collect-scores.yaml"
+COLLECTION_POLL_SECONDS = 30.0
+COLLECTION_WAIT_SECONDS = 300.0
+"""How long a write waits for a running collection before it leaves the grades pending."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,10 @@ class ScoresUpdate:
 
     written: list[str] = field(default_factory=list)
     kept_manual: list[str] = field(default_factory=list)
+    displaced: list[str] = field(default_factory=list)
+    """Owners whose record another writer replaced after our write (written again)."""
     attempts: int = 0
+    waited_for_collection: float = 0.0
 
 
 def official_record(
@@ -99,7 +114,8 @@ def merge_scores(
     scores: Sequence[OfficialScore],
     now: dt.datetime,
 ) -> ScoresUpdate:
-    """Put each official score into `document` (in place) as a teacher override."""
+    """Put each official score into `document` (in place) as a teacher override, unless
+    the owner's entry already leads with our record of that score."""
     update = ScoresUpdate()
     bucket = document.setdefault("assignments", {}).setdefault(
         assignment, {"type": "individual", "entries": []}
@@ -115,6 +131,8 @@ def merge_scores(
         if entry.get("override") and records and _is(records[0], MANUAL_PREFIX):
             update.kept_manual.append(score.owner)
             continue
+        if leads_with(entry, score):
+            continue
         collected = [r for r in records if not _is(r, OFFICIAL_PREFIX)]
         dates = (parse_time(str(r.get("datetime", ""))) for r in collected)
         newest = max(filter(None, dates), default=None)
@@ -124,6 +142,20 @@ def merge_scores(
     return update
 
 
+def leads_with(entry: dict, score: OfficialScore, submission: str = "") -> bool:
+    """Whether `entry` is an override led by our official record of `score` (and, if
+    given, by exactly the record named `submission`)."""
+    records = entry.get("submissions") or [{}]
+    first = records[0] if isinstance(records[0], dict) else {}
+    return (
+        bool(entry.get("override"))
+        and _is(first, OFFICIAL_PREFIX)
+        and (not submission or first.get("submission") == submission)
+        and first.get("score") == score.score
+        and first.get("tests") == [dict(test) for test in score.tests]
+    )
+
+
 def write_scores(
     github: GitHub,
     repository: str,
@@ -131,16 +163,22 @@ def write_scores(
     assignment: str,
     scores: Sequence[OfficialScore],
     now: dt.datetime,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ScoresUpdate:
-    """Read, merge and write `<classroom>/scores.json`, retrying when another writer
-    (Classroom 50's collection, a teacher) changed it in between."""
+    """Read, merge and write `<classroom>/scores.json`: after any running collection,
+    again when another writer changed the file in between, and again for the entries
+    whose record another writer replaced right after ours (see the module's note)."""
     path = f"/repos/{repository}/contents/{classroom}/scores.json"
+    total = ScoresUpdate()
+    by_owner = {score.owner.lower(): score for score in scores}
     for attempt in range(1, CONFLICT_RETRIES + 1):
+        total.attempts = attempt
+        total.waited_for_collection += _wait_for_collection(github, repository, sleep)
         document, blob = _read(github, path)
         update = merge_scores(document, assignment, classroom, scores, now)
-        update.attempts = attempt
+        total.kept_manual = update.kept_manual
         if not update.written:
-            return update
+            return total
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         body = {
             "message": f"Official TinyTorch grades: {classroom}/{assignment} "
@@ -151,11 +189,66 @@ def write_scores(
             body["sha"] = blob
         try:
             github.put(path, body)
-            return update
         except GitHubError as error:
             if error.status not in (409, 422) or attempt == CONFLICT_RETRIES:
                 raise
-    raise AssertionError("unreachable")
+            continue
+        total.written = sorted(set(total.written) | set(update.written))
+        ours = _leading_submissions(document, assignment, update.written)
+        after, _ = _read(github, path)
+        entries = _entries(after, assignment)
+        displaced = [
+            owner
+            for owner in update.written
+            if not leads_with(entries.get(owner.lower(), {}), by_owner[owner.lower()], ours[owner])
+        ]
+        if not displaced:
+            return total
+        total.displaced += displaced
+    raise GitHubError(
+        "PUT",
+        path,
+        0,
+        "another writer kept replacing official records: " + ", ".join(total.displaced),
+    )
+
+
+def _wait_for_collection(github: GitHub, repository: str, sleep: Callable[[float], None]) -> float:
+    """Seconds waited for Classroom 50's running score collection to finish (none when
+    it cannot be seen: the re-read after writing still catches an overlap)."""
+    runs = f"/repos/{repository}/actions/workflows/{COLLECTOR_WORKFLOW}/runs"
+    waited = 0.0
+    while True:
+        try:
+            running = [
+                run
+                for status in ("in_progress", "queued")
+                for run in github.get(runs, {"status": status}).get("workflow_runs", [])
+            ]
+        except (GitHubError, AttributeError):
+            return waited
+        if not running:
+            return waited
+        if waited >= COLLECTION_WAIT_SECONDS:
+            raise GitHubError(
+                "GET",
+                runs,
+                0,
+                f"Classroom 50's score collection ran for over "
+                f"{COLLECTION_WAIT_SECONDS:g} s; official grades stay pending",
+            )
+        sleep(COLLECTION_POLL_SECONDS)
+        waited += COLLECTION_POLL_SECONDS
+
+
+def _entries(document: dict, assignment: str) -> dict[str, dict]:
+    bucket = document.get("assignments", {}).get(assignment, {})
+    return {str(e.get("owner", "")).lower(): e for e in bucket.get("entries", [])}
+
+
+def _leading_submissions(document: dict, assignment: str, owners: list[str]) -> dict[str, str]:
+    entries = _entries(document, assignment)
+    return {owner: entries[owner.lower()]["submissions"][0]["submission"] for owner in owners}
 
 
 def _read(github: GitHub, path: str) -> tuple[dict, str]:

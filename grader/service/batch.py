@@ -9,6 +9,10 @@ hidden tests, and a machine without isolation refuses. The token reaches git thr
 environment of the fetch only; the worker's environment is cleared (grader/grade/isolation.py).
 No late penalty is applied here: publishing applies it from the push times GitHub
 recorded. One commit that cannot be fetched or graded is reported, and the batch goes on.
+The results file is rewritten after every commit graded, so a job stopped at its time
+limit keeps what it finished (the workflow uploads it whatever happened); a commit is
+started only while the job's own deadline leaves room for its run cap, and the rest is
+left for the next run.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +34,7 @@ from grader.grade.isolation import Isolation
 from grader.grade.session import grade
 from grader.layout import Layout
 from grader.report.results import ModuleResult, module_result_from_dict
+from grader.service.config import COMMIT_WORST_SECONDS
 from grader.service.plan import Job
 
 FETCH_TIMEOUT_SECONDS = 300
@@ -60,9 +66,18 @@ class JobResult:
 @dataclass
 class BatchReport:
     results: list[JobResult] = field(default_factory=list)
+    left: list[Job] = field(default_factory=list)
+    """Jobs not started because the job's deadline was near (graded next run)."""
 
     def to_json(self) -> str:
         return json.dumps([r.to_dict() for r in self.results], indent=1) + "\n"
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a job stopped mid-write leaves the previous file whole."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(self.to_json(), encoding="utf-8")
+        os.replace(partial, path)
 
 
 def read_batches(paths: list[Path]) -> list[JobResult]:
@@ -144,11 +159,20 @@ def grade_batch(
     clone_url: str,
     token: str,
     isolation: Isolation,
+    out: Path | None = None,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> BatchReport:
-    """Grade every job of a batch; `clone_url` has `{repository}` for `org/name`."""
+    """Grade every job of a batch; `clone_url` has `{repository}` for `org/name`. With
+    `out`, results are saved after each job; with `deadline` (a `clock` time), a job is
+    started only if its worst case (COMMIT_WORST_SECONDS) ends before it."""
     report = BatchReport()
-    for job in jobs:
-        started = time.monotonic()
+    for index, job in enumerate(jobs):
+        started = clock()
+        if deadline is not None and job.sha and started + COMMIT_WORST_SECONDS > deadline:
+            report.left = list(jobs[index:])
+            print(f"time limit near: {len(report.left)} commit(s) left for the next run")
+            break
         if not job.sha:
             report.results.append(JobResult(job))
             continue
@@ -165,12 +189,16 @@ def grade_batch(
                     include_hidden=True,
                     isolation=isolation,
                 )
-            result = JobResult(job, run.results, seconds=time.monotonic() - started)
+            result = JobResult(job, run.results, seconds=clock() - started)
         except Exception as error:  # one commit's failure is reported; the batch goes on
             message = f"{type(error).__name__}: {error}"
-            result = JobResult(job, error=message, seconds=time.monotonic() - started)
+            result = JobResult(job, error=message, seconds=clock() - started)
         report.results.append(result)
+        if out is not None:
+            report.save(out)
         print(f"{job.repository} {job.sha[:7]}: " + (result.error or _points(result)), flush=True)
+    if out is not None:
+        report.save(out)
     return report
 
 

@@ -19,6 +19,21 @@ from typing import Any
 from grader.course import ConfigReader, read_manifest
 
 PLATFORMS = ("classroom50", "organization")
+GRADE_JOB_MINUTES = 120
+"""`timeout-minutes` of the grader workflow's grade job (grade-students.yml)."""
+JOB_SETUP_SECONDS = 600.0
+"""What a grade job spends before and after grading: runner, checkout, environment,
+bubblewrap, the plan and results artifacts (measured 1-2 minutes; kept generous)."""
+COMMIT_WORST_SECONDS = 960.0
+"""The longest one commit can take: the grading run's cap (grader/grade/session.py,
+900 s) plus its fetch."""
+
+
+def derived_batch_size() -> int:
+    """Students per grade job such that even every student's worst case fits the job."""
+    return max(1, int((GRADE_JOB_MINUTES * 60 - JOB_SETUP_SECONDS) // COMMIT_WORST_SECONDS))
+
+
 PLACEHOLDER_ORGANIZATION = "your-org"
 SHORT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,99}$")
 GITHUB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")
@@ -34,8 +49,8 @@ class Delivery:
     """Student repositories are `<prefix><username>` (lower case for Classroom 50)."""
     classroom: str = ""
     assignment: str = ""
-    batch_size: int = 20
-    """Students per grading job of the matrix (one runner each)."""
+    batch_size: int = 0
+    """Students per grading job of the matrix (one runner each); 0: derived_batch_size()."""
 
     @property
     def scores_repository(self) -> str:
@@ -70,7 +85,13 @@ def parse_delivery(raw: Any, source: str = "classroom.yml") -> Delivery:
     if not GITHUB_NAME.match(organization):
         raise reader.error("delivery.organization", "a GitHub organization name", organization)
     batch_size = int(
-        reader.number(section.get("batch_size", 20), "delivery.batch_size", 1, 500, integer=True)
+        reader.number(
+            section.get("batch_size", derived_batch_size()),
+            "delivery.batch_size",
+            1,
+            500,
+            integer=True,
+        )
     )
     if platform == "organization":
         prefix = reader.text(section.get("repository_prefix"), "delivery.repository_prefix")

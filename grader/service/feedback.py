@@ -49,18 +49,8 @@ def comment(
         "on this push; each module's official grade is taken from the last commit you pushed "
         "before its due time.",
         "",
-        "| Module | Score | Tests passed |",
-        "|---|---:|---:|",
+        *results_markdown(results),
     ]
-    for result in results:
-        lines.append(
-            f"| {result.module} {result.title} | {points_text(result.score)}/"
-            f"{points_text(result.max_score)} | {result.passed_count}/{len(result.tests)} |"
-        )
-    lines += failure_details(results)
-    notes = [n for r in results for n in r.notes]
-    if notes:
-        lines += ["", *[f"- {markdown_text(note)}" for note in notes]]
     if official:
         lines += ["", "**Official grades recorded in this run**", ""]
         lines += [official_line(module, grade) for module, grade in official]
@@ -68,6 +58,19 @@ def comment(
     if len(text) > COMMENT_LIMIT:
         text = text[:COMMENT_LIMIT] + "\n\n(Feedback cut: it was longer than GitHub allows.)\n"
     return text
+
+
+def results_markdown(results: Sequence[ModuleResult]) -> list[str]:
+    """Markdown lines: a table of each module's score, what failed, the modules' notes."""
+    lines = ["| Module | Score | Tests passed |", "|---|---:|---:|"]
+    for result in results:
+        lines.append(
+            f"| {result.module} {result.title} | {points_text(result.score)}/"
+            f"{points_text(result.max_score)} | {result.passed_count}/{len(result.tests)} |"
+        )
+    lines += failure_details(results)
+    notes = [note for result in results for note in result.notes]
+    return lines + (["", *[f"- {markdown_text(note)}" for note in notes]] if notes else [])
 
 
 def failure_details(results: Sequence[ModuleResult]) -> list[str]:

@@ -7,6 +7,7 @@
                  (Classroom 50) and state/gradebook.csv, save state/grading.json
     regrade      a teacher's regrade of one student's module (`--student X --module NN`):
                  plan, grade and publish it in one go, into state/ and scores.json
+    cost         estimate the billed Actions minutes a month (`--students N`)
 
 `--root` is the course (classroom.yml, the engine, the visible tests), `--bundle` the
 hidden tests and reference solutions. The token comes from the environment:
@@ -22,6 +23,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+import time
 from pathlib import Path
 
 from grader.course import CourseConfigError, load_course
@@ -29,10 +31,10 @@ from grader.github.client import GitHub, GitHubError
 from grader.github.repos import parse_time
 from grader.grade.isolation import IsolationError, choose
 from grader.layout import Layout
-from grader.service.batch import grade_batch, read_batches
-from grader.service.config import load_delivery
+from grader.service.config import GRADE_JOB_MINUTES, JOB_SETUP_SECONDS, load_delivery
+from grader.service.cost import DEFAULT_PUSHES, table
+from grader.service.gradebook import assert_scores
 from grader.service.plan import Plan, Regrade, make_plan
-from grader.service.publish import publish
 from grader.service.state import StateError, load_state
 
 
@@ -70,6 +72,12 @@ def main_plan(args: argparse.Namespace, layout: Layout) -> int:
     plan = make_plan(github, delivery, course, layout, state, _now(args), _regrade(args))
     Path(args.out).write_text(plan.to_json(), encoding="utf-8")
     print("\n".join(plan.report))
+    if delivery.platform == "classroom50" and not plan.batches:
+        # Nothing for `publish` this run: re-assert the official grades in scores.json here.
+        scores, problems = assert_scores(
+            _github(args, "SCORES_TOKEN"), delivery, course, state, _now(args), args.web_url
+        )
+        print("\n".join(line for line in (scores, *problems) if line))
     if args.github_output:
         with open(args.github_output, "a", encoding="utf-8") as output:
             output.write(f"batches={list(range(len(plan.batches)))}\n")
@@ -77,25 +85,30 @@ def main_plan(args: argparse.Namespace, layout: Layout) -> int:
 
 
 def main_grade_batch(args: argparse.Namespace, layout: Layout) -> int:
+    from grader.service.batch import grade_batch  # NumPy: not needed by `plan`
+
     course = load_course(layout.manifest)
     plan = Plan.from_json(Path(args.plan).read_text(encoding="utf-8"))
     if not 0 <= args.batch < len(plan.batches):
         raise CourseConfigError(f"the plan has {len(plan.batches)} batch(es), not {args.batch}")
     token = os.environ.get("GRADER_TOKEN", "")
-    report = grade_batch(
+    grade_batch(
         jobs=plan.batches[args.batch],
         layout=layout,
         course=course,
         clone_url=args.clone_url or f"{args.web_url}/{{repository}}.git",
         token=token,
         isolation=choose(required=True),
+        out=Path(args.out),
+        deadline=time.monotonic() + args.time_budget,
     )
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(report.to_json(), encoding="utf-8")
     return 0
 
 
 def main_publish(args: argparse.Namespace, layout: Layout) -> int:
+    from grader.service.batch import read_batches  # NumPy: not needed by `plan`
+    from grader.service.publish import publish
+
     course = load_course(layout.manifest)
     delivery = load_delivery(layout.manifest)
     plan = Plan.from_json(Path(args.plan).read_text(encoding="utf-8"))
@@ -144,6 +157,19 @@ def main_regrade(args: argparse.Namespace, layout: Layout) -> int:
     return main_publish(args, layout)
 
 
+def main_cost(args: argparse.Namespace, layout: Layout) -> int:
+    course = load_course(layout.manifest)
+    platform = args.platform or load_delivery(layout.manifest).platform
+    sizes = args.students or [30, 60, 200, 500]
+    print(
+        f"Billed Actions minutes a month ({platform}; {args.pushes:g} pushes per student a "
+        f"month; {len(course.modules)} modules; measured step times: grader/service/cost.py)"
+    )
+    print()
+    print(table(course, sizes, args.pushes, platform), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m grader.service",
@@ -174,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--batch", type=int, required=True)
     batch.add_argument("--out", required=True, help="results file (results/batch-N.json)")
     batch.add_argument("--clone-url", help="with {repository} for org/name (default: web URL)")
+    batch.add_argument(
+        "--time-budget",
+        type=float,
+        default=GRADE_JOB_MINUTES * 60 - JOB_SETUP_SECONDS,
+        help="seconds this job may grade; no commit starts that could end later",
+    )
     batch.set_defaults(run=main_grade_batch)
     publish_verb = verbs.add_parser("publish", help="post feedback, record official grades")
     publish_verb.add_argument("--plan", default="plan.json")
@@ -185,8 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
     regrade.add_argument("--module", required=True, help="module number (01)")
     regrade.add_argument("--work", default="regrade", help="folder for plan and results")
     regrade.add_argument("--clone-url", help="with {repository} for org/name")
+    regrade.add_argument("--time-budget", type=float, default=24 * 3600.0)
     regrade.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
     regrade.set_defaults(run=main_regrade)
+    cost = verbs.add_parser("cost", help="estimate the billed Actions minutes a month")
+    cost.add_argument("--students", type=int, nargs="+", help="class sizes (30 60 200 500)")
+    cost.add_argument(
+        "--pushes", type=float, default=DEFAULT_PUSHES, help="pushes per student a month"
+    )
+    cost.add_argument("--platform", choices=("classroom50", "organization"))
+    cost.set_defaults(run=main_cost)
     return parser
 
 

@@ -6,8 +6,10 @@ Two reasons to grade a commit of a student repository:
 - an official grade, for a module whose due time has passed: the `on_time` stage grades
   the last commit pushed before the due time; once the late window
   (`late_policy.max_late_days`) has closed, the `final` stage grades the last commit
-  pushed before it closed. Push times are the ones GitHub recorded (repository activity),
-  never commit dates.
+  pushed before it closed, and judges its lateness by the module's own files: the first
+  push from which the module's folder stayed as it is in that commit (a later push that
+  changed only other modules never makes a module later). Push times are the ones GitHub
+  recorded (repository activity), never commit dates.
 A commit needed for several reasons is graded once. A repository's push history is read
 only when it was pushed to since the last run or an official grade is due, so a quiet
 class costs one listing per 100 repositories. A regrade (`Regrade`: a teacher's request
@@ -25,6 +27,7 @@ from grader.course import Course, ModuleSpec
 from grader.github.client import GitHub, GitHubError
 from grader.github.repos import (
     Push,
+    folder_blobs,
     format_time,
     last_push_by,
     parse_time,
@@ -50,11 +53,21 @@ class Job:
     feedback: bool = False
     official: tuple[tuple[str, str], ...] = ()
     """(module key, stage) pairs this commit is the official candidate for."""
+    late_since: tuple[tuple[str, str], ...] = ()
+    """(module key, time) for a `final` stage: the first push from which the module's own
+    files were as in this commit; its lateness counts, not this commit's push time."""
 
     @classmethod
     def from_dict(cls, data: dict) -> Job:
         official = tuple((str(key), str(stage)) for key, stage in data["official"])
-        return cls(**{**data, "modules": tuple(data["modules"]), "official": official})
+        late = tuple((str(key), str(at)) for key, at in data.get("late_since", ()))
+        return cls(
+            **{**data, "modules": tuple(data["modules"]), "official": official, "late_since": late}
+        )
+
+    def judged_at(self, module: str) -> str:
+        """The push time whose lateness counts for `module`."""
+        return dict(self.late_since).get(module, self.pushed_at)
 
 
 @dataclass(frozen=True)
@@ -136,7 +149,8 @@ def make_plan(
             head, head_at = remembered.head, remembered.head_pushed_at
             pushes: list[Push] = []
         else:
-            oldest = min((moment for _, _, moment in due_stages), default=now)
+            # Back to the due time: a final stage looks at the late pushes before it.
+            oldest = min((module.due for module, _, _ in due_stages), default=now)
             try:
                 pushes = push_history(github, repository, stop_before=oldest)
                 pushes = [p for p in pushes if p.pushed_at <= now]  # `--now` in the past
@@ -162,12 +176,21 @@ def make_plan(
             if sha and remembered.given_up(sha):
                 report.append(
                     f"{repository.full_name}: module {module.key} ({stage}) waits: commit "
-                    f"{sha[:7]} failed to grade {MAX_ATTEMPTS} times; grade it by hand"
+                    f"{sha[:7]} failed to grade {MAX_ATTEMPTS} times; regrade it (Run workflow "
+                    f"with student {repository.student}, module {module.key})"
                 )
                 continue
             entry = wanted.setdefault(sha, {"pushed_at": at, "modules": set(), "feedback": False})
             entry["modules"].add(module.key)
             entry.setdefault("official", []).append((module.key, stage))
+            if stage == "final" and push is not None and push.pushed_at > module.due:
+                try:
+                    since = _unchanged_since(github, repository.full_name, pushes, push, module)
+                except GitHubError as error:
+                    report.append(f"{repository.full_name}: module {module.key} waits ({error})")
+                    del entry["official"][-1]
+                    continue
+                entry.setdefault("late_since", []).append((module.key, format_time(since)))
         for sha, entry in wanted.items():
             jobs.append(
                 Job(
@@ -178,6 +201,7 @@ def make_plan(
                     modules=tuple(sorted(entry["modules"])) if sha else (),
                     feedback=entry["feedback"],
                     official=tuple(sorted(entry.get("official", []))),
+                    late_since=tuple(sorted(entry.get("late_since", []))),
                 )
             )
     if silent:
@@ -192,6 +216,29 @@ def make_plan(
         + github.stats.summary()
     )
     return Plan(format_time(now), _batches(jobs, delivery.batch_size), seen, tuple(report))
+
+
+def _unchanged_since(
+    github: GitHub, full_name: str, pushes: list[Push], final: Push, module: ModuleSpec
+) -> dt.datetime:
+    """When the module's folder last became what it is in `final`: walking back through
+    the pushes, the earliest one from which it stayed the same (at most the last push
+    before the due time, which makes it on time)."""
+    folder = f"assignments/{module.dirname}"
+    wanted = folder_blobs(github, full_name, final.sha, folder)
+    since = final.pushed_at
+    earlier = sorted((p for p in pushes if p.pushed_at < final.pushed_at), key=_newest_first)
+    for push in earlier:
+        if folder_blobs(github, full_name, push.sha, folder) != wanted:
+            break
+        since = push.pushed_at
+        if since <= module.due:  # unchanged since before the due time: on time
+            break
+    return since
+
+
+def _newest_first(push: Push) -> float:
+    return -push.pushed_at.timestamp()
 
 
 def _pending_stages(

@@ -12,9 +12,7 @@ gradebook of a plain organization, and a copy for Classroom 50).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +20,10 @@ from pathlib import Path
 from grader.course import Course
 from grader.github.client import GitHub, GitHubError
 from grader.github.repos import feedback_thread, format_time, post_comment, post_status
-from grader.github.scores import OfficialScore, write_scores
 from grader.service.batch import JobResult
 from grader.service.config import Delivery
 from grader.service.feedback import comment, official_line, status_line
+from grader.service.gradebook import WEB_URL, assert_scores, gradebook_csv
 from grader.service.official import not_graded_reason, official_grade
 from grader.service.plan import Plan, Seen
 from grader.service.state import (
@@ -36,7 +34,6 @@ from grader.service.state import (
     save_state,
 )
 
-WEB_URL = "https://github.com"
 GIVEN_UP = "The grader could not grade this commit after 3 tries; your instructors see why"
 
 
@@ -99,8 +96,11 @@ def publish(
         if repository in plan.seen:
             _remember(state, repository, plan.seen[repository])
         save_state(state, state_path)
-    if delivery.platform == "classroom50" and state.scores_pending:
-        _write_scores(scores_github or github, delivery, course, state, now, web_url, report)
+    if delivery.platform == "classroom50":
+        report.scores, problems = assert_scores(
+            scores_github or github, delivery, course, state, now, web_url
+        )
+        report.problems += problems
     save_state(state, state_path)
     (state_path.parent / "gradebook.csv").write_text(gradebook_csv(course, state), "utf-8")
     return report
@@ -186,8 +186,9 @@ def _record_official(
         module = course.module(key)
         result = next((r for r in item.results if r.module == module.dirname), None)
         on_time = remembered.official.get(key, {}).get("on_time")
+        pushed_at = item.job.judged_at(key)
         grade = official_grade(
-            stage, module, course, item.job.sha, item.job.pushed_at, result, on_time, stamp
+            stage, module, course, item.job.sha, pushed_at, result, on_time, stamp
         )
         if grade is None:
             report.problems.append(f"{repository}: module {key} ({stage}) not decided yet")
@@ -196,78 +197,3 @@ def _record_official(
         recorded.append((key, grade))
         report.official.append(f"{repository} {key} {stage}: {grade.score:g}")
     return recorded
-
-
-def official_score(
-    course: Course, repository: str, remembered: RepositoryState, web_url: str
-) -> OfficialScore:
-    """A student's official grades so far, as Classroom 50 rows (whole points)."""
-    rows, latest = [], ("", "")
-    for module in course.modules:
-        grade = remembered.best(module.key)
-        if grade is None:
-            continue
-        rows.append(
-            {
-                "test-name": f"{module.dirname} {module.title} (official, {grade.stage})",
-                "passed": grade.score >= grade.max_score,
-                "score": round(grade.score),
-                "max-score": round(grade.max_score),
-                "commit": grade.commit,
-                "pushed_at": grade.pushed_at,
-                "late_penalty": grade.late_penalty,
-            }
-        )
-        if grade.commit and grade.pushed_at >= latest[1]:
-            latest = (grade.commit, grade.pushed_at)
-    base = f"{web_url}/{repository}"
-    return OfficialScore(
-        owner=remembered.student,
-        score=sum(row["score"] for row in rows),
-        max_score=sum(row["max-score"] for row in rows),
-        tests=tuple(rows),
-        commit_url=f"{base}/commit/{latest[0]}" if latest[0] else base,
-        feedback_url=f"{base}/issues/{remembered.thread}" if remembered.thread else base,
-    )
-
-
-def _write_scores(
-    github: GitHub,
-    delivery: Delivery,
-    course: Course,
-    state: GradingState,
-    now: dt.datetime,
-    web_url: str,
-    report: PublishReport,
-) -> None:
-    pending = [name for name in state.scores_pending if name in state.repositories]
-    scores = [official_score(course, n, state.repositories[n], web_url) for n in pending]
-    try:
-        update = write_scores(
-            github,
-            delivery.scores_repository,
-            delivery.classroom,
-            delivery.assignment,
-            scores,
-            now,
-        )
-    except GitHubError as error:
-        report.problems.append(f"scores.json not written (kept pending): {error}")
-        return
-    state.scores_pending = []
-    report.scores = f"scores.json: {len(update.written)} official grade(s) written"
-    if update.kept_manual:
-        report.scores += ", kept the teacher's manual override for " + ", ".join(update.kept_manual)
-
-
-def gradebook_csv(course: Course, state: GradingState) -> str:
-    """One row per student: each module's official grade so far, and the total."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "repository", *[m.dirname for m in course.modules], "total"])
-    for name, remembered in sorted(state.repositories.items()):
-        grades = [remembered.best(m.key) for m in course.modules]
-        cells = ["" if g is None else f"{g.score:g}" for g in grades]
-        total = sum(g.score for g in grades if g is not None)
-        writer.writerow([remembered.student, name, *cells, f"{total:g}"])
-    return out.getvalue()

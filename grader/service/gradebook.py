@@ -1,0 +1,112 @@
+"""A student's official grades as Classroom 50 and a spreadsheet show them.
+
+`official_score` turns the grades in `state/` into one scores.json record; `assert_scores`
+makes every graded student's entry lead with it (run by `plan` every hour and by
+`publish`, so an entry another writer displaced comes back within the hour);
+`gradebook_csv` is `state/gradebook.csv`. Standard library only: `plan` runs without an
+installed environment.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import time
+from collections.abc import Callable
+
+from grader.course import Course
+from grader.github.client import GitHub, GitHubError
+from grader.github.scores import OfficialScore, write_scores
+from grader.service.config import Delivery
+from grader.service.state import GradingState, RepositoryState
+
+WEB_URL = "https://github.com"
+
+
+def official_score(
+    course: Course, repository: str, remembered: RepositoryState, web_url: str
+) -> OfficialScore:
+    """A student's official grades so far, as Classroom 50 rows (whole points)."""
+    rows, latest = [], ("", "")
+    for module in course.modules:
+        grade = remembered.best(module.key)
+        if grade is None:
+            continue
+        rows.append(
+            {
+                "test-name": f"{module.dirname} {module.title} (official, {grade.stage})",
+                "passed": grade.score >= grade.max_score,
+                "score": round(grade.score),
+                "max-score": round(grade.max_score),
+                "commit": grade.commit,
+                "pushed_at": grade.pushed_at,
+                "late_penalty": grade.late_penalty,
+            }
+        )
+        if grade.commit and grade.pushed_at >= latest[1]:
+            latest = (grade.commit, grade.pushed_at)
+    base = f"{web_url}/{repository}"
+    return OfficialScore(
+        owner=remembered.student,
+        score=sum(row["score"] for row in rows),
+        max_score=sum(row["max-score"] for row in rows),
+        tests=tuple(rows),
+        commit_url=f"{base}/commit/{latest[0]}" if latest[0] else base,
+        feedback_url=f"{base}/issues/{remembered.thread}" if remembered.thread else base,
+    )
+
+
+def assert_scores(
+    github: GitHub,
+    delivery: Delivery,
+    course: Course,
+    state: GradingState,
+    now: dt.datetime,
+    web_url: str = WEB_URL,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[str, list[str]]:
+    """Make every student's entry in scores.json lead with their current official grade
+    (pending ones, and any another writer displaced or a teacher's "Clear override"
+    unflagged); clears `state.scores_pending` when done. Returns (summary, problems)."""
+    graded = [name for name, remembered in state.repositories.items() if remembered.official]
+    if not graded:
+        return "", []
+    scores = [official_score(course, n, state.repositories[n], web_url) for n in graded]
+    try:
+        update = write_scores(
+            github,
+            delivery.scores_repository,
+            delivery.classroom,
+            delivery.assignment,
+            scores,
+            now,
+            sleep=sleep,
+        )
+    except GitHubError as error:
+        return "", [f"scores.json not written (official grades kept pending): {error}"]
+    state.scores_pending = []
+    summary = f"scores.json: {len(update.written)} official grade(s) written"
+    if update.displaced:
+        summary += ", again for " + ", ".join(update.displaced) + " (another writer replaced them)"
+    if update.waited_for_collection:
+        summary += f", after waiting {update.waited_for_collection:g} s for a score collection"
+    problems = [
+        f"{owner}: the teacher's manual override in scores.json stands; official grades "
+        "reach it again after Clear override on Classroom 50's submissions page"
+        for owner in update.kept_manual
+    ]
+    return summary, problems
+
+
+def gradebook_csv(course: Course, state: GradingState) -> str:
+    """One row per student: each module's official grade so far, and the total."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["student", "repository", *[m.dirname for m in course.modules], "total"])
+    for name, remembered in sorted(state.repositories.items()):
+        grades = [remembered.best(m.key) for m in course.modules]
+        cells = ["" if g is None else f"{g.score:g}" for g in grades]
+        total = sum(g.score for g in grades if g is not None)
+        writer.writerow([remembered.student, name, *cells, f"{total:g}"])
+    return out.getvalue()
