@@ -100,9 +100,9 @@ class EmbeddingFn(Function):
 # Row `i` of the weight gradient is the sum of the output gradients of every position
 # that looked up id `i`. `grad_weight[ids] += grad` is wrong: NumPy's `+=` through a
 # fancy index writes each repeated row once, so repeats are lost. `np.add.at` adds every
-# occurrence (correct, and enough to pass). About 7x faster on a batch of 2,048 ids:
-# sort the ids (`np.argsort`), find where each run of equal ids starts, sum each run with
-# `np.add.reduceat` and write every sum once. The row at `padding_idx` gets no gradient
+# occurrence (correct, and enough to pass). Faster, measured on 2,048 ids (7x for a
+# table of 65 rows, 2x for 5,000): sort the ids, sum each run of equal ids with
+# `np.add.reduceat`, write every sum once. The row at `padding_idx` gets no gradient
 # (PyTorch: padding tokens never train their vector). The ids get None.
 
 
