@@ -115,7 +115,7 @@ def test_a_prerequisite_linked_to_the_reference_is_not_staged(
 
 
 def _git_repository(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """A student's bare repository with one commit per link attack."""
+    """A student's bare repository with one commit per attack (its branch's name)."""
     work, bare = tmp_path / "work", tmp_path / "git" / "course" / "student.git"
     (work / "assignments").mkdir(parents=True)
     subprocess.run(["git", "init", "--quiet", str(work)], check=True)
@@ -144,10 +144,23 @@ def _git_repository(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     (folder / TENSOR.filename).symlink_to(REFERENCE_01)
     starter_file(work / "assignments", ACTIVATIONS).write_text(READS_ITS_PREREQUISITE)
     commit("prerequisite-link")
+    (folder / TENSOR.filename).unlink()
+    (folder / TENSOR.filename).write_text("x = 0\n" * 50_000)  # 300 KB
+    commit("too-large")
     return tmp_path / "git", commits
 
 
-def test_links_in_a_commit_score_zero_through_grade_batch(tmp_path, isolation, own_prerequisites):
+REFUSED_BECAUSE = {
+    "file-link": "symbolic link",
+    "folder-link": "symbolic link",
+    "prerequisite-link": "symbolic link",
+    "too-large": "it is 292 KB, over the grader's limit of 256 KB",
+}
+
+
+def test_links_and_large_files_in_a_commit_score_zero_through_grade_batch(
+    tmp_path, isolation, own_prerequisites
+):
     git_root, commits = _git_repository(tmp_path)
     jobs = tuple(
         Job("course/student", "student", sha, "2026-09-12T09:00:00Z", modules)
@@ -162,12 +175,13 @@ def test_links_in_a_commit_score_zero_through_grade_batch(tmp_path, isolation, o
         token="",
         isolation=isolation,
     )
-    assert len(report.results) == 3
-    for job_result in report.results:
+    assert len(report.results) == len(REFUSED_BECAUSE)
+    for name, job_result in zip(commits, report.results, strict=True):
         assert not job_result.error, job_result.error
         [result] = job_result.results
         assert result.score == 0 and result.tests, (job_result.job, result.score)
         _assert_no_reference(json.dumps(to_gradescope(result)))
+        assert any(REFUSED_BECAUSE[name] in note for note in result.notes), result.notes
 
 
 # 7. Notebooks of any shape, notes that quote the student.
