@@ -24,14 +24,25 @@ CONSOLE_TRACEBACK_LINES = 10
 CONSOLE_MESSAGE_LINES = 12
 """In the terminal, a failure's traceback and its message are each cut to this many lines
 (in the middle, with a marker); the error line is always shown."""
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:$@])")
+_MARKDOWN_SPECIAL = re.compile(
+    r"([\\`*\[\]<>|~$@&{}])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|^([#+\-=>]|\d+[.)])"
+)
 
 
 def markdown_text(text: str) -> str:
-    """`text` as Markdown shows it literally: every ASCII punctuation character escaped and
-    line breaks as `<br>`, so a note quoting the student (a syntax error's line) can open no
-    code span, link, heading or block of its own, in a job summary or a comment."""
-    return "<br>".join(_MARKDOWN_PUNCTUATION.sub(r"\\\1", line) for line in text.splitlines())
+    """`text` as Markdown shows it literally: every character that could open a code
+    span, emphasis, a link, raw HTML, math or a mention escaped, as is what would make a
+    line a heading, list or quote, and line breaks as `<br>`, so a note quoting the
+    student (a syntax error's line) opens nothing of its own in a job summary or a
+    comment. Paths and words (`01_tensor/tensor.py`) stay as they are."""
+    return "<br>".join(_MARKDOWN_SPECIAL.sub(_escaped, line) for line in text.splitlines())
+
+
+def _escaped(match: re.Match) -> str:
+    found = match.group()
+    if found[-1] in ".)" and found[:-1].isdigit():
+        return found[:-1] + "\\" + found[-1]  # `1.` or `1)` would start a list
+    return "\\" + found
 
 
 def points_text(value: float) -> str:

@@ -90,7 +90,8 @@ def read_batches(paths: list[Path]) -> list[JobResult]:
 
 
 REGULAR_FILE_MODES = ("100644", "100755")
-"""What `git ls-tree` shows for a file; a link (120000) or a submodule (160000) is refused."""
+LINK_MODE = "120000"
+"""What `git ls-tree` shows for a file and for a link; a submodule (160000) is neither."""
 
 
 def module_paths(course: Course, job: Job) -> list[str]:
@@ -103,10 +104,12 @@ def module_paths(course: Course, job: Job) -> list[str]:
 
 def fetch_commit(clone_url: str, sha: str, target: Path, token: str, paths: list[str]) -> None:
     """Write exactly the files `paths` of commit `sha` of the repository at `clone_url`
-    under `target`, read as blobs from git, never checked out: a path that is a link
-    (mode 120000), lies under one, is not a regular file or is larger than the module
-    file limit is left out (grading then says the file is missing). The commit's other
-    files, however many its trees name, are never written."""
+    under `target`, read as blobs from git, never checked out. What is not a regular file
+    of at most the module file limit is not read: in its place goes a stand-in that
+    grading refuses with the same reason as in the student's own checkout (a link that
+    points nowhere for a link, mode 120000, be it the file or a folder on its way; a
+    folder for a submodule; an empty sparse file of the blob's size for one too large).
+    The commit's other files, however many its trees name, are never written."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
     env |= {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
     if token:
@@ -133,22 +136,30 @@ def fetch_commit(clone_url: str, sha: str, target: Path, token: str, paths: list
     git("init", "init", "--quiet", "--bare", str(repository))
     on = ["--git-dir", str(repository)]
     git("fetch", *on, "fetch", "--quiet", "--depth", "1", clone_url, sha)
+    folders = sorted({str(Path(p).parent) for p in paths} | {"assignments"})
     listing = git(
-        "ls-tree", *on, "ls-tree", "-z", "--long", "--full-tree", "FETCH_HEAD", "--", *paths
-    )
+        "ls-tree", *on, "ls-tree", "-z", "--long", "--full-tree", "FETCH_HEAD", "--",
+        *folders, *paths,
+    )  # fmt: skip
     target.mkdir(parents=True, exist_ok=True)
     for entry in filter(None, listing.split(b"\0")):
         meta, _, name = entry.decode("utf-8", "replace").partition("\t")
         mode, kind, blob, size = meta.split()
-        if name not in paths or kind != "blob" or mode not in REGULAR_FILE_MODES:
+        if name not in paths and not (name in folders and mode == LINK_MODE):
             continue
-        if not size.isdigit() or int(size) > MODULE_FILE_LIMIT:
-            continue
-        data = git("cat-file", *on, "cat-file", "blob", blob)
-        if len(data) > MODULE_FILE_LIMIT:
-            continue
-        (target / name).parent.mkdir(parents=True, exist_ok=True)
-        (target / name).write_bytes(data)
+        place = target / name
+        place.parent.mkdir(parents=True, exist_ok=True)
+        if mode == LINK_MODE:
+            place.symlink_to(os.devnull)  # refused as a link, never followed
+        elif kind != "blob" or mode not in REGULAR_FILE_MODES:
+            place.mkdir()  # refused: not a regular file
+        elif not size.isdigit() or int(size) > MODULE_FILE_LIMIT:
+            with open(place, "wb") as stand_in:  # refused for its size, before reading
+                stand_in.truncate(int(size) if size.isdigit() else MODULE_FILE_LIMIT + 1)
+        else:
+            place.write_bytes(
+                git("cat-file", *on, "cat-file", "blob", blob)[: MODULE_FILE_LIMIT + 1]
+            )
 
 
 def grade_batch(
