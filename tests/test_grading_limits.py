@@ -126,3 +126,19 @@ def test_the_cost_estimate_follows_the_workflows_and_fits_sixty_students():
     sizes = [estimate(COURSE, n, DEFAULT_PUSHES).total for n in (30, 60, 200, 500)]
     assert sizes == sorted(sizes) and sizes[-1] > INCLUDED_MINUTES
     assert billed(1) == 1 and billed(61) == 2
+
+
+def test_the_hourly_plan_job_installs_nothing_and_caches_serve_the_others():
+    """Each scheduled run bills its plan job: it must stay a checkout and python3."""
+    jobs = yaml.safe_load((LAYOUT.root / "grader/service/grade-students.yml").read_text())["jobs"]
+    plan_steps = jobs["plan"]["steps"]
+    assert not any("setup-python" in s.get("uses", "") for s in plan_steps)
+    assert not any("make" in s.get("run", "") or "pip" in s.get("run", "") for s in plan_steps)
+    assert any("python3 -s -m grader.service" in s.get("run", "") for s in plan_steps)
+    for name in ("grade", "publish"):
+        uses = [s.get("uses", "") for s in jobs[name]["steps"]]
+        assert any(u.startswith("actions/cache@") for u in uses), name  # the environment
+        python = next(s for s in jobs[name]["steps"] if "setup-python" in s.get("uses", ""))
+        assert python["with"]["cache"] == "pip"
+    grade_runs = " ".join(s.get("run", "") for s in jobs["grade"]["steps"])
+    assert "apt-packages" in grade_runs  # bubblewrap's package, kept between runs

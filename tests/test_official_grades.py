@@ -240,6 +240,7 @@ def test_a_module_not_graded_is_retried_never_an_official_zero(fake, tmp_path):
 TENSOR_FILE = f"assignments/{TENSOR.dirname}/{TENSOR.filename}"
 
 
+TENSOR_NOTES = f"assignments/{TENSOR.dirname}/notes.ipynb"  # not graded: changes nothing
 NEXT_FILE = f"assignments/{COURSE.module(2).dirname}/{COURSE.module(2).filename}"
 
 
@@ -272,7 +273,8 @@ def final_job(fake, state: GradingState) -> Job:
 
 def test_a_push_of_another_module_never_makes_a_finished_module_later(fake, tmp_path):
     """01 finished one day late (90 after 10%), then a push five days late that changed
-    only module 02: 01's lateness is its own push's, not the last push's."""
+    module 02 (and a file of 01's folder the grader never reads): 01's lateness is its own
+    push's, not the last push's."""
     starter, _, next_module = pushed_repository(
         fake,
         tmp_path,
@@ -280,7 +282,7 @@ def test_a_push_of_another_module_never_makes_a_finished_module_later(fake, tmp_
         [
             ({TENSOR_FILE: "stub\n", NEXT_FILE: "stub\n"}, "2026-09-10T12:00:00Z"),
             ({TENSOR_FILE: "solved\n"}, "2026-09-21T20:00:00Z"),  # 1 started day late
-            ({NEXT_FILE: "solved\n"}, "2026-09-26T20:00:00Z"),  # 5 days late
+            ({NEXT_FILE: "solved\n", TENSOR_NOTES: "{}"}, "2026-09-26T20:00:00Z"),  # 5 late
         ],
     )
     state = GradingState()

@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--root", required=True, help="the course: classroom.yml, grader/, starter/"
+        "--root", default=".", help="the course: classroom.yml, grader/, starter/ (default: .)"
     )
     parser.add_argument("--bundle", help="hidden tests and reference solutions (default: --root)")
     parser.add_argument("--state", type=Path, default=Path("state/grading.json"))

@@ -4,7 +4,7 @@
   on time by construction). Nothing pushed before the due time scores 0.
 - `final`, once the late window has closed: the last commit pushed before it closed,
   with the late penalty for the days after the due time that GitHub recorded the push
-  from which the module's own files stayed as graded (`Job.judged_at`, from the plan),
+  from which the module's own file stayed as graded (`Job.judged_at`, from the plan),
   or the on-time grade if that is higher (a later push never lowers a grade, and a push
   that leaves a module unchanged costs nothing).
 Commit dates are never read: a commit backdated on the student's machine but pushed late

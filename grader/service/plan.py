@@ -6,8 +6,8 @@ Two reasons to grade a commit of a student repository:
 - an official grade, for a module whose due time has passed: the `on_time` stage grades
   the last commit pushed before the due time; once the late window
   (`late_policy.max_late_days`) has closed, the `final` stage grades the last commit
-  pushed before it closed, and judges its lateness by the module's own files: the first
-  push from which the module's folder stayed as it is in that commit (a later push that
+  pushed before it closed, and judges its lateness by the module's own file: the first
+  push from which the module file stayed as it is in that commit (a later push that
   changed only other modules never makes a module later). Push times are the ones GitHub
   recorded (repository activity), never commit dates.
 A commit needed for several reasons is graded once. A repository's push history is read
@@ -221,15 +221,20 @@ def make_plan(
 def _unchanged_since(
     github: GitHub, full_name: str, pushes: list[Push], final: Push, module: ModuleSpec
 ) -> dt.datetime:
-    """When the module's folder last became what it is in `final`: walking back through
-    the pushes, the earliest one from which it stayed the same (at most the last push
-    before the due time, which makes it on time)."""
+    """When the module's graded file (`assignments/NN_slug/<module>.py`, all the grader
+    reads of it) last became what it is in `final`: walking back through the pushes, the
+    earliest one from which it stayed the same (at most the last push before the due
+    time, which makes it on time)."""
     folder = f"assignments/{module.dirname}"
-    wanted = folder_blobs(github, full_name, final.sha, folder)
+
+    def graded_file(sha: str) -> str | None:
+        return folder_blobs(github, full_name, sha, folder).get(module.filename)
+
+    wanted = graded_file(final.sha)
     since = final.pushed_at
     earlier = sorted((p for p in pushes if p.pushed_at < final.pushed_at), key=_newest_first)
     for push in earlier:
-        if folder_blobs(github, full_name, push.sha, folder) != wanted:
+        if graded_file(push.sha) != wanted:
             break
         since = push.pushed_at
         if since <= module.due:  # unchanged since before the due time: on time

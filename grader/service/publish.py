@@ -1,13 +1,14 @@
 """Publish a run's results: feedback to students, official grades to the gradebook.
 
 For each student repository, in the plan's order: record the official grades its jobs
-decided (on-time stages before final ones), post the hidden-test feedback of its newest
-commit as a comment on the Feedback pull request (or the grader's issue) and a commit
-status, and save the state. A failure to talk to GitHub about one repository is reported
-and retried next run; the others go on. Then, on Classroom 50, every student whose
-official grade changed gets a teacher override in scores.json; the state keeps them
-pending until that write succeeds. `state/gradebook.csv` is rewritten every run (the
-gradebook of a plain organization, and a copy for Classroom 50).
+decided (on-time stages before final ones) and save them, pending for scores.json, before
+any network call; then post the hidden-test feedback of its newest commit as a comment on
+the Feedback pull request (or the grader's issue) and a commit status, and save the
+state. A failure to talk to GitHub about one repository is reported and its feedback
+retried next run; the others go on. Then, on Classroom 50, every student's entry in
+scores.json is made to lead with their official grades (grader/service/gradebook.py);
+the state keeps them pending until that write succeeds. `state/gradebook.csv` is
+rewritten every run (the gradebook of a plain organization, and a copy for Classroom 50).
 """
 
 from __future__ import annotations
