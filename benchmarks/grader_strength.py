@@ -24,8 +24,8 @@ from mutants import Mutant, mutants, write_mutant
 from grader.assign.starter import built_modules
 from grader.course import Course, ModuleSpec, load_course
 from grader.grade.engine import grade_module
-from grader.grade.isolation import choose
 from grader.layout import Layout
+from grader.remote.isolation import choose
 
 EQUIVALENT = Path(__file__).with_name("equivalent_mutants.txt")
 

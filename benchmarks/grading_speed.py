@@ -16,9 +16,9 @@ import time
 from grader.assign.starter import built_modules
 from grader.course import load_course
 from grader.grade.engine import grade_module
-from grader.grade.isolation import choose
 from grader.grade.session import grade
 from grader.layout import Layout
+from grader.remote.isolation import choose
 
 
 def main() -> int:

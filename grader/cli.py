@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grader.assign.jupyter import JupyterSetupError, ensure_jupyter, launch, pinned_requirements
-from grader.assign.release import release
 from grader.assign.starter import built_modules, write_starters
 from grader.assign.sync import SyncConflictError, sync_module
 from grader.assign.unlock import unlock_modules
@@ -20,10 +19,11 @@ from grader.check.integrity import IntegrityReport
 from grader.classroom50.result import classroom50_result, release_body
 from grader.course import Course, CourseConfigError, ModuleSpec, load_course
 from grader.grade.engine import grade_module
-from grader.grade.isolation import IsolationError, choose, isolation_required
 from grader.grade.session import RequestError, grade, modules_to_grade
 from grader.layout import Layout
 from grader.package import PackageReport, build_package
+from grader.release import release
+from grader.remote.isolation import IsolationError, choose, isolation_required
 from grader.report.formats import (
     classroom_notices,
     combined_results,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.assign.release import Release, release
+from grader.release import Release, release
 
 from .conftest import COURSE, LAYOUT
 

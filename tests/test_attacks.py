@@ -4,7 +4,7 @@ Each attack is module 01's starter (the honest stub, which scores 0) with hostil
 added, graded with OS isolation as official grading is. For every attack: the score is
 the honest stub's, the grader does not crash, and nothing private reaches the report
 (hidden-test source, the grader's environment). Each class of attack the trusted-grading
-issue measured has a case here; grader/grade/isolation.py and grader/testing/remote.py
+issue measured has a case here; grader/remote/isolation.py and grader/remote/session.py
 hold the defences.
 """
 
@@ -16,7 +16,7 @@ import threading
 import pytest
 
 from grader.grade.engine import grade_module
-from grader.grade.isolation import choose
+from grader.remote.isolation import choose
 from grader.report.formats import to_gradescope
 
 from .conftest import COURSE, LAYOUT
@@ -73,7 +73,7 @@ for _name, _module in list(_modules.items()):
                 setattr(_module, _attribute, None)
             except Exception:
                 pass
-for _target in ("grader.grade.plugin", "grader.testing.remote", "_pytest.runner"):
+for _target in ("grader.grade.plugin", "grader.remote.session", "_pytest.runner"):
     try:
         __import__(_target)
         raise SystemExit(f"{_target} should not be importable in the worker")

@@ -5,8 +5,8 @@ the command line in a process whose children's peak memory (the grader, its test
 processes and the worker) the kernel reports. Each scores what the honest stub scores
 (0), the grade is recorded, and the grader's processes stay small: bounded answers
 (grader/worker/wire.py), no process or thread in the worker, checked archives
-(grader/testing/kit.py), a disk quota (grader/testing/quota.py), one time budget per
-module (grader/testing/remote.py), text that cannot stop the record (grader/cli.py).
+(grader/testing/kit.py), a disk quota (grader/remote/quota.py), one time budget per
+module (grader/remote/session.py), text that cannot stop the record (grader/cli.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from grader.grade.engine import grade_module
-from grader.grade.isolation import choose
+from grader.remote.isolation import choose
 from grader.report.formats import to_gradescope
 
 from .attack_helpers import (

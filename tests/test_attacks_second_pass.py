@@ -2,7 +2,7 @@
 
 Each attack is graded as official grading is (OS isolation; the service's grade-batch
 for the git cases) and scores what the honest stub scores (0 here), without crashing the
-grader or leaking what it must not. Here: links to the reference (grader/grade/submission.py,
+grader or leaking what it must not. Here: links to the reference (grader/submission.py,
 grader/service/batch.py), notes that quote the student (grader/report/formats.py),
 notebooks of any shape, and hidden-test feedback without the oracle
 (grader/grade/plugin.py). Resources, time and the record: test_attacks_resources.py.
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader.grade.engine import grade_module
-from grader.grade.isolation import choose
+from grader.remote.isolation import choose
 from grader.report.formats import to_gradescope
 from grader.service.batch import grade_batch
 from grader.service.plan import Job

@@ -13,7 +13,7 @@ tests changed since).
 import pytest
 
 from grader.grade.engine import grade_module
-from grader.grade.isolation import choose
+from grader.remote.isolation import choose
 
 from .conftest import COURSE, LAYOUT
 

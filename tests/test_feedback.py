@@ -16,13 +16,13 @@ from grader import cli
 from grader.grade import plugin
 from grader.grade.engine import grade_module
 from grader.layout import Layout
+from grader.remote.errors import student_error
+from grader.remote.session import StudentFile
 from grader.report import shorten
 from grader.report.formats import console_table
 from grader.report.results import ModuleResult, TestResult
 from grader.report.shorten import OUTPUT_HEADING
 from grader.testing.checks import as_array, assert_array
-from grader.testing.errors import student_error
-from grader.testing.remote import StudentFile
 from grader.worker import server, wire
 
 
@@ -295,7 +295,7 @@ def test_hidden_feedback_with_printed_output_never_shows_hidden_source(tmp_path,
 
 
 def test_a_stack_dump_names_only_the_students_own_lines():
-    from grader.testing.stall import split_dump, where_stuck
+    from grader.remote.stall import split_dump, where_stuck
 
     files = {"tinytorch/core/tensor.py": StudentFile("assignments/01_tensor/tensor.py", 1)}
     output = (

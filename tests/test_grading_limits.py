@@ -8,8 +8,8 @@ import types
 import pytest
 import yaml
 
-from grader.grade.isolation import choose
 from grader.grade.session import RUN_CAP_SECONDS
+from grader.remote.isolation import choose
 from grader.service import batch
 from grader.service.batch import grade_batch
 from grader.service.config import (

@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from grader.cli import main
-from grader.grade import isolation as isolation_module
 from grader.grade.engine import grade_module
-from grader.grade.isolation import IsolationError, Level, choose
+from grader.remote import isolation as isolation_module
+from grader.remote.isolation import IsolationError, Level, choose
 
 from .conftest import COURSE, LAYOUT
 
@@ -97,7 +97,7 @@ def test_local_grading_without_isolation_runs_and_says_so(monkeypatch, tmp_path)
 
 def test_the_grading_process_is_not_dumpable():
     code = (
-        "import ctypes; from grader.grade.isolation import make_undumpable; make_undumpable(); "
+        "import ctypes; from grader.remote.isolation import make_undumpable; make_undumpable(); "
         "print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))"  # PR_GET_DUMPABLE
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -6,7 +6,7 @@ import datetime as dt
 import shutil
 
 from grader.grade.sources import hand_ins_close, prerequisite_sources
-from grader.grade.submission import SubmissionCopies
+from grader.submission import SubmissionCopies
 
 from .conftest import COURSE, LAYOUT
 

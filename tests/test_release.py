@@ -6,8 +6,8 @@ import shutil
 import subprocess
 import sys
 
-from grader.assign.release import find_leaks, student_readme
 from grader.check.integrity import MANIFEST, build_manifest
+from grader.release import find_leaks, student_readme
 
 from .classroom_helpers import released  # noqa: F401 - a fixture
 from .conftest import BUILT, LAYOUT

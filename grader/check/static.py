@@ -5,7 +5,7 @@ Code inside `tinytorch/` may import only NumPy, the standard library and tinytor
 (the course is about building these pieces, not importing them). A violation means the
 module's tests are not run, with a message naming the line. This check is for honest
 mistakes only: it is not a security boundary. What the student's code can reach at run
-time is decided by the worker's isolation (grader/grade/isolation.py), whatever the code
+time is decided by the worker's isolation (grader/remote/isolation.py), whatever the code
 imports and however it spells the import.
 """
 
@@ -17,9 +17,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-MODULE_FILE_LIMIT = 256 * 1024
-"""Bytes: a module file over this is refused before it is parsed (the largest reference
-module is under 30 KB; parsing a hostile file costs hundreds of times its size)."""
+from grader.submission import MODULE_FILE_LIMIT
+
 ALLOWED_THIRD_PARTY = {"numpy", "tinytorch"}
 PARSING = threading.Lock()
 """Modules are graded side by side in threads, and CPython 3.11's AST validation keeps its

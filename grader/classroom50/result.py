@@ -16,8 +16,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from grader.classroom50.schema import SCHEMA, validate
+from grader.report.feedback import results_markdown
 from grader.report.results import ModuleResult
-from grader.service.feedback import results_markdown
 
 RELEASE_BODY_LIMIT = 100_000
 """GitHub keeps 125,000 characters of a Release's text; longer details are cut."""

@@ -3,7 +3,7 @@
 The stage is a fresh folder. Its `stage/` holds the `tinytorch` package that the worker
 sees: the graded module's file from the submission and the earlier modules from where
 classroom.yml says. A file from the submission is read as data first (a regular file,
-never through a link, size-capped: grader/grade/submission.py) into the grader's own
+never through a link, size-capped: grader/submission.py) into the grader's own
 copy, which is all that is checked, parsed and staged. Its `tests/` holds the module's
 visible tests (the template's protected copy) and hidden tests, which only the trusted
 test process reads. Nothing else of the submission takes part: not its copy of the
@@ -21,22 +21,22 @@ from tempfile import TemporaryDirectory
 
 from grader.check.static import Problem, check_source
 from grader.course import Course, ModuleSpec
-from grader.grade.isolation import (
+from grader.grade.protocol import CollectedTest, SuiteConfig, TestOutcome
+from grader.grade.sources import display_path, prerequisite_sources
+from grader.grade.suite import run_suite
+from grader.layout import Layout
+from grader.package import HEADER_LINES, build_package
+from grader.remote.isolation import (
     Isolation,
     WorkerPaths,
     choose,
     isolation_required,
     prepare_for_worker,
 )
-from grader.grade.protocol import CollectedTest, SuiteConfig, TestOutcome
-from grader.grade.sources import display_path, prerequisite_sources
-from grader.grade.submission import SubmissionCopies, UnsafeFileError
-from grader.grade.suite import run_suite
-from grader.layout import Layout
-from grader.package import HEADER_LINES, build_package
+from grader.remote.session import StudentFile, WorkerConfig
 from grader.report.results import ModuleResult, TestResult
 from grader.report.shorten import OUTPUT_HEADING
-from grader.testing.remote import StudentFile, WorkerConfig
+from grader.submission import SubmissionCopies, UnsafeFileError
 
 RUNTIME = Path(__file__).resolve().parent.parent / "worker"
 CPU_SECONDS = 600

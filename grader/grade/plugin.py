@@ -1,7 +1,7 @@
 """The pytest plugin of the trusted test process (`-p grader.grade.plugin`).
 
 This process runs the tests and never imports the student's code: the tests reach it
-through the worker session (grader/testing/remote.py) that this plugin starts. The plugin
+through the worker session (grader/remote/session.py) that this plugin starts. The plugin
 makes grading deterministic (one fixed hypothesis profile), insists that every test carries
 `points` and `task` markers, gives each test its time limit and captured output, and
 writes what happened to the results file (grader/grade/protocol.py): feedback already safe
@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from grader.grade.isolation import make_undumpable
 from grader.grade.protocol import CollectedTest, Kind, SuiteConfig, TestOutcome, record
+from grader.remote import handles, session
+from grader.remote.errors import GradingStop, StudentError
+from grader.remote.isolation import make_undumpable
 from grader.report.shorten import cap_output, printable, shorten_feedback
-from grader.testing import handles, remote
-from grader.testing.errors import GradingStop, StudentError
 
 PROFILE = "grading"
 settings.register_profile(
@@ -53,7 +53,7 @@ class GradingPlugin:
         self.config = config
         self.results = open(config.results, "a", encoding="utf-8")  # noqa: SIM115
         work = config.results.parent
-        self.session = remote.Session(config.worker, work)
+        self.session = session.Session(config.worker, work)
         handles.activate(self.session)
         if launch:  # the worker's start overlaps with collecting the tests
             self.session.launch()
@@ -142,7 +142,7 @@ def _marker_arg(item: pytest.Item, name: str) -> object:
     return marker.args[0]
 
 
-def student_paths(text: str, stage: str, files: dict[str, remote.StudentFile]) -> str:
+def student_paths(text: str, stage: str, files: dict[str, session.StudentFile]) -> str:
     """Paths inside the worker's stage (a warning's `/stage/tinytorch/core/tensor.py:472`)
     as the student knows them, with their own file's line numbers (the staged copy starts
     with a header); other staged files by their package path."""

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from grader.grade.isolation import Isolation, Level, WorkerPaths
-from grader.testing.remote import StudentFile, WorkerConfig
+from grader.remote.isolation import Isolation, Level, WorkerPaths
+from grader.remote.session import StudentFile, WorkerConfig
 
 
 class Kind(Enum):

@@ -22,15 +22,15 @@ from grader.check.integrity import IntegrityReport
 from grader.course import Course, ModuleSpec
 from grader.grade.adjust import apply_integrity, apply_late_policy
 from grader.grade.engine import grade_module
-from grader.grade.isolation import (
+from grader.grade.suite import shard_count
+from grader.layout import Layout
+from grader.remote.isolation import (
     Isolation,
     choose,
     isolation_required,
     limit_own_memory,
     make_undumpable,
 )
-from grader.grade.suite import shard_count
-from grader.layout import Layout
 from grader.report.results import ModuleResult
 
 GRADER_MEMORY_MB = 4096

@@ -5,7 +5,7 @@ solutions only once its late window has closed (its due time plus `max_late_days
 the worker stages prerequisites beside the student's module, where the student's code
 could read them, and while hand-ins of that module are still accepted (late), the
 reference is still a secret. Before that it comes from the student's own code, read as
-data (grader/grade/submission.py): a module file that is a link, not a regular file, or
+data (grader/submission.py): a module file that is a link, not a regular file, or
 too large is not used, and the starter stands in.
 """
 
@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 
 from grader.course import Course, ModuleSpec
-from grader.grade.submission import SubmissionCopies, UnsafeFileError
 from grader.layout import Layout
+from grader.submission import SubmissionCopies, UnsafeFileError
 
 
 def display_path(path: Path, layout: Layout, submission: Path | None = None) -> str:

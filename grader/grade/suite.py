@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.grade.isolation import WORKER_ENV, prepare_for_worker
 from grader.grade.protocol import SuiteConfig, SuiteRecords, read_records
+from grader.remote.isolation import WORKER_ENV, prepare_for_worker
 
 SUITE_MAIN = Path(__file__).resolve().parent / "suite_main.py"
 MODULE_CAP_SECONDS = 300.0

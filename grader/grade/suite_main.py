@@ -20,7 +20,7 @@ test fails with a MemoryError instead of the machine running out."""
 
 
 def main() -> int:
-    from grader.grade.isolation import limit_own_memory
+    from grader.remote.isolation import limit_own_memory
 
     limit_own_memory("RLIMIT_AS", MEMORY_MB)
     import pytest

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from grader.testing.errors import TRACEBACK_HEADING
+from grader.remote.errors import TRACEBACK_HEADING
 
 OUTPUT_HEADING = "What your code printed:"
 OUTPUT_LINES = 20

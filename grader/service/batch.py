@@ -6,7 +6,7 @@ limited size, never links; nothing is checked out): the engine, the tests, class
 and the reference solutions come from this grader repository (never the student's
 copies). Grading is official: the student's code runs in the OS-isolated worker, with the
 hidden tests, and a machine without isolation refuses. The token reaches git through the
-environment of the fetch only; the worker's environment is cleared (grader/grade/isolation.py).
+environment of the fetch only; the worker's environment is cleared (grader/remote/isolation.py).
 No late penalty is applied here: publishing applies it from the push times GitHub
 recorded. One commit that cannot be fetched or graded is reported, and the batch goes on.
 The results file is rewritten after every commit graded, so a job stopped at its time
@@ -28,14 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.check.static import MODULE_FILE_LIMIT
 from grader.course import Course
-from grader.grade.isolation import Isolation
 from grader.grade.session import grade
 from grader.layout import Layout
+from grader.remote.isolation import Isolation
 from grader.report.results import ModuleResult, module_result_from_dict
 from grader.service.config import COMMIT_WORST_SECONDS
 from grader.service.plan import Job
+from grader.submission import MODULE_FILE_LIMIT
 
 FETCH_TIMEOUT_SECONDS = 300
 

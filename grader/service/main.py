@@ -29,8 +29,8 @@ from pathlib import Path
 from grader.course import CourseConfigError, load_course
 from grader.github.client import GitHub, GitHubError
 from grader.github.repos import parse_time
-from grader.grade.isolation import IsolationError, choose
 from grader.layout import Layout
+from grader.remote.isolation import IsolationError, choose
 from grader.service.config import GRADE_JOB_MINUTES, JOB_SETUP_SECONDS, load_delivery
 from grader.service.cost import DEFAULT_PUSHES, table
 from grader.service.gradebook import assert_scores

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.testing.handles import Handle
+from grader.remote.handles import Handle
 from grader.testing.kit import type_name
 
 

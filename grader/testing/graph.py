@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from grader.testing.handles import Handle
+from grader.remote.handles import Handle
 from grader.testing.kit import aids
 
 

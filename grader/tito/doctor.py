@@ -20,8 +20,8 @@ from pathlib import Path
 from grader.assign.notebook import NotebookFormatError, read_notebook
 from grader.assign.sync import same_code
 from grader.course import Course
-from grader.grade.isolation import Level, choose
 from grader.layout import Layout
+from grader.remote.isolation import Level, choose
 from grader.tito.status import UNLOCKED, course_status
 
 OK, WARN, FAIL = "ok", "warn", "fail"

@@ -1,6 +1,6 @@
 """The worker's main loop: import the student's modules, then answer requests.
 
-Started by the trusted side (grader/testing/remote.py) as
+Started by the trusted side (grader/remote/session.py) as
 `python -I -S <runtime>/tinyworker/server.py CONFIG_JSON`, usually inside bubblewrap.
 Until the student's modules are imported, this is the grader's code: it applies the
 resource limits, gives up root, fixes `sys.path` and closes every file it does not
@@ -173,7 +173,7 @@ class Server:
     def watch(self, seconds: Any) -> None:
         """If the request is still running after `seconds` (just before the trusted side
         stops this process for running too long), write its stack to the output file, so
-        the student learns where their code was stuck (grader/testing/stall.py). A timer
+        the student learns where their code was stuck (grader/remote/stall.py). A timer
         signal, not faulthandler's watchdog thread: this process may start no thread."""
         if self.dump_file is not None and type(seconds) in (int, float) and seconds > 0:
             signal.setitimer(signal.ITIMER_REAL, seconds)

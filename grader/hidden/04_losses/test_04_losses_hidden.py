@@ -14,8 +14,7 @@ from hypothesis.extra import numpy as hnp
 from grader.testing import reference
 from grader.testing.checks import as_array, assert_tensor
 from grader.testing.graph import assert_built_from, recording
-from grader.testing.handles import Handle
-from grader.testing.kit import is_instance, student, worker_module
+from grader.testing.kit import Handle, is_instance, student, worker_module
 from grader.testing.strategies import arrays, shapes
 
 Tensor = student.tensor.Tensor

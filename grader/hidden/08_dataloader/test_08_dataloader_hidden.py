@@ -12,8 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.testing.checks import as_array, assert_array, assert_tensor, items
-from grader.testing.handles import Remote
-from grader.testing.kit import aids, student, worker_module
+from grader.testing.kit import Remote, aids, student, worker_module
 from grader.testing.strategies import arrays
 
 dataloader = student.dataloader

@@ -12,6 +12,9 @@
   hidden tests, reference solutions, the integrity manifest and pristine copies of the
   protected files (the engine it grades with).
 
+It packs what `assign/` (starters, notebooks, unlock) and `service/` (the grader
+repository's workflows and schedule) make, so it sits above both.
+
 The release refuses to finish if the template leaks a solution region, a line that
 occurs only inside solution regions, or a hidden test's content (`find_leaks`).
 """

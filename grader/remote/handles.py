@@ -3,7 +3,7 @@
 A `Handle` is an object that lives in the worker; a `RemoteName` is a name in one of the
 worker's modules (`student.tensor.Tensor`, grader/testing/kit.py), looked up when used.
 Attribute lookups, calls and operators on either become requests to the session of the
-running test (grader/testing/remote.py); only plain data and arrays come back as values.
+running test (grader/remote/session.py); only plain data and arrays come back as values.
 `is` and `==` on handles are identity, decided here; truth values are refused, so a test
 cannot take the student's word for a comparison.
 """
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from grader.worker.wire import Op
 
 if TYPE_CHECKING:
-    from grader.testing.remote import Session
+    from grader.remote.session import Session
 
 _CURRENT: list[Session] = []
 LOCAL_PREFIXES = ("__", "_pytest", "_hypothesis", "_repr_", "_ipython")

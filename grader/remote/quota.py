@@ -1,7 +1,7 @@
 """The disk quota of the worker's scratch folder, the one place on disk it may write.
 
 No file system quota is at hand for an unprivileged grader, so the trusted side measures:
-grader/testing/remote.py looks at the folder at least every half second while the
+grader/remote/session.py looks at the folder at least every half second while the
 student's code runs, and stops the worker once it holds too much.
 """
 

@@ -16,8 +16,11 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
-from grader.check.static import MODULE_FILE_LIMIT
 from grader.course import ModuleSpec
+
+MODULE_FILE_LIMIT = 256 * 1024
+"""Bytes: a module file over this is refused before it is read or parsed (the largest
+reference module is under 30 KB; parsing a hostile file costs hundreds of times its size)."""
 
 
 class UnsafeFileError(ValueError):

@@ -1,8 +1,8 @@
 """The trusted side of the worker: the one process that runs the student's code.
 
 A `Session` starts the worker (grader/worker/server.py, isolated as
-grader/grade/isolation.py decides), sends it requests on behalf of the handles
-(grader/testing/handles.py) and decodes its answers as untrusted data
+grader/remote/isolation.py decides), sends it requests on behalf of the handles
+(grader/remote/handles.py) and decodes its answers as untrusted data
 (grader/worker/wire.py): an error becomes a `StudentError`, a malformed answer a
 `WorkerProtocolError`.
 
@@ -26,13 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.grade.isolation import (
-    Isolation,
-    WorkerPaths,
-    prepare_for_worker,
-    worker_command,
-)
-from grader.testing.errors import (
+from grader.remote.errors import (
     MESSAGE_LIMIT,
     TYPE_NAME_LIMIT,
     Frame,
@@ -44,9 +38,16 @@ from grader.testing.errors import (
     WorkerTimeout,
     student_error,
 )
-from grader.testing.handles import Handle, Method, refuse_local
-from grader.testing.quota import empty_folder, over_quota
-from grader.testing.stall import WATCH_MARGIN, split_dump, where_stuck
+from grader.remote.handles import Handle, Method, refuse_local
+from grader.remote.isolation import (
+    Isolation,
+    WorkerPaths,
+    prepare_for_worker,
+    worker_command,
+)
+from grader.remote.quota import empty_folder, over_quota
+from grader.remote.scratch import Scratch
+from grader.remote.stall import WATCH_MARGIN, split_dump, where_stuck
 from grader.worker import wire
 from grader.worker.wire import Op
 
@@ -154,10 +155,8 @@ class Session:
     def close(self) -> None:
         self._kill()
 
-    def scratch(self) -> Any:
+    def scratch(self) -> Scratch:
         """A fresh folder that the worker may write and this side may read."""
-        from grader.testing.kit import Scratch
-
         if self.process is None:
             self._start()
         self.scratch_count += 1
@@ -444,6 +443,6 @@ class Session:
 
 def _worker_environment() -> dict[str, str]:
     """The environment of the launcher (bubblewrap clears it again for the worker)."""
-    from grader.grade.isolation import WORKER_ENV
+    from grader.remote.isolation import WORKER_ENV
 
     return dict(WORKER_ENV, HOME="/tmp")

@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from grader.testing.remote import StudentFile
+    from grader.remote.session import StudentFile
 
 WATCH_MARGIN = 0.5
 """Seconds before the deadline at which the worker dumps its stack."""
