@@ -1,8 +1,7 @@
 """Helpers for the tests of module 07 (Training), run beside the student's code.
 
-The small classifier the tests train (built from the student's layers, with generators
-that live here), a `Module` that records how the Trainer ran it, and a loss function that
-fails. They compute no expected value: every check is in the tests.
+A `Module` that records how the Trainer ran it, a loss function that fails, and a
+checkpoint rewritten to need unpickling. They compute no expected value: every check is in the tests.
 """
 
 from __future__ import annotations
@@ -11,18 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.core.layers import Dropout, Linear, Module, ReLU, Sequential
+from tinytorch.core.layers import Module
 from tinytorch.core.tensor import Tensor
-
-
-def blob_classifier(dropout: float = 0.0, seed: int = 0) -> Sequential:
-    """Linear(2, 16), ReLU, Dropout(dropout), Linear(16, 3), each seeded from `seed`."""
-    return Sequential(
-        Linear(2, 16, rng=np.random.default_rng(seed)),
-        ReLU(),
-        Dropout(dropout, rng=np.random.default_rng(seed + 5)),
-        Linear(16, 3, rng=np.random.default_rng(seed + 1)),
-    )
 
 
 class Recorder(Module):
