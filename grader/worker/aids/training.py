@@ -1,7 +1,8 @@
 """Helpers for the tests of module 07 (Training), run beside the student's code.
 
 A `Module` that records how the Trainer ran it, a loss function that fails, and a
-checkpoint rewritten to need unpickling. They compute no expected value: every check is in the tests.
+checkpoint rewritten to need unpickling. They compute no expected value: every check is
+in the tests.
 """
 
 from __future__ import annotations
