@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from grader.report.feedback import results_markdown
 from grader.report.formats import points_text
 from grader.report.results import ModuleResult
-from grader.service.state import OfficialGrade
+from grader.service.state import OfficialGrade, Stage
 
 COMMENT_LIMIT = 60_000
-STAGE_NAMES = {"on_time": "on time", "final": "final, after the late window"}
+STAGE_NAMES = {Stage.ON_TIME: "on time", Stage.FINAL: "final, after the late window"}
 
 
 def status_line(results: Sequence[ModuleResult]) -> tuple[str, str]:

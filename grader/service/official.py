@@ -15,16 +15,17 @@ the grader) has no grade at all: the stage is decided again next run, never a 0.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from grader.course import Course, ModuleSpec
 from grader.github.repos import parse_time
 from grader.grade.adjust import late_fraction
 from grader.report.results import ModuleResult
-from grader.service.state import OfficialGrade
+from grader.service.state import OfficialGrade, Stage
 
 
 def official_grade(
-    stage: str,
+    stage: Stage,
     module: ModuleSpec,
     course: Course,
     sha: str,
@@ -36,30 +37,32 @@ def official_grade(
     """The grade to record, or None when it cannot be decided yet (grade again later)."""
     if sha and (result is None or not_graded_reason([result])):
         return None
-    if stage == "final" and on_time is None:
+    if stage == Stage.FINAL and on_time is None:
         return None
     if not sha:
         note = "Nothing was pushed to the default branch before the due time."
-        if stage == "final" and on_time is not None:
-            return OfficialGrade("final", **_same(on_time), graded_at=now)
+        if stage == Stage.FINAL and on_time is not None:
+            return OfficialGrade(Stage.FINAL, **_same(on_time), graded_at=now)
         return OfficialGrade(stage, "", "", 0.0, module.points, 0.0, note, now)
     assert result is not None
     raw = min(result.raw_score, module.points)
-    if stage == "on_time":
-        return OfficialGrade("on_time", sha, pushed_at, raw, module.points, 0.0, "", now)
+    if stage == Stage.ON_TIME:
+        return OfficialGrade(Stage.ON_TIME, sha, pushed_at, raw, module.points, 0.0, "", now)
     assert on_time is not None
     fraction, days = late_fraction(module, course.policies, parse_time(pushed_at))
     late_score = round(raw * (1.0 - fraction), 2)
     if days == 0 or on_time.score >= late_score:
-        grade = OfficialGrade("final", **_same(on_time), graded_at=now)
+        grade = OfficialGrade(Stage.FINAL, **_same(on_time), graded_at=now)
         if days and sha != on_time.commit:
-            grade.note = (
+            note = (
                 f"A later push ({sha[:7]}, {days} day(s) late) would score "
                 f"{late_score:g} after its {fraction:.0%} penalty; the on-time grade counts."
             )
+            return replace(grade, note=note)
         return grade
     note = f"Pushed {days} day(s) after the due time: {fraction:.0%} late penalty."
-    return OfficialGrade("final", sha, pushed_at, late_score, module.points, fraction, note, now)
+    points = module.points
+    return OfficialGrade(Stage.FINAL, sha, pushed_at, late_score, points, fraction, note, now)
 
 
 def _same(grade: OfficialGrade) -> dict:

@@ -36,7 +36,7 @@ from grader.github.repos import (
 )
 from grader.layout import Layout
 from grader.service.config import Delivery
-from grader.service.state import MAX_ATTEMPTS, GradingState, RepositoryState
+from grader.service.state import MAX_ATTEMPTS, GradingState, RepositoryState, Stage
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Job:
     modules: tuple[str, ...]
     """Module keys to grade ("01")."""
     feedback: bool = False
-    official: tuple[tuple[str, str], ...] = ()
+    official: tuple[tuple[str, Stage], ...] = ()
     """(module key, stage) pairs this commit is the official candidate for."""
     late_since: tuple[tuple[str, str], ...] = ()
     """(module key, time) for a `final` stage: the first push from which the module's own
@@ -59,7 +59,7 @@ class Job:
 
     @classmethod
     def from_dict(cls, data: dict) -> Job:
-        official = tuple((str(key), str(stage)) for key, stage in data["official"])
+        official = tuple((str(key), Stage(stage)) for key, stage in data["official"])
         late = tuple((str(key), str(at)) for key, at in data.get("late_since", ()))
         return cls(
             **{**data, "modules": tuple(data["modules"]), "official": official, "late_since": late}
@@ -183,7 +183,7 @@ def make_plan(
             entry = wanted.setdefault(sha, {"pushed_at": at, "modules": set(), "feedback": False})
             entry["modules"].add(module.key)
             entry.setdefault("official", []).append((module.key, stage))
-            if stage == "final" and push is not None and push.pushed_at > module.due:
+            if stage == Stage.FINAL and push is not None and push.pushed_at > module.due:
                 try:
                     since = _unchanged_since(github, repository.full_name, pushes, push, module)
                 except GitHubError as error:
@@ -253,11 +253,11 @@ def _pending_stages(
     pending = []
     for module in modules:
         taken = official.get(module.key, {})
-        if module.due < now and "on_time" not in taken:
-            pending.append((module, "on_time", module.due))
+        if module.due < now and Stage.ON_TIME not in taken:
+            pending.append((module, Stage.ON_TIME, module.due))
         closes = late_window_end(module, course)
-        if closes < now and "final" not in taken:
-            pending.append((module, "final", closes))
+        if closes < now and Stage.FINAL not in taken:
+            pending.append((module, Stage.FINAL, closes))
     return pending
 
 

@@ -32,6 +32,7 @@ from grader.service.state import (
     GradingState,
     OfficialGrade,
     RepositoryState,
+    Stage,
     save_state,
 )
 
@@ -180,13 +181,13 @@ def _record_official(
             if not item.error
             for key, stage in item.job.official
         ),
-        key=lambda entry: (entry[2] != "on_time", entry[1]),
+        key=lambda entry: (entry[2] != Stage.ON_TIME, entry[1]),
     )
     recorded = []
     for item, key, stage in stages:
         module = course.module(key)
         result = next((r for r in item.results if r.module == module.dirname), None)
-        on_time = remembered.official.get(key, {}).get("on_time")
+        on_time = remembered.official.get(key, {}).get(Stage.ON_TIME)
         pushed_at = item.job.judged_at(key)
         grade = official_grade(
             stage, module, course, item.job.sha, pushed_at, result, on_time, stamp

@@ -13,24 +13,36 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 VERSION = 1
 MAX_ATTEMPTS = 3
 """A commit that failed to grade this often is reported and no longer retried."""
-STAGES = ("on_time", "final")
+
+
+class Stage(StrEnum):
+    """When an official grade is taken (its value is how `state/` spells it)."""
+
+    ON_TIME = "on_time"
+    """At the due time: the last push before it, no penalty."""
+    FINAL = "final"
+    """After the late window: the better of on time and late (with its penalty)."""
+
+
+STAGES = tuple(Stage)
 
 
 class StateError(ValueError):
     """The state file is unreadable; it is never silently replaced."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class OfficialGrade:
     """One module's official grade at one stage: `on_time` (the last push before the due
     time) or `final` (after the late window, the better of on time and late)."""
 
-    stage: str
+    stage: Stage
     commit: str
     """The graded commit, or "" when nothing was pushed before the due time."""
     pushed_at: str
@@ -65,7 +77,7 @@ class RepositoryState:
     def best(self, module: str) -> OfficialGrade | None:
         """The module's final grade if the late window closed, else its on-time grade."""
         stages = self.official.get(module, {})
-        return stages.get("final") or stages.get("on_time")
+        return stages.get(Stage.FINAL) or stages.get(Stage.ON_TIME)
 
 
 @dataclass
@@ -90,7 +102,10 @@ class GradingState:
             repositories = {}
             for name, entry in data["repositories"].items():
                 official = {
-                    module: {stage: OfficialGrade(**grade) for stage, grade in stages.items()}
+                    module: {
+                        Stage(stage): OfficialGrade(**{**grade, "stage": Stage(grade["stage"])})
+                        for stage, grade in stages.items()
+                    }
                     for module, stages in entry.pop("official").items()
                 }
                 repositories[name] = RepositoryState(**entry, official=official)
