@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
+from grader.classroom50.record import OfficialScore
 from grader.github.client import GitHub
-from grader.github.scores import OfficialScore
 from grader.report.results import ModuleResult, TestResult
 from grader.service.config import (
     parse_delivery,

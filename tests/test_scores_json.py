@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from grader.classroom50.record import validate_record
 from grader.github.client import GitHubError
-from grader.github.scores import merge_scores, validate_record, write_scores
+from grader.github.scores import merge_scores, write_scores
 from grader.service.batch import JobResult
 from grader.service.plan import Plan
 from grader.service.state import GradingState, load_state

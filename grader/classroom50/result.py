@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
+from grader.classroom50.record import result_row
 from grader.classroom50.schema import SCHEMA, validate
 from grader.report.feedback import results_markdown
 from grader.report.results import ModuleResult
@@ -29,15 +30,8 @@ def classroom50_result(results: Sequence[ModuleResult], env: Mapping[str, str]) 
     for result in results:
         for test in result.tests:
             points = max(1, round(test.max_score))
-            tests.append(
-                {
-                    "test-name": f"{result.module} {test.task} {test.name}"
-                    + (" (hidden)" if test.hidden else ""),
-                    "passed": test.passed,
-                    "score": points if test.passed else 0,
-                    "max-score": points,
-                }
-            )
+            name = f"{result.module} {test.task} {test.name}" + (" (hidden)" * test.hidden)
+            tests.append(result_row(name, test.passed, points if test.passed else 0, points))
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     document = {
         "schema": SCHEMA,

@@ -24,38 +24,21 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from grader.classroom50.schema import ResultError, validate
+from grader.classroom50.record import OFFICIAL_PREFIX, OfficialScore, official_record
 from grader.github.client import GitHub, GitHubError, NotFoundError
-from grader.github.repos import format_time, parse_time
+from grader.github.repos import parse_time
 
 SCORES_SCHEMA = "classroom50/scores/v1"
-RESULT_SCHEMA = "classroom50/result/v1"
-OFFICIAL_PREFIX = "submit/official-"
 MANUAL_PREFIX = "submit/manual-"
-DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$")
 CONFLICT_RETRIES = 5
 COLLECTOR_WORKFLOW = "collect-scores.yaml"
 COLLECTION_POLL_SECONDS = 30.0
 COLLECTION_WAIT_SECONDS = 300.0
 """How long a write waits for a running collection before it leaves the grades pending."""
-
-
-@dataclass(frozen=True)
-class OfficialScore:
-    """One student's official grade so far, as the gradebook should show it."""
-
-    owner: str
-    score: int
-    max_score: int
-    tests: tuple[dict, ...]
-    """One row per graded module: test-name, passed, score, max-score (+ details)."""
-    commit_url: str
-    feedback_url: str
 
 
 @dataclass
@@ -68,43 +51,6 @@ class ScoresUpdate:
     """Owners whose record another writer replaced after our write (written again)."""
     attempts: int = 0
     waited_for_collection: float = 0.0
-
-
-def official_record(
-    score: OfficialScore, classroom: str, now: dt.datetime, after: dt.datetime | None
-) -> dict:
-    """The record that leads the entry (dated after every other record, so it sorts first)."""
-    moment = max(now, after + dt.timedelta(seconds=1)) if after else now
-    record = {
-        "schema": RESULT_SCHEMA,
-        "classroom": classroom,
-        "assignment_type": "individual",
-        "owner": score.owner,
-        "submission": OFFICIAL_PREFIX + format_time(now).replace(":", "-"),
-        "commit": score.commit_url,
-        "release": score.feedback_url or score.commit_url,
-        "review": score.commit_url,
-        "datetime": format_time(moment),
-        "graded_at": format_time(now),
-        "score": score.score,
-        "max-score": score.max_score,
-        "tests": [dict(test) for test in score.tests],
-        "graded_by": "TinyTorch grader repository (hidden tests, official)",
-    }
-    validate_record(record, classroom)
-    return record
-
-
-def validate_record(record: dict, classroom: str) -> None:
-    """Raise ResultError where scores-v1 would refuse a submission record."""
-    validate({**record, "assignment": "-"}, classroom, "-")
-    if record.get("assignment_type") not in ("individual", "group"):
-        raise ResultError("assignment_type must be individual or group")
-    if not isinstance(record.get("owner"), str) or not record["owner"]:
-        raise ResultError("owner must be a non-empty string")
-    for key in ("datetime", "graded_at"):
-        if not DATETIME.match(str(record.get(key, ""))):
-            raise ResultError(f"{key} must look like 2026-09-20T23:59:59Z")
 
 
 def merge_scores(

@@ -15,9 +15,10 @@ import io
 import time
 from collections.abc import Callable
 
+from grader.classroom50.record import OfficialScore, result_row
 from grader.course import Course
 from grader.github.client import GitHub, GitHubError
-from grader.github.scores import OfficialScore, write_scores
+from grader.github.scores import write_scores
 from grader.service.config import Delivery
 from grader.service.state import GradingState, RepositoryState
 
@@ -34,15 +35,15 @@ def official_score(
         if grade is None:
             continue
         rows.append(
-            {
-                "test-name": f"{module.dirname} {module.title} (official, {grade.stage})",
-                "passed": grade.score >= grade.max_score,
-                "score": round(grade.score),
-                "max-score": round(grade.max_score),
-                "commit": grade.commit,
-                "pushed_at": grade.pushed_at,
-                "late_penalty": grade.late_penalty,
-            }
+            result_row(
+                f"{module.dirname} {module.title} (official, {grade.stage})",
+                grade.score >= grade.max_score,
+                round(grade.score),
+                round(grade.max_score),
+                commit=grade.commit,
+                pushed_at=grade.pushed_at,
+                late_penalty=grade.late_penalty,
+            )
         )
         if grade.commit and grade.pushed_at >= latest[1]:
             latest = (grade.commit, grade.pushed_at)
