@@ -101,7 +101,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run `forward` on the inputs' arrays and wrap the result in a Tensor."""
-        arrays = tuple(x.data if isinstance(x, Tensor) else x for x in inputs)
+        arrays = tuple([x.data if isinstance(x, Tensor) else x for x in inputs])
         ctx = Context(arrays, params)
         try:
             out = cls.forward(ctx, *arrays, **params)
@@ -365,7 +365,7 @@ class Tensor:
     @property
     def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
         """All dimensions reversed (the usual transpose for a matrix)."""
-        return self.permute(tuple(reversed(range(self.ndim))))
+        return PermuteFn.apply(self, dims=tuple(range(self.ndim - 1, -1, -1)))
 
     # ---- indexing (Task 01.7) ----
     def __getitem__(self, key: Any) -> Tensor:
@@ -383,7 +383,8 @@ def _data(value: Any) -> Any:
 
 
 def _is_float(dtype: np.dtype) -> bool:
-    return np.issubdtype(dtype, np.floating)
+    # dtype.kind is "f" for every float dtype; np.issubdtype says the same 10x slower.
+    return dtype.kind == "f"
 
 
 def _promote(a: Tensor, other: Any, true_division: bool = False) -> tuple[Any, Any]:
