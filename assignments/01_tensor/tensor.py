@@ -784,6 +784,10 @@ def _empty_like(array: np.ndarray) -> np.ndarray:
     A channels-last image batch seen as NCHW (module 09) gets a channels-last result, so
     an elementwise op writes it in the order it reads its input.
     """
+    if array.nbytes < _CACHE_MIN_BYTES:
+        return np.empty_like(array)  # small: NumPy's own allocator keeps the order too
+    if array.flags.c_contiguous:
+        return _empty(array.shape, array.dtype)
     order = sorted(range(array.ndim), key=lambda axis: -abs(array.strides[axis]))
     buffer = _empty(tuple(array.shape[axis] for axis in order), array.dtype)
     return buffer.transpose(sorted(range(array.ndim), key=order.__getitem__))
