@@ -10,7 +10,7 @@ forward pass, the backward pass and the update. The two frameworks run in the sa
 process and alternate in blocks (warm-up steps, then timed steps; three rounds), so
 both see the same machine load while neither one's idle threads disturb the other's
 steps; the figures are medians of the timed steps. Between blocks tinytorch's
-buffer cache (module 09's `_empty`) is emptied, so that PyTorch runs on the heap it
+buffer cache (`_empty`, given in module 01) is emptied, so that PyTorch runs on the heap it
 would have alone; tinytorch refills it during its warm-up steps. PyTorch gets two threads
 (`torch.set_num_threads(2)`); NumPy's BLAS uses its default (all cores) unless
 OPENBLAS_NUM_THREADS is set.
