@@ -1,5 +1,6 @@
-"""Module 09's buffer cache (`_empty`): a big array is handed out again only once nothing
-refers to it, and CNN results with recycled buffers equal results with fresh ones."""
+"""The buffer cache (`_empty`, given in module 01, used by modules 02 and 09): a big array
+is handed out again only once nothing refers to it, and CNN results with recycled buffers
+equal results with fresh ones."""
 
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from grader.package import build_package
-from tinytorch.core import spatial
+from tinytorch.core import spatial, tensor
 
 from .conftest import COURSE, LAYOUT
 
@@ -44,7 +45,7 @@ def test_a_released_buffer_is_recycled_with_its_new_shape():
 
 
 def test_the_cache_stops_growing_at_its_limit_and_free_buffers_make_room(monkeypatch):
-    monkeypatch.setattr(spatial, "_CACHE_MAX_BYTES", 3 * (1 << 21))
+    monkeypatch.setattr(tensor, "_CACHE_MAX_BYTES", 3 * (1 << 21))
     held = [spatial._empty(BIG, np.float32) for _ in range(5)]
     assert len(spatial._CACHE) == 3 and len({id(a.base) for a in held}) == 5
     del held[:2]  # frees two cached buffers
@@ -52,6 +53,19 @@ def test_the_cache_stops_growing_at_its_limit_and_free_buffers_make_room(monkeyp
     assert [b.nbytes for b in spatial._CACHE] == [1 << 21, 1 << 22]
     assert np.shares_memory(other, spatial._CACHE[1]), "the new buffer is the cached one"
 
+
+
+def test_empty_like_keeps_the_memory_order_and_recycles_big_buffers():
+    nhwc = np.zeros((2, 512, 64, 16), np.float32)  # 4 MiB, channels-last
+    nchw = nhwc.transpose(0, 3, 1, 2)
+    like = tensor._empty_like(nchw)
+    assert like.shape == nchw.shape and like.strides == nchw.strides, "channels-last kept"
+    address = like.__array_interface__["data"][0]
+    del like
+    again = tensor._empty_like(nchw)
+    assert again.__array_interface__["data"][0] == address, "the free buffer is reused"
+    small = np.zeros((3, 4), np.float32).T
+    assert tensor._empty_like(small).strides == small.strides and len(spatial._CACHE) == 1
 
 CNN_STEPS = textwrap.dedent(
     """

@@ -16,8 +16,9 @@
 # passed between these layers are NCHW-shaped views of NHWC memory, so no layer ever
 # pays for a layout copy (PyTorch calls this `channels_last`).
 #
-# Big arrays come from `_empty` and `_zeros`, a small caching allocator given at the end
-# of this file: use them where an op makes a large array, as the hints say.
+# Big arrays come from `_empty` and `_zeros`, the small caching allocator given at the
+# end of module 01 (`tensor.py`): use them where an op makes a large array, as the hints
+# say.
 #
 # Tasks: 09.1 im2col and the convolution forward, 09.2 its backward, 09.3 max pooling,
 # 09.4 average pooling, 09.5 batch normalization, 09.6 the layers.
@@ -27,13 +28,12 @@
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 
 from tinytorch.core.autograd import backward_rule
 from tinytorch.core.layers import Module, Parameter
-from tinytorch.core.tensor import Context, Function, Tensor
+from tinytorch.core.tensor import _CACHE, Context, Function, Tensor, _empty, _zeros  # noqa: F401
 
 __all__ = [
     "conv2d",
@@ -204,7 +204,7 @@ def col2im(
     raise NotImplementedError(
         'Task 09.2: implement col2im. Hint: start from zeros; for each tap (i, j): padded[:, '
         '_window(i, oh, sh), _window(j, ow, sw), :] += (grad @ weight[:, :, i, j]).reshape(n, oh, '
-        'ow, c_in)'
+        'ow, c_in); np.matmul(..., out=tap) into one _empty buffer spares an array per tap.'
     )
 
 
@@ -574,52 +574,3 @@ class Flatten(Module):
     def forward(self, x: Tensor) -> Tensor:
         # TODO (Task 09.6)
         raise NotImplementedError('Task 09.6: implement Flatten.forward.')
-
-
-# %% [markdown]
-# ## Memory (given): a tiny caching allocator
-#
-# NOTE: a CNN step creates tens of megabytes of big arrays (patches, activations,
-# gradients) and frees them again. The C library hands freed memory back to the operating
-# system, so the next step's arrays start as fresh pages, and the first touch of every
-# page costs a page fault: measured, a quarter of a training step of the CIFAR-shaped CNN
-# in `benchmarks/cnn_step.py`. `_empty` recycles instead, like PyTorch's caching
-# allocator: it keeps each big array it made and hands it out again once nothing refers
-# to it any more (no tensor, view or saved context: CPython's reference count says so).
-# Use `_empty` and `_zeros` for the large arrays an op creates; results stay ordinary
-# NumPy arrays.
-
-
-# %%
-_CACHE: list[np.ndarray] = []
-_CACHE_MIN_BYTES = 1 << 20  # smaller arrays come from NumPy's own allocator
-_CACHE_MAX_BYTES = 1 << 30  # past this, free arrays make room, or new ones are not kept
-
-
-def _empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """An uninitialised array, recycled from the cache when a free one of its size exists."""
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes < _CACHE_MIN_BYTES:
-        return np.empty(shape, dtype)
-    for buffer in _CACHE:
-        # 3 references: the cache list, the loop variable and getrefcount's argument.
-        if buffer.nbytes == nbytes and buffer.dtype == dtype and sys.getrefcount(buffer) == 3:
-            return buffer.reshape(shape)  # a view: it keeps `buffer` busy while it lives
-    buffer = np.empty(shape, dtype)
-    cached, index = sum(b.nbytes for b in _CACHE), 0
-    while cached + nbytes > _CACHE_MAX_BYTES and index < len(_CACHE):
-        if sys.getrefcount(_CACHE[index]) == 2:  # free (the list, the argument): make room
-            cached -= _CACHE.pop(index).nbytes
-        else:
-            index += 1
-    if cached + nbytes <= _CACHE_MAX_BYTES:
-        _CACHE.append(buffer)
-    return buffer.reshape(shape)
-
-
-def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """`_empty`, filled with zeros."""
-    array = _empty(shape, dtype)
-    array.fill(0)
-    return array

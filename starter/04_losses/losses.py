@@ -86,7 +86,7 @@ def _class_indices(logits: Tensor, targets: Any) -> np.ndarray:
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy expects logits of shape (N, C), got shape {logits.shape}")
     labels = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
-    if not np.issubdtype(labels.dtype, np.integer):
+    if labels.dtype.kind not in "iu":  # signed or unsigned integers (not bool)
         raise TypeError(
             f"cross_entropy expects integer class indices as targets, got dtype {labels.dtype}; "
             f"make them with Tensor(labels, dtype=np.int64) or a list of ints"
@@ -97,13 +97,13 @@ def _class_indices(logits: Tensor, targets: Any) -> np.ndarray:
             f"cross_entropy expects targets of shape ({n},) for logits of shape "
             f"{logits.shape}, got shape {labels.shape}"
         )
-    bad = np.flatnonzero((labels < 0) | (labels >= classes))
-    if bad.size:
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):  # two quick reductions
+        bad = np.flatnonzero((labels < 0) | (labels >= classes))
         raise IndexError(
             f"target {labels[bad[0]]} (sample {bad[0]}) is not a class index: "
             f"with {classes} classes the labels are 0 to {classes - 1}"
         )
-    return labels.astype(np.int64)
+    return labels.astype(np.int64, copy=False)
 
 
 # %% [markdown]

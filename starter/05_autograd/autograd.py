@@ -237,7 +237,8 @@ def matmul_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     raise NotImplementedError(
         'Task 05.4: implement matmul_backward. Hint: promote 1-D operands (a -> a[None, :], b -> '
         'b[:, None]), then squeeze the results; compute only the gradients ctx.needs_input_grad '
-        'asks for.'
+        'asks for. For matrices, grad_b as (g.T @ a).T (the same values as a.T @ g) comes out in '
+        "the memory order of W in `x @ W.T`, which makes the optimizer's update of W faster."
     )
 
 
@@ -274,7 +275,9 @@ def reshape_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
 def permute_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     # TODO (Task 05.5)
     raise NotImplementedError(
-        'Task 05.5: implement permute_backward. Hint: the inverse permutation is np.argsort(dims).'
+        'Task 05.5: implement permute_backward. Hint: the inverse permutation is np.argsort(dims) '
+        "(or, without NumPy's overhead for a short tuple, sorted(range(len(dims)), "
+        'key=dims.__getitem__)).'
     )
 
 
@@ -481,9 +484,11 @@ def _accumulate(leaf: Tensor, grad: np.ndarray, stored: set[int]) -> None:
     if leaf.grad is not None:
         leaf.grad = Tensor._wrap(leaf.grad.data + grad)
         return
-    if _owner(grad) in stored or not grad.flags.writeable:
+    owner = _owner(grad)
+    if owner in stored or not grad.flags.writeable:
         grad = grad.copy()
-    stored.add(_owner(grad))
+        owner = id(grad)
+    stored.add(owner)
     leaf.grad = Tensor._wrap(grad)
 
 
@@ -497,22 +502,32 @@ def _keep_contract(
     instead of leaving a `.grad` silently missing or wrong. A bare array is accepted for
     a one-input op, as PyTorch's `Function.backward` accepts it.
     """
-    where = f"the backward rule of {fn.__name__} ({rule.__name__})"
     if not isinstance(grads, tuple | list):
         grads = (grads,)
     if len(grads) != len(ctx.inputs):
         raise RuntimeError(
-            f"{where} returned {len(grads)} gradient(s) for {len(ctx.inputs)} input(s): "
-            "return one per input, None for an input that needs none"
+            f"the backward rule of {fn.__name__} ({rule.__name__}) returned {len(grads)} "
+            f"gradient(s) for {len(ctx.inputs)} input(s): return one per input, None for an "
+            "input that needs none"
         )
+    # NOTE: this runs for every op of every backward pass, so it stays cheap: the common
+    # case, a gradient of exactly its input's shape, costs one comparison.
     for position, (grad, given) in enumerate(zip(grads, ctx.inputs, strict=True)):
-        if grad is not None and not _sums_back(np.shape(grad), np.shape(given)):
+        if grad is None:
+            continue
+        grad_shape, shape = _shape(grad), _shape(given)
+        if grad_shape != shape and not _sums_back(grad_shape, shape):
             raise RuntimeError(
-                f"{where} returned a gradient of shape {np.shape(grad)} for input "
-                f"{position} of shape {np.shape(given)}: a gradient has the input's "
-                "shape, or the broadcast shape of the op"
+                f"the backward rule of {fn.__name__} ({rule.__name__}) returned a gradient "
+                f"of shape {grad_shape} for input {position} of shape {shape}: "
+                "a gradient has the input's shape, or the broadcast shape of the op"
             )
     return tuple(grads)
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    """The shape of an array (read directly: np.shape is a slower, general function)."""
+    return value.shape if isinstance(value, np.ndarray) else np.shape(value)
 
 
 def _sums_back(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> bool:
