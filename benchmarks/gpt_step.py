@@ -9,7 +9,8 @@ The model is issue 24's: a character vocabulary of 80, context 64, width 128, 4 
 LayerNorm, an untied head), dropout 0. One step is the forward pass over a batch of 32
 windows of 64 characters, cross-entropy, the backward pass and an AdamW update (lr 3e-4,
 weight decay 0.1). PyTorch runs the same network (the same weights, copied) in the same
-process; the two alternate in blocks as in `cnn_step.py`, and the figures are medians.
+process, with as many threads as NumPy's BLAS (OPENBLAS_NUM_THREADS, else 2, the cores
+here); the two alternate in blocks as in `cnn_step.py`, and the figures are medians.
 
 Generation: 256 new tokens at batch 1 from a 1-token prompt, greedy, with the same model
 but a context of 320 (so the whole run fits the cache), first uncached (`generate(...,
@@ -63,10 +64,10 @@ def tinytorch_step(model, ids: np.ndarray, targets: np.ndarray) -> Callable[[], 
 
 
 def torch_step(state: dict[str, np.ndarray], ids: np.ndarray, targets: np.ndarray):
-    """The same GPT and step in PyTorch (float32, two threads), with tinytorch's weights."""
+    """The same GPT and step in PyTorch (float32, BLAS's threads), with tinytorch's weights."""
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", "2")))
     nn, F = torch.nn, torch.nn.functional  # noqa: N806 (PyTorch's names)
 
     class Block(nn.Module):
