@@ -12,13 +12,13 @@
 #   make test                   the template's own test suite
 #   make release                dist/student-template, dist/grader-bundle, dist/classroom50
 #   make grade MODULE=01 SUBMISSION=solutions   grade another tree
-#   make grader-strength, make parity, make bench-mlp, make bench-cnn   (see each target)
+#   make grader-strength, make parity, make bench-mlp, make bench-cnn, make bench-gpt (see each target)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY ?= $(VENV)/bin/python
 STAMP ?= $(VENV)/.installed
-# PyTorch, only for the parity suite and the CNN benchmark, each in its own venv.
+# PyTorch, only for the parity suite and the CNN and GPT benchmarks, each in its own venv.
 TORCH_VERSION := 2.13.0
 # The private grader bundle (hidden tests), where the student workflow checks it out.
 BUNDLE ?= .grader-bundle

@@ -27,10 +27,10 @@ def layer_norm(x: np.ndarray, weight=None, bias=None, axes: int = 1, eps: float 
     return out if bias is None else out + bias
 
 
-def causal_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, offset: int = 0) -> np.ndarray:
-    """softmax(q k^T / sqrt(D)) v where query i (at position offset + i) sees keys <= it."""
+def causal_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """softmax(q k^T / sqrt(D)) v where query i sees keys 0..i."""
     scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
-    allowed = np.tri(q.shape[-2], k.shape[-2], offset, dtype=bool)
+    allowed = np.tri(q.shape[-2], k.shape[-2], dtype=bool)
     scores = np.where(allowed, scores, -np.inf)
     weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
     return (weights / weights.sum(axis=-1, keepdims=True)) @ v

@@ -27,13 +27,22 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.activations import gelu
-from tinytorch.core.attention import MultiheadAttention
+from tinytorch.core.attention import MultiheadAttention, scaled_dot_product_attention
 from tinytorch.core.autograd import backward_rule, no_grad
 from tinytorch.core.embeddings import Embedding, PositionalEmbedding
 from tinytorch.core.layers import Dropout, Linear, Module, Parameter, Sequential
 from tinytorch.core.tensor import Context, Function, Tensor
 
-__all__ = ["layer_norm", "LayerNorm", "MLP", "TransformerBlock", "GPT", "sample_next_token"]
+__all__ = [
+    "layer_norm",
+    "LayerNorm",
+    "project_heads",
+    "merge_heads",
+    "MLP",
+    "TransformerBlock",
+    "GPT",
+    "sample_next_token",
+]
 
 Gradients = tuple[np.ndarray | None, ...]
 
@@ -182,10 +191,33 @@ class LayerNorm(Module):
 #     x = x + dropout1(self_attn(norm1(x)))     # causal, no weights returned
 #     x = x + mlp(norm2(x))
 #
-# The attention call takes the same tensor as query, key and value (one projection
-# matmul) with `is_causal=True` and `need_weights=False`. Module 14 plugs in a KV cache:
-# when `kv_cache` is given, the block asks it for the attention instead,
+# The attention is module 12's `MultiheadAttention` (its parameters, `in_proj_weight`
+# and `out_proj`), run on rows like the MLP: `project_heads` (given below) gives the
+# queries, keys and values `(N, H, L, D)` from one matmul, `scaled_dot_product_attention`
+# with `is_causal=True` (and the layer's `dropout` on the weights while training) attends,
+# and `merge_heads` applies `out_proj`. Module 14 plugs in a KV cache: when `kv_cache` is
+# given, the block asks it for the attention instead,
 # `kv_cache.attend(self.self_attn, h, layer)` (given below).
+
+
+# %%
+def project_heads(attention: MultiheadAttention, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Queries, keys and values `(N, H, L, D)` of `x` `(N, L, E)` through `attention`'s
+    `in_proj_weight` (and bias), as one 2-D matmul on the `N * L` rows."""
+    n, length, e = x.shape
+    rows = x.reshape(n * length, e) @ attention.in_proj_weight.T
+    if attention.in_proj_bias is not None:
+        rows = rows + attention.in_proj_bias
+    heads = rows.reshape(n, length, 3, attention.num_heads, attention.head_dim)
+    heads = heads.permute(2, 0, 3, 1, 4)
+    return heads[0], heads[1], heads[2]
+
+
+def merge_heads(attention: MultiheadAttention, heads: Tensor) -> Tensor:
+    """`(N, H, L, D)` back to `(N, L, E)`, through `attention.out_proj` on rows."""
+    n, _, length, _ = heads.shape
+    rows = heads.permute(0, 2, 1, 3).reshape(n * length, attention.embed_dim)
+    return attention.out_proj(rows).reshape(n, length, attention.embed_dim)
 
 
 # %%
@@ -242,7 +274,11 @@ class TransformerBlock(Module):
             attended = kv_cache.attend(self.self_attn, h, layer)
         else:
             # TODO (Task 13.4)
-            raise NotImplementedError('Task 13.4: implement TransformerBlock.forward.')
+            raise NotImplementedError(
+                'Task 13.4: implement TransformerBlock.forward. Hint: q, k, v = '
+                'project_heads(self.self_attn, h); dropout_p is self.self_attn.dropout in training '
+                '(0.0 in eval), rng=self.self_attn.rng.'
+            )
         # TODO (Task 13.4)
         raise NotImplementedError('Task 13.4: implement TransformerBlock.forward.')
 

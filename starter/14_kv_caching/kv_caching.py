@@ -28,7 +28,7 @@ import numpy as np
 
 from tinytorch.core.attention import MultiheadAttention, scaled_dot_product_attention
 from tinytorch.core.tensor import Tensor
-from tinytorch.core.transformers import GPT
+from tinytorch.core.transformers import GPT, merge_heads, project_heads
 
 __all__ = ["KVCache", "generate"]
 
@@ -58,15 +58,14 @@ __all__ = ["KVCache", "generate"]
 #
 # `attend(attention, x, layer)` is what module 13's `TransformerBlock` calls instead
 # of `attention(x, x, x, is_causal=True)`. For new positions `x` `(N, T, E)`:
-# 1. project with `attention.in_proj_weight` (and `in_proj_bias`, if any): rows
-#    `0:E` give the queries, `E:2E` the keys, `2E:3E` the values; split each into
-#    heads `(N, H, T, D)` as module 12 does;
+# 1. queries, keys and values `(N, H, T, D)` of the new positions only, with module
+#    13's `project_heads`;
 # 2. `append` the new keys and values (their `.data`) and get all positions so far;
 # 3. `scaled_dot_product_attention` of the new queries over those keys and values.
 #    New query `i` sits at position `length + i` and may see keys `0 .. length + i`:
 #    the boolean mask `np.tri(T, length + T, length, dtype=bool)`; a single new
 #    token sees everything, so it needs no mask;
-# 4. merge the heads back to `(N, T, E)` and apply `attention.out_proj`.
+# 4. module 13's `merge_heads`: back to `(N, T, E)` through `attention.out_proj`.
 #
 # ### Task 14.4: cached generation
 #
@@ -189,7 +188,7 @@ class KVCache:
 
     def attend(self, attention: MultiheadAttention, x: Tensor, layer: int) -> Tensor:
         """Causal self-attention of the new positions `x` over every cached position."""
-        n, t, e = x.shape
+        n, t, _ = x.shape
         heads, dim = attention.num_heads, attention.head_dim
         if (heads, dim) != (self.shape[1], self.shape[3]) or n != self.shape[0]:
             raise ValueError(
@@ -198,9 +197,8 @@ class KVCache:
             )
         # TODO (Task 14.3)
         raise NotImplementedError(
-            'Task 14.3: implement KVCache.attend. Hint: qkv = x @ attention.in_proj_weight.T (+ '
-            'bias); qkv[..., i * e:(i + 1) * e]; .reshape(n, t, heads, dim).permute(0, 2, 1, 3); '
-            'Tensor(keys) for the cached.'
+            'Task 14.3: implement KVCache.attend. Hint: project_heads and merge_heads from module '
+            '13; Tensor(keys) for the cached.'
         )
 
     def next_logits(self, model: GPT, ids: np.ndarray) -> np.ndarray:

@@ -159,6 +159,9 @@ NOT_COMPARABLE: dict[str, str] = {
     "and the hidden tests compare it with a NumPy GPT",
     "sample_next_token": "a fixed sampling rule on a NumPy generator (PyTorch: "
     "torch.multinomial's stream); the hidden tests recompute it",
+    "project_heads": "the block's head split (in_proj on rows); compared through "
+    "TransformerBlock against nn.TransformerEncoderLayer",
+    "merge_heads": "the block's head merge (out_proj on rows); compared through TransformerBlock",
     "KVCache": "no PyTorch class (Hugging Face's static cache is the closest); the hidden "
     "tests compare cached logits with the uncached model and a NumPy GPT",
     "generate": "GPT.generate with a fresh KVCache; the hidden tests recompute its tokens",

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from grader.testing.checks import as_array, assert_tensor
-from grader.testing.kit import Remote
-from grader.testing.kit import student, worker_module
+from grader.testing.kit import Remote, student, worker_module
 
 dataloader = student.dataloader
 DataLoader, TensorDataset = dataloader.DataLoader, dataloader.TensorDataset

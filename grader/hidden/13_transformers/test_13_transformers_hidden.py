@@ -123,10 +123,12 @@ def test_layer_norm_layer_parameters_and_options():
     x = np.random.default_rng(3).standard_normal((4, 2, 3)).astype(np.float32)
     assert_tensor(layer(Tensor(x)), ref.layer_norm(x, axes=2, eps=0.5), "eps=0.5", atol=1e-5)
     only_weight = LayerNorm(3, bias=False)
-    assert [n for n, _ in listed(only_weight.named_parameters())] == ["weight"]
+    names = [n for n, _ in listed(only_weight.named_parameters())]
+    assert names == ["weight"], names
     assert only_weight.bias is None
     plain = LayerNorm(3, elementwise_affine=False)
-    assert [n for n, _ in listed(plain.named_parameters())] == []
+    names = [n for n, _ in listed(plain.named_parameters())]
+    assert names == [], names
     assert_tensor(plain(Tensor(x)), ref.layer_norm(x), "no affine", atol=1e-5)
     with pytest.raises(ValueError, match="normalized_shape"):
         LayerNorm(0)
@@ -157,7 +159,8 @@ def test_mlp_matches_reference_and_drops_while_training():
     mlp.eval()
     expected = ref.mlp(state64, "", x.astype(F64))
     assert_tensor(mlp(Tensor(x)), expected, "MLP in eval mode", rtol=1e-4, atol=1e-5)
-    assert tuple(transformers.MLP(4, hidden=7).linear1.weight.shape) == (7, 4)
+    shape = tuple(transformers.MLP(4, hidden=7).linear1.weight.shape)
+    assert shape == (7, 4), f"MLP(4, hidden=7).linear1.weight: {shape}"
 
 
 @pytest.mark.task("13.4")
@@ -254,7 +257,8 @@ def test_gpt_names_and_initial_values():
     assert not state["blocks.1.self_attn.in_proj_bias"].any(), "biases start at zero"
     assert np.array_equal(state["norm.weight"], np.ones(32)), "LayerNorm weights start at one"
     tied = GPT(50, 16, 32, 4, 1, tie_weights=True)
-    assert len(listed(tied.parameters())) == 2 + 12 + 2, "a tied weight is listed once"
+    count = len([p for p in listed(tied.parameters())])
+    assert count == 2 + 12 + 2, f"a tied weight is listed once: {count} parameters"
 
 
 @pytest.mark.task("13.6")
@@ -311,7 +315,8 @@ def test_generate_runs_in_eval_mode_without_a_graph_and_checks_its_input():
     expected, _ = ref.generate(state, np.array([[4]]), 2, 6, 5, temperature=0.0)
     assert_tensor(out, expected, "greedy generation with dropout=0.5 (eval mode)", dtype=np.int64)
     assert model.training, "generate must restore training mode afterwards"
-    assert all(p.grad is None for p in listed(model.parameters()))
+    grads = [p.grad for p in listed(model.parameters())]
+    assert all(grad is None for grad in grads), "generate must not record gradients"
     zero = as_array(model.generate(np.array([[4, 5]]), 0), "generate(ids, 0)")
     assert zero.tolist() == [[4, 5]], zero
     with pytest.raises(ValueError, match="ids"):

@@ -57,8 +57,9 @@ def test_arrays_are_preallocated_with_the_exact_bytes(sizes, dtype):
             assert array.shape == want, f"{name}[{layer}]: shape {array.shape}, want {want}"
             assert array.dtype == np.dtype(dtype), f"{name}[{layer}]: dtype {array.dtype}"
     expected = 2 * layers * batch * heads * max_len * dim * np.dtype(dtype).itemsize
-    assert cache.nbytes == expected, f"nbytes of KVCache{sizes}: {cache.nbytes}, want {expected}"
-    assert cache.length == 0
+    nbytes, length = cache.nbytes, cache.length
+    assert nbytes == expected, f"nbytes of KVCache{sizes}: {nbytes}, want {expected}"
+    assert length == 0, f"a new cache holds no positions: length {length}"
 
 
 @pytest.mark.task("14.1")
@@ -66,10 +67,13 @@ def test_arrays_are_preallocated_with_the_exact_bytes(sizes, dtype):
 def test_for_model_fits_the_model_and_bad_sizes_are_refused():
     model = GPT(VOCAB, 12, 12, 3, 4, rng=worker_rng(1))
     cache = KVCache.for_model(model, 2)
-    assert len(cache.keys) == 4 and cache.keys[3].shape == (2, 3, 12, 4), cache.keys[3].shape
-    assert cache.nbytes == 2 * 4 * 2 * 3 * 12 * 4 * 4, cache.nbytes
+    keys, nbytes = list(cache.keys), cache.nbytes
+    shapes = [k.shape for k in keys]
+    assert shapes == [(2, 3, 12, 4)] * 4, f"for_model(GPT with 4 layers, 3 heads of 4), 2: {shapes}"
+    assert nbytes == 2 * 4 * 2 * 3 * 12 * 4 * 4, nbytes
     shorter = KVCache.for_model(model, 1, max_len=5)
-    assert shorter.values[0].shape == (1, 3, 5, 4), shorter.values[0].shape
+    shapes = [v.shape for v in list(shorter.values)]
+    assert shapes == [(1, 3, 5, 4)] * 4, f"max_len=5: {shapes}"
     for sizes in ((0, 1, 1, 1, 1), (1, 1, 1, -2, 1), (1, 1, 1, 1, 0)):
         with pytest.raises(ValueError, match="positive"):
             KVCache(*sizes)

@@ -22,13 +22,14 @@ Tensor = student.tensor.Tensor
 @pytest.mark.points(3)
 def test_cache_is_preallocated_and_counts_its_bytes():
     cache = KVCache(2, 3, 4, 10, 5)
-    assert cache.length == 0, "a new cache holds no positions"
-    for layer in range(2):
-        keys = cache.keys[layer]
-        assert keys.shape == (3, 4, 10, 5), f"keys of layer {layer}: {keys.shape}"
-        assert keys.dtype == np.float32, keys.dtype
+    length, nbytes, keys = cache.length, cache.nbytes, list(cache.keys)
+    assert length == 0, "a new cache holds no positions"
+    assert len(keys) == 2, f"one keys array per layer: got {len(keys)}"
+    for layer, array in enumerate(keys):
+        assert array.shape == (3, 4, 10, 5), f"keys of layer {layer}: {array.shape}"
+        assert array.dtype == np.float32, array.dtype
     # 2 layers x (keys + values) x 3 x 4 x 10 x 5 float32 values of 4 bytes each
-    assert cache.nbytes == 2 * 2 * 3 * 4 * 10 * 5 * 4, f"nbytes = {cache.nbytes}"
+    assert nbytes == 2 * 2 * 3 * 4 * 10 * 5 * 4, f"nbytes = {nbytes}"
 
 
 @pytest.mark.task("14.2")
