@@ -85,3 +85,34 @@ def test_the_command_line_writes_a_report_and_stops_workflow_commands(
     assert not any(line.startswith("::notice") for line in lines)
     assert IntegrityReport(**json.loads(target.read_text())).removed == [sneaky]
     assert not (repo / sneaky).exists()
+
+
+def test_a_protected_file_or_folder_committed_as_a_link_is_replaced_never_followed(
+    released,  # noqa: F811
+    tmp_path,
+):
+    """A link with the pristine content still counts as changed, and restoring it writes
+    the file in the repository, never through the link to where it points."""
+    repo = tmp_path / "repo"
+    shutil.copytree(released.template, repo)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.txt"
+    victim.write_text("not the grader's to write\n")
+    original = (repo / VISIBLE_TEST).read_bytes()
+    (outside / "copy.py").write_bytes(original)  # the pristine content, behind a link
+    (repo / VISIBLE_TEST).unlink()
+    (repo / VISIBLE_TEST).symlink_to(outside / "copy.py")
+    (repo / WORKFLOW).unlink()
+    (repo / WORKFLOW).symlink_to(victim)
+    folder = repo / "starter/02_activations/tests"
+    shutil.rmtree(folder)
+    folder.symlink_to(outside, target_is_directory=True)
+    report = verify(repo, released.bundle)
+    assert VISIBLE_TEST in report.restored and WORKFLOW in report.restored
+    assert any(path.startswith("starter/02_activations/tests/") for path in report.restored)
+    for path in (VISIBLE_TEST, WORKFLOW, "starter/02_activations/tests"):
+        assert not (repo / path).is_symlink(), path
+    assert (repo / VISIBLE_TEST).read_bytes() == original
+    assert victim.read_text() == "not the grader's to write\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["copy.py", "victim.txt"]

@@ -22,12 +22,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader.report.workflow import commands_stopped
+from grader.submission import UnsafeFileError, read_submission_file
+
+PROTECTED_FILE_LIMIT = 4 * 2**20
+"""Bytes: the largest protected file read back (the largest, a notebook, is under 100 KB)."""
 
 MANIFEST = ".github/integrity.json"
 PROTECTED_FOLDERS = ("grader/", "starter/", ".github/workflows/")
@@ -161,6 +166,32 @@ def _load_manifest(root: Path, bundle: Path | None) -> tuple[dict[str, str] | No
     return None, "", b""
 
 
+def _digest_of_regular_file(root: Path, relative: str) -> str | None:
+    """The file's digest when it is a regular file beneath `root` (no link on its way)."""
+    try:
+        return _digest(read_submission_file(root, relative, PROTECTED_FILE_LIMIT))
+    except (OSError, UnsafeFileError):
+        return None
+
+
+def _restore(root: Path, relative: str, data: bytes) -> None:
+    """Write `data` to `relative` as a regular file, replacing (never following) any link
+    or non-folder on its way: a protected file committed as a link to somewhere else is
+    replaced by the file, and nothing outside `root` is written."""
+    path = root
+    for part in Path(relative).parts[:-1]:
+        path = path / part
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            path.unlink()
+        path.mkdir(exist_ok=True)
+    target = path / Path(relative).name
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        target.unlink()
+    elif target.is_dir():
+        shutil.rmtree(target)
+    target.write_bytes(data)
+
+
 def verify(root: Path, bundle: Path | None = None) -> IntegrityReport:
     """Make `root`'s protected files equal to the manifest's; report what that took."""
     manifest, source, data = _load_manifest(root, bundle)
@@ -171,21 +202,17 @@ def verify(root: Path, bundle: Path | None = None) -> IntegrityReport:
             "", unrestorable=[MANIFEST], note=f"The integrity manifest {MANIFEST} is missing."
         )
     report = IntegrityReport(source)
-    local = root / MANIFEST
-    if not local.is_file() or local.read_bytes() != data:
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_bytes(data)
+    if _digest_of_regular_file(root, MANIFEST) != _digest(data):
+        _restore(root, MANIFEST, data)
         report.restored.append(MANIFEST)
     for relative, digest in sorted(manifest.items()):
-        path = root / relative
-        if path.is_file() and _digest(path.read_bytes()) == digest:
+        if _digest_of_regular_file(root, relative) == digest:
             continue
         pristine = _pristine(root, bundle, relative, digest)
         if pristine is None:
             report.unrestorable.append(relative)
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pristine)
+        _restore(root, relative, pristine)
         report.restored.append(relative)
     for relative in protected_files(root):
         if relative not in manifest:
