@@ -7,6 +7,9 @@ lr 0.1, batch 64) from the same initial weights on the same 60,000 synthetic exa
 in the same process, alternating runs; the medians and their ratio are printed. The
 tinytorch package is built from `--submission` (the reference solutions by default)
 into a temporary folder. Target (issue 21): tinytorch at most 1.3x the NumPy time.
+Measured on this machine while it was quiet (4 runs each, Dec 2026): 1.28-1.32x, median
+1.30x (tinytorch 0.49-0.52 s, NumPy 0.38-0.39 s per epoch); before the speed-ups of
+issue 21, 1.60-1.65x. Runs while other processes were busy scattered from 0.9x to 1.8x.
 
 BLAS runs single-threaded unless OPENBLAS_NUM_THREADS is set: on this shared 2-core
 machine two BLAS threads made both sides 10x slower and erratic whenever another process
