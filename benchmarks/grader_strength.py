@@ -4,7 +4,8 @@ points, per module, and the survivors.
 
 Run: `make grader-strength [ARGS="--module 01 02 --per-module 40 --jobs 2"]` (long: a few
 seconds per mutant; not part of CI). A survivor listed in `equivalent_mutants.txt` (one
-`NN_slug:line: 'before' -> 'after'  # why` per line) behaves exactly like the solution, so
+`NN_slug:line: 'before' -> 'after'  # why` per line; matched without the line number, which
+edits elsewhere in the file move) behaves exactly like the solution, so
 it is reported with its reason and left out of the share. Exits 1 when a module's share
 is below `--target` (95%).
 """
@@ -30,13 +31,21 @@ from grader.remote.isolation import choose
 EQUIVALENT = Path(__file__).with_name("equivalent_mutants.txt")
 
 
+def _without_line(described: str) -> str:
+    """`NN_slug:123: 'a' -> 'b'` as `NN_slug: 'a' -> 'b'`: an edit elsewhere in the file
+    moves the line, never the mutation, so the list is matched without line numbers."""
+    module, _, rest = described.partition(":")
+    return f"{module}:{rest.partition(':')[2]}"
+
+
 def equivalent_mutants() -> dict[str, str]:
-    """`describe()` of each known equivalent mutant -> why it cannot lose points."""
+    """`describe()` of each known equivalent mutant, without its line -> why it cannot lose
+    points."""
     known = {}
     for line in EQUIVALENT.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             mutant, _, why = line.rpartition("  # ")  # the code itself may hold "  # "
-            known[mutant.strip()] = why.strip()
+            known[_without_line(mutant.strip())] = why.strip()
     return known
 
 
@@ -60,7 +69,11 @@ def strength(
         scores = list(workers.map(lambda m: grade_mutant(layout, course, m), pool))
     known = equivalent_mutants()
     survivors = [m for m, s in zip(pool, scores, strict=True) if s >= module.points]
-    equivalent = {m.describe(): known[m.describe()] for m in survivors if m.describe() in known}
+    equivalent = {
+        m.describe(): known[_without_line(m.describe())]
+        for m in survivors
+        if _without_line(m.describe()) in known
+    }
     counted = len(pool) - len(equivalent)
     caught = counted - (len(survivors) - len(equivalent))
     return {
