@@ -44,7 +44,9 @@ def result(score: float) -> ModuleResult:
 
 
 def on_time(score: float, commit: str = "a" * 40) -> OfficialGrade:
-    return OfficialGrade("on_time", commit, "2026-09-19T00:00:00Z", score, 100, 0.0, "", NOW)
+    return OfficialGrade(
+        "on_time", commit, at("2026-09-19T00:00:00Z"), score, 100, 0.0, "", at(NOW)
+    )
 
 
 @pytest.fixture(name="fake")
@@ -121,7 +123,7 @@ def official_job(name: str, sha: str = "1" * 40) -> Job:
         name,
         name.rsplit("-", 1)[1],
         sha,
-        "2026-09-20T00:00:00Z",
+        at("2026-09-20T00:00:00Z"),
         ("01",),
         True,
         (("01", "on_time"),),

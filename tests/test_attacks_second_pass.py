@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.github.repos import parse_time
 from grader.grade.engine import grade_module
 from grader.remote.isolation import choose
 from grader.report.formats import to_gradescope
@@ -163,7 +164,7 @@ def test_links_and_large_files_in_a_commit_score_zero_through_grade_batch(
 ):
     git_root, commits = _git_repository(tmp_path)
     jobs = tuple(
-        Job("course/student", "student", sha, "2026-09-12T09:00:00Z", modules)
+        Job("course/student", "student", sha, parse_time("2026-09-12T09:00:00Z"), modules)
         for name, sha in commits.items()
         for modules in [("02",) if name == "prerequisite-link" else ("01",)]
     )
@@ -220,7 +221,7 @@ def test_a_note_quoting_the_student_cannot_escape_into_markdown(tmp_path, isolat
     result = grade_module(LAYOUT, COURSE, TENSOR, root, False, isolation)
     assert result.score == 0 and any("Official grades" in note for note in result.notes)
     summary = markdown_summary([result])
-    posted = comment("0" * 40, "2026-09-12T09:00:00Z", [result])
+    posted = comment("0" * 40, parse_time("2026-09-12T09:00:00Z"), [result])
     assert "Official grades" not in " ".join(_rendered_strong(summary))
     assert "Official grades" not in " ".join(_rendered_strong(posted))
     assert '<a href="y">' not in _html(summary) + _html(posted)

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from grader.course import write_manifest_json
+from grader.github.repos import parse_time
 from grader.service.main import main
 from grader.service.state import GradingState, OfficialGrade, load_state, save_state
 from tests.classroom_helpers import GIT, released  # noqa: F401
@@ -350,12 +351,12 @@ def test_an_hour_with_nothing_to_grade_still_restores_a_displaced_official_grade
     grade = OfficialGrade(
         "on_time",
         classroom.heads[name],
-        "2026-09-10T14:00:00Z",
+        parse_time("2026-09-10T14:00:00Z"),
         77.0,
         100.0,
         0.0,
         "",
-        "2026-09-21T05:00:00Z",
+        parse_time("2026-09-21T05:00:00Z"),
     )
     remembered.official["01"] = {"on_time": grade}
     save_state(state, root / "state" / "grading.json")

@@ -22,7 +22,7 @@ from grader.service.config import (
 from grader.service.cost import DEFAULT_PUSHES, INCLUDED_MINUTES, billed, estimate
 from grader.service.plan import Job
 from tests.conftest import COURSE, LAYOUT
-from tests.service_helpers import NOW, result
+from tests.service_helpers import NOW, at, result
 
 DELIVERY_DEFAULT = parse_delivery(
     {"delivery": {"platform": "organization", "organization": "o", "repository_prefix": "t-"}}
@@ -31,7 +31,7 @@ DELIVERY_DEFAULT = parse_delivery(
 
 def test_a_commit_that_cannot_be_fetched_is_reported_and_the_batch_goes_on(tmp_path):
     jobs = tuple(
-        Job(f"course/ml-tinytorch-{name}", name, "1" * 40, NOW, ("01",), True)
+        Job(f"course/ml-tinytorch-{name}", name, "1" * 40, at(NOW), ("01",), True)
         for name in ("olga", "pete")
     )
     report = grade_batch(
@@ -51,7 +51,7 @@ def test_a_commit_that_cannot_be_fetched_is_reported_and_the_batch_goes_on(tmp_p
 def batch_jobs(count: int) -> tuple[Job, ...]:
     names = [f"course/ml-tinytorch-z{n}" for n in range(count)]
     return tuple(
-        Job(n, n.rsplit("-", 1)[1], f"{i + 1:040x}", NOW, ("01",), True)
+        Job(n, n.rsplit("-", 1)[1], f"{i + 1:040x}", at(NOW), ("01",), True)
         for i, n in enumerate(names)
     )
 

@@ -38,13 +38,13 @@ from tests.service_helpers import (
 
 def test_on_time_is_the_last_push_before_the_due_time_as_graded():
     grade = official_grade(
-        "on_time", TENSOR, COURSE, "a" * 40, "2026-09-21T03:59:00Z", result(85), None, NOW
+        "on_time", TENSOR, COURSE, "a" * 40, at("2026-09-21T03:59:00Z"), result(85), None, at(NOW)
     )
     assert (grade.score, grade.late_penalty, grade.commit) == (85, 0.0, "a" * 40)
 
 
 def test_nothing_pushed_before_the_due_time_scores_zero():
-    grade = official_grade("on_time", TENSOR, COURSE, "", "", None, None, NOW)
+    grade = official_grade("on_time", TENSOR, COURSE, "", None, None, None, at(NOW))
     assert grade.score == 0 and "Nothing was pushed" in grade.note
 
 
@@ -60,13 +60,14 @@ def test_final_is_the_better_of_on_time_and_late_with_its_penalty(
     pushed_at, raw, expected, penalty
 ):
     grade = official_grade(
-        "final", TENSOR, COURSE, "b" * 40, pushed_at, result(raw), on_time(50), NOW
+        "final", TENSOR, COURSE, "b" * 40, at(pushed_at), result(raw), on_time(50), at(NOW)
     )
     assert grade.score == pytest.approx(expected) and grade.late_penalty == pytest.approx(penalty)
 
 
 def test_final_waits_for_the_on_time_grade():
-    assert official_grade("final", TENSOR, COURSE, "b" * 40, NOW, result(100), None, NOW) is None
+    final = official_grade("final", TENSOR, COURSE, "b" * 40, at(NOW), result(100), None, at(NOW))
+    assert final is None
 
 
 def test_a_backdated_commit_pushed_seventy_days_late_is_not_what_the_deadline_grades(fake):
@@ -101,7 +102,7 @@ def test_quiet_repositories_cost_no_history_request(fake):
 
 def feedback_results(names: list[str]) -> tuple[Plan, list[JobResult]]:
     jobs = [
-        Job(n, n.rsplit("-", 1)[1], f"{i + 1:040x}", "2026-09-15T00:00:00Z", ("01",), True)
+        Job(n, n.rsplit("-", 1)[1], f"{i + 1:040x}", at("2026-09-15T00:00:00Z"), ("01",), True)
         for i, n in enumerate(names)
     ]
     plan = Plan(NOW, (tuple(jobs),), {}, ())
@@ -155,6 +156,23 @@ def test_a_damaged_state_file_stops_the_run_instead_of_starting_over(tmp_path):
     path.write_text('{"version": 1, "repositories": {"a/b": {"student": 3}}')
     with pytest.raises(StateError, match="the grading state is unreadable"):
         load_state(path)
+
+
+def test_times_are_parsed_once_where_state_and_plans_are_read(tmp_path):
+    state = GradingState()
+    state.repository("a/b", "b").official["01"] = {"on_time": on_time(80)}
+    again = GradingState.from_json(state.to_json())
+    grade = again.repositories["a/b"].official["01"]["on_time"]
+    assert grade == on_time(80) and grade.pushed_at == at("2026-09-19T00:00:00Z")
+    assert '"pushed_at": "2026-09-19T00:00:00Z"' in state.to_json()
+    path = tmp_path / "grading.json"
+    path.write_text(state.to_json().replace("2026-09-19T00:00:00Z", "yesterday"))
+    with pytest.raises(StateError, match="unreadable time"):
+        load_state(path)
+    job = official_job("course/ml-tinytorch-ann")
+    assert Job.from_dict(job.to_dict()) == job
+    with pytest.raises(ValueError, match="unreadable time"):
+        Job.from_dict({**job.to_dict(), "pushed_at": "soon"})
 
 
 @pytest.mark.parametrize(
@@ -215,7 +233,7 @@ def test_feedback_groups_the_failures_a_stub_causes_and_names_each_test():
         TestResult("tests/hidden/t.py::test_b", "01.1", 0, 1, False, stub, True, 0),
         TestResult("tests/hidden/t.py::test_c", "01.2", 0, 1, False, "ValueError: shape", True, 0),
     )
-    body = comment("a" * 40, NOW, [ModuleResult("01_tensor", "Tensor", tests, 100.0, 1.0, NOW)])
+    body = comment("a" * 40, at(NOW), [ModuleResult("01_tensor", "Tensor", tests, 100.0, 1.0, NOW)])
     assert "task 01.1**: `test_a` (visible), `test_b` (hidden)" in body
     assert body.count(stub) == 1 and "task 01.2**: `test_c` (hidden)" in body
     assert "| 01_tensor Tensor | 0/100 | 0/3 |" in body
@@ -289,7 +307,7 @@ def test_a_push_of_another_module_never_makes_a_finished_module_later(fake, tmp_
     remembered = state.repository("course/ml-tinytorch-tess", "tess")
     remembered.official["01"] = {"on_time": on_time(0, starter)}
     final = final_job(fake, state)
-    assert final.sha == next_module and final.judged_at("01") == "2026-09-21T20:00:00Z"
+    assert final.sha == next_module and final.judged_at("01") == at("2026-09-21T20:00:00Z")
     publish_once(
         fake, Plan(NOW, ((final,),)), [JobResult(final, (result(100),))], state, tmp_path / "g.json"
     )
@@ -311,4 +329,4 @@ def test_a_module_unchanged_since_before_its_due_time_is_on_time(fake, tmp_path)
     state.repository("course/ml-tinytorch-uma", "uma").official["01"] = {
         "on_time": on_time(100, solved)
     }
-    assert final_job(fake, state).judged_at("01") == "2026-09-20T12:00:00Z"
+    assert final_job(fake, state).judged_at("01") == at("2026-09-20T12:00:00Z")

@@ -50,7 +50,7 @@ class JobResult:
 
     def to_dict(self) -> dict:
         return {
-            "job": dataclasses.asdict(self.job),
+            "job": self.job.to_dict(),
             "results": [dataclasses.asdict(r) for r in self.results],
             "error": self.error,
             "seconds": round(self.seconds, 1),

@@ -9,8 +9,10 @@ test, and the comment says so.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
+from grader.github.repos import format_time
 from grader.report.feedback import results_markdown
 from grader.report.formats import points_text
 from grader.report.results import ModuleResult
@@ -32,13 +34,13 @@ def status_line(results: Sequence[ModuleResult]) -> tuple[str, str]:
 
 def comment(
     sha: str,
-    pushed_at: str,
+    pushed_at: dt.datetime | None,
     results: Sequence[ModuleResult],
     official: Sequence[tuple[str, OfficialGrade]] = (),
 ) -> str:
     """The Markdown comment for one graded commit."""
     lines = [
-        f"### TinyTorch grader: commit `{sha[:7]}` (pushed {pushed_at.replace('T', ' ')})",
+        f"### TinyTorch grader: commit `{sha[:7]}` (pushed {_when(pushed_at)})",
         "",
         "Your modules were graded with the visible **and the hidden tests**. This is feedback "
         "on this push; each module's official grade is taken from the last commit you pushed "
@@ -58,7 +60,7 @@ def comment(
 def official_line(module: str, grade: OfficialGrade) -> str:
     """One line about an official grade, for a comment or the run's summary."""
     commit = (
-        f"commit `{grade.commit[:7]}` pushed {grade.pushed_at}"
+        f"commit `{grade.commit[:7]}` pushed {_when(grade.pushed_at)}"
         if grade.commit
         else ("no commit pushed before the due time")
     )
@@ -67,3 +69,8 @@ def official_line(module: str, grade: OfficialGrade) -> str:
         f"{points_text(grade.score)}/{points_text(grade.max_score)}, {commit}"
     )
     return text + (f". {grade.note}" if grade.note else "")
+
+
+def _when(moment: dt.datetime | None) -> str:
+    """A push time as students read it: `2026-09-20 03:59:59Z` (UTC)."""
+    return format_time(moment).replace("T", " ") if moment else "at an unknown time"

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from grader.classroom50.record import OfficialScore, result_row
 from grader.course import Course
 from grader.github.client import GitHub, GitHubError
+from grader.github.repos import format_time
 from grader.github.scores import write_scores
 from grader.service.config import Delivery
 from grader.service.state import GradingState, RepositoryState
@@ -29,7 +30,8 @@ def official_score(
     course: Course, repository: str, remembered: RepositoryState, web_url: str
 ) -> OfficialScore:
     """A student's official grades so far, as Classroom 50 rows (whole points)."""
-    rows, latest = [], ("", "")
+    rows: list[dict] = []
+    latest: tuple[str, dt.datetime | None] = ("", None)
     for module in course.modules:
         grade = remembered.best(module.key)
         if grade is None:
@@ -41,11 +43,11 @@ def official_score(
                 round(grade.score),
                 round(grade.max_score),
                 commit=grade.commit,
-                pushed_at=grade.pushed_at,
+                pushed_at=format_time(grade.pushed_at) if grade.pushed_at else "",
                 late_penalty=grade.late_penalty,
             )
         )
-        if grade.commit and grade.pushed_at >= latest[1]:
+        if grade.commit and grade.pushed_at and (latest[1] is None or grade.pushed_at >= latest[1]):
             latest = (grade.commit, grade.pushed_at)
     base = f"{web_url}/{repository}"
     return OfficialScore(

@@ -14,11 +14,11 @@ the grader) has no grade at all: the stage is decided again next run, never a 0.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
 
 from grader.course import Course, ModuleSpec
-from grader.github.repos import parse_time
 from grader.grade.adjust import late_fraction
 from grader.report.results import ModuleResult
 from grader.service.state import OfficialGrade, Stage
@@ -29,10 +29,10 @@ def official_grade(
     module: ModuleSpec,
     course: Course,
     sha: str,
-    pushed_at: str,
+    pushed_at: dt.datetime | None,
     result: ModuleResult | None,
     on_time: OfficialGrade | None,
-    now: str,
+    now: dt.datetime,
 ) -> OfficialGrade | None:
     """The grade to record, or None when it cannot be decided yet (grade again later)."""
     if sha and (result is None or not_graded_reason([result])):
@@ -43,13 +43,14 @@ def official_grade(
         note = "Nothing was pushed to the default branch before the due time."
         if stage == Stage.FINAL and on_time is not None:
             return OfficialGrade(Stage.FINAL, **_same(on_time), graded_at=now)
-        return OfficialGrade(stage, "", "", 0.0, module.points, 0.0, note, now)
+        return OfficialGrade(stage, "", None, 0.0, module.points, 0.0, note, now)
     assert result is not None
     raw = min(result.raw_score, module.points)
     if stage == Stage.ON_TIME:
         return OfficialGrade(Stage.ON_TIME, sha, pushed_at, raw, module.points, 0.0, "", now)
     assert on_time is not None
-    fraction, days = late_fraction(module, course.policies, parse_time(pushed_at))
+    assert pushed_at is not None, "a graded commit was pushed"
+    fraction, days = late_fraction(module, course.policies, pushed_at)
     late_score = round(raw * (1.0 - fraction), 2)
     if days == 0 or on_time.score >= late_score:
         grade = OfficialGrade(Stage.FINAL, **_same(on_time), graded_at=now)

@@ -47,25 +47,33 @@ class Job:
     student: str
     sha: str
     """"" for an official stage with nothing pushed before its time: scored 0, not graded."""
-    pushed_at: str
+    pushed_at: dt.datetime | None
+    """When GitHub recorded the push (None for an official stage with nothing pushed)."""
     modules: tuple[str, ...]
     """Module keys to grade ("01")."""
     feedback: bool = False
     official: tuple[tuple[str, Stage], ...] = ()
     """(module key, stage) pairs this commit is the official candidate for."""
-    late_since: tuple[tuple[str, str], ...] = ()
+    late_since: tuple[tuple[str, dt.datetime], ...] = ()
     """(module key, time) for a `final` stage: the first push from which the module's own
     files were as in this commit; its lateness counts, not this commit's push time."""
 
+    def to_dict(self) -> dict:
+        """As the plan file spells it: times in GitHub's format."""
+        pushed = format_time(self.pushed_at) if self.pushed_at else ""
+        late = [(key, format_time(at)) for key, at in self.late_since]
+        return {**asdict(self), "pushed_at": pushed, "late_since": late}
+
     @classmethod
     def from_dict(cls, data: dict) -> Job:
+        """Times parsed here, once (an unreadable one is a ValueError)."""
         official = tuple((str(key), Stage(stage)) for key, stage in data["official"])
-        late = tuple((str(key), str(at)) for key, at in data.get("late_since", ()))
-        return cls(
-            **{**data, "modules": tuple(data["modules"]), "official": official, "late_since": late}
-        )
+        late = tuple((str(key), _time(at)) for key, at in data.get("late_since", ()))
+        pushed = _time(data["pushed_at"]) if data["pushed_at"] else None
+        return cls(**{**data, "pushed_at": pushed, "modules": tuple(data["modules"]),
+                      "official": official, "late_since": late})  # fmt: skip
 
-    def judged_at(self, module: str) -> str:
+    def judged_at(self, module: str) -> dt.datetime | None:
         """The push time whose lateness counts for `module`."""
         return dict(self.late_since).get(module, self.pushed_at)
 
@@ -97,7 +105,9 @@ class Plan:
     report: tuple[str, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1) + "\n"
+        data = asdict(self)
+        data["batches"] = [[job.to_dict() for job in batch] for batch in self.batches]
+        return json.dumps(data, indent=1) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -105,6 +115,14 @@ class Plan:
         batches = tuple(tuple(Job.from_dict(job) for job in batch) for batch in data["batches"])
         seen = {name: Seen(**value) for name, value in data.get("seen", {}).items()}
         return cls(data["created_at"], batches, seen, tuple(data.get("report", ())))
+
+
+def _time(text: str) -> dt.datetime:
+    """A time of the plan file; an unreadable one is an error, never a guess."""
+    moment = parse_time(text)
+    if moment is None:
+        raise ValueError(f"the plan holds an unreadable time: {text!r}")
+    return moment
 
 
 def late_window_end(module: ModuleSpec, course: Course) -> dt.datetime:
@@ -169,10 +187,11 @@ def make_plan(
         feedback_due = head != remembered.published and regrade is None
         if head and feedback_due and not remembered.given_up(head):
             released = [m.key for m in modules if m.release <= _local_day(head_at, course)]
-            wanted[head] = {"pushed_at": head_at, "modules": set(released), "feedback": True}
+            pushed = parse_time(head_at)
+            wanted[head] = {"pushed_at": pushed, "modules": set(released), "feedback": True}
         for module, stage, moment in due_stages:
             push = last_push_by(pushes, moment)
-            sha, at = (push.sha, format_time(push.pushed_at)) if push else ("", "")
+            sha, at = (push.sha, push.pushed_at) if push else ("", None)
             if sha and remembered.given_up(sha):
                 report.append(
                     f"{repository.full_name}: module {module.key} ({stage}) waits: commit "
@@ -190,7 +209,7 @@ def make_plan(
                     report.append(f"{repository.full_name}: module {module.key} waits ({error})")
                     del entry["official"][-1]
                     continue
-                entry.setdefault("late_since", []).append((module.key, format_time(since)))
+                entry.setdefault("late_since", []).append((module.key, since))
         for sha, entry in wanted.items():
             jobs.append(
                 Job(

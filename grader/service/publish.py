@@ -20,7 +20,7 @@ from pathlib import Path
 
 from grader.course import Course
 from grader.github.client import GitHub, GitHubError
-from grader.github.repos import feedback_thread, format_time, post_comment, post_status
+from grader.github.repos import feedback_thread, post_comment, post_status
 from grader.service.batch import JobResult
 from grader.service.config import Delivery
 from grader.service.feedback import comment, official_line, status_line
@@ -75,7 +75,6 @@ def publish(
 ) -> PublishReport:
     """Publish `results` of `plan`; `scores_github` writes scores.json (default: `github`)."""
     report = PublishReport()
-    stamp = format_time(now)
     planned = {job.repository for batch in plan.batches for job in batch}
     for name, seen in plan.seen.items():
         if name not in planned:  # nothing to grade: remember the history was read
@@ -85,7 +84,7 @@ def publish(
         remembered = state.repository(repository, items[0].job.student)
         # Official grades are saved, and queued for scores.json, before any network call:
         # a comment or status that fails cannot lose them.
-        recorded = _record_official(course, items, remembered, stamp, report)
+        recorded = _record_official(course, items, remembered, now, report)
         failed = _count_failures(course, items, remembered, report)
         if recorded and repository not in state.scores_pending:
             state.scores_pending.append(repository)
@@ -169,7 +168,7 @@ def _record_official(
     course: Course,
     items: list[JobResult],
     remembered: RepositoryState,
-    stamp: str,
+    now: dt.datetime,
     report: PublishReport,
 ) -> list[tuple[str, OfficialGrade]]:
     """Decide the official grades these results allow (on-time stages first)."""
@@ -189,9 +188,7 @@ def _record_official(
         result = next((r for r in item.results if r.module == module.dirname), None)
         on_time = remembered.official.get(key, {}).get(Stage.ON_TIME)
         pushed_at = item.job.judged_at(key)
-        grade = official_grade(
-            stage, module, course, item.job.sha, pushed_at, result, on_time, stamp
-        )
+        grade = official_grade(stage, module, course, item.job.sha, pushed_at, result, on_time, now)
         if grade is None:
             report.problems.append(f"{repository}: module {key} ({stage}) not decided yet")
             continue

@@ -10,11 +10,14 @@ repository whose publishing did not finish is graded again.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
+
+from grader.github.repos import format_time, parse_time
 
 VERSION = 1
 MAX_ATTEMPTS = 3
@@ -45,14 +48,29 @@ class OfficialGrade:
     stage: Stage
     commit: str
     """The graded commit, or "" when nothing was pushed before the due time."""
-    pushed_at: str
-    """When GitHub recorded the push of that commit."""
+    pushed_at: dt.datetime | None
+    """When GitHub recorded the push of that commit (None: nothing was pushed)."""
     score: float
     """After the late penalty."""
     max_score: float
     late_penalty: float
     note: str
-    graded_at: str
+    graded_at: dt.datetime
+
+    def to_dict(self) -> dict:
+        """As `state/grading.json` spells it: times in GitHub's format."""
+        pushed = format_time(self.pushed_at) if self.pushed_at else ""
+        return {**asdict(self), "pushed_at": pushed, "graded_at": format_time(self.graded_at)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> OfficialGrade:
+        """Times parsed here, once; a time that does not parse is an error, never a guess."""
+        pushed = parse_time(data["pushed_at"]) if data["pushed_at"] else None
+        graded = parse_time(data["graded_at"])
+        if graded is None or (data["pushed_at"] and pushed is None):
+            raise ValueError(f"an official grade has an unreadable time: {data!r}")
+        return cls(**{**data, "stage": Stage(data["stage"]), "pushed_at": pushed,
+                      "graded_at": graded})  # fmt: skip
 
 
 @dataclass
@@ -91,6 +109,11 @@ class GradingState:
 
     def to_json(self) -> str:
         data = {"version": VERSION, **asdict(self)}
+        for name, remembered in self.repositories.items():
+            data["repositories"][name]["official"] = {
+                module: {stage: grade.to_dict() for stage, grade in stages.items()}
+                for module, stages in remembered.official.items()
+            }
         return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
     @classmethod
@@ -103,7 +126,7 @@ class GradingState:
             for name, entry in data["repositories"].items():
                 official = {
                     module: {
-                        Stage(stage): OfficialGrade(**{**grade, "stage": Stage(grade["stage"])})
+                        Stage(stage): OfficialGrade.from_dict(grade)
                         for stage, grade in stages.items()
                     }
                     for module, stages in entry.pop("official").items()
