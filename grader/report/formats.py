@@ -16,7 +16,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 
-from grader.report.results import ModuleResult, TestResult
+from grader.report.results import ModuleResult, TestResult, Totals
 from grader.report.shorten import OUTPUT_HEADING, cap_output, shorten_feedback
 
 HIDDEN_VISIBILITY = "after_due_date"
@@ -96,16 +96,17 @@ def to_gradescope(result: ModuleResult) -> dict:
 
 def points_line(results: Sequence[ModuleResult]) -> str:
     """The `Points X/Y` line GitHub Classroom reads."""
-    score = sum(r.score for r in results)
-    maximum = sum(r.max_score for r in results)
-    return f"Points {points_text(score)}/{points_text(maximum)}"
+    totals = Totals.of(results)
+    return f"Points {points_text(totals.score)}/{points_text(totals.max_score)}"
 
 
 def classroom_notices(results: Sequence[ModuleResult]) -> list[str]:
     """The two workflow commands by which GitHub Classroom records the total."""
-    score = sum(r.score for r in results)
-    maximum = sum(r.max_score for r in results)
-    totals = {"totalPoints": _jsonpoints_text(score), "maxPoints": _jsonpoints_text(maximum)}
+    run = Totals.of(results)
+    totals = {
+        "totalPoints": _jsonpoints_text(run.score),
+        "maxPoints": _jsonpoints_text(run.max_score),
+    }
     report = json.dumps(totals, separators=(",", ":"))
     return [
         f"::notice title=Autograding complete::{points_line(results)}",
@@ -129,8 +130,8 @@ def classroom_result(results: Sequence[ModuleResult]) -> str:
     ]
     payload = {
         "version": 1,
-        "status": "pass" if all(t.passed for r in results for t in r.tests) else "fail",
-        "max_score": sum(r.max_score for r in results),
+        "status": "pass" if Totals.of(results).all_passed else "fail",
+        "max_score": Totals.of(results).max_score,
         "tests": tests,
     }
     return base64.b64encode(json.dumps(payload).encode("utf-8")).decode("ascii")
@@ -141,8 +142,8 @@ def combined_results(
 ) -> dict:
     """Every module's results plus the run's totals, in one JSON document."""
     return {
-        "score": round(sum(r.score for r in results), 2),
-        "max_score": sum(r.max_score for r in results),
+        "score": round(Totals.of(results).score, 2),
+        "max_score": Totals.of(results).max_score,
         "points": points_line(results),
         "notes": list(preamble),
         "flagged": flagged,

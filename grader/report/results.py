@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -65,6 +66,24 @@ class ModuleResult:
     @property
     def passed_count(self) -> int:
         return sum(t.passed for t in self.tests)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A run's totals over its modules, summed in one place for every format."""
+
+    score: float
+    """After late penalties."""
+    max_score: float
+    all_passed: bool
+
+    @classmethod
+    def of(cls, results: Sequence[ModuleResult]) -> Totals:
+        return cls(
+            sum(r.score for r in results),
+            sum(r.max_score for r in results),
+            all(t.passed for r in results for t in r.tests),
+        )
 
 
 def module_result_from_dict(data: dict) -> ModuleResult:

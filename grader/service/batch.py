@@ -32,7 +32,7 @@ from grader.course import Course
 from grader.grade.session import grade
 from grader.layout import Layout
 from grader.remote.isolation import Isolation
-from grader.report.results import ModuleResult, module_result_from_dict
+from grader.report.results import ModuleResult, Totals, module_result_from_dict
 from grader.service.config import COMMIT_WORST_SECONDS
 from grader.service.plan import Job
 from grader.submission import MODULE_FILE_LIMIT
@@ -214,6 +214,5 @@ def grade_batch(
 
 
 def _points(result: JobResult) -> str:
-    score = sum(r.score for r in result.results)
-    top = sum(r.max_score for r in result.results)
-    return f"{score:g}/{top:g} in {result.seconds:.0f} s"
+    totals = Totals.of(result.results)
+    return f"{totals.score:g}/{totals.max_score:g} in {result.seconds:.0f} s"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from grader.github.repos import format_time
 from grader.report.feedback import results_markdown
 from grader.report.formats import points_text
-from grader.report.results import ModuleResult
+from grader.report.results import ModuleResult, Totals
 from grader.service.state import OfficialGrade, Stage
 
 COMMENT_LIMIT = 60_000
@@ -24,11 +24,9 @@ STAGE_NAMES = {Stage.ON_TIME: "on time", Stage.FINAL: "final, after the late win
 
 def status_line(results: Sequence[ModuleResult]) -> tuple[str, str]:
     """(commit status state, description) for a graded commit."""
-    score = sum(r.score for r in results)
-    top = sum(r.max_score for r in results)
-    passed = all(t.passed for r in results for t in r.tests)
-    state = "success" if passed and results else "failure"
-    total = f"{points_text(score)}/{points_text(top)}"
+    totals = Totals.of(results)
+    state = "success" if totals.all_passed and results else "failure"
+    total = f"{points_text(totals.score)}/{points_text(totals.max_score)}"
     return state, f"Hidden + visible tests: {total} (feedback; official: due dates)"
 
 
