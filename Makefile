@@ -1,5 +1,5 @@
 # TinyTorch Classroom: every entry point. Each target sets up what it needs.
-# Students (`tito <command>` in .venv/bin does the same; the first command installs it):
+# Students (`./tito <command>` does the same, without activating .venv; it sets it up first):
 #   make grade MODULE=01        grade your module 01 with its tests (creates .venv on first use);
 #                               MODULE=1, =tensor and =01_tensor work too. Without MODULE: the
 #                               module you are working on (first unlocked one not yet passing)
