@@ -140,7 +140,10 @@ def main_grade(
         keys = [_module(layout, course, key, today).key for key in keys]
     arguments = ["--root", str(layout.root), "grade", "--module", *keys]
     if not as_json:
-        with render.progress(f"Grading module(s) {', '.join(keys)} ..."):
+        named = (
+            "the module you are working on" if keys == [CURRENT] else "module(s) " + ", ".join(keys)
+        )
+        with render.progress(f"Grading {named} ..."):
             return grader_main(arguments)
     with tempfile.TemporaryDirectory(prefix="tito-") as scratch:
         results = Path(scratch) / "results.json"
