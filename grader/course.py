@@ -89,13 +89,17 @@ class Course:
     modules: tuple[ModuleSpec, ...]
 
     def module(self, key: str | int) -> ModuleSpec:
-        """Find a module by number (`1`, `"01"`) or by directory name (`"01_tensor"`)."""
+        """Find a module by number (`1`, `"05"`), directory name (`"01_tensor"`) or slug
+        (`"tensor"`): students type whichever they see."""
         text = str(key).strip()
-        number_text = text.split("_", 1)[0]
+        number_text, _, slug = text.partition("_")
         if number_text.isdigit():
             for module in self.modules:
-                if module.number == int(number_text):
+                if module.number == int(number_text) and slug in ("", module.slug):
                     return module
+        for module in self.modules:
+            if text.lower() == module.slug:
+                return module
         known = ", ".join(m.key for m in self.modules)
         raise CourseConfigError(f"there is no module {text!r} in classroom.yml (known: {known})")
 

@@ -38,7 +38,9 @@ from grader.package import build_package
 from grader.service.config import load_delivery
 from grader.service.schedule import render_unlock_workflow, render_workflow
 
-STUDENT_FILES = ("Makefile", "classroom.yml", "pyproject.toml", ".gitignore")
+STUDENT_FILES = ("Makefile", "classroom.yml", "pyproject.toml", ".gitignore", "tito")
+ROOT_CONFTEST = Path("grader", "tito", "root_conftest.py")
+"""Shipped as the template's conftest.py: a bare `pytest` says to use `make grade`."""
 STUDENT_FOLDERS = ("grader", "starter", "milestones")
 STUDENT_WORKFLOWS = ("grade.yml", "unlock.yml")
 GRADER_WORKFLOW = "grade-students.yml"
@@ -110,6 +112,7 @@ def build_template(layout: Layout, course: Course, target: Path, today: dt.date)
     instructor_only = (layout.hidden_tests, layout.root / "grader" / "service" / GRADER_WORKFLOW)
     for name in STUDENT_FILES:
         shutil.copy2(layout.root / name, target / name)
+    shutil.copy2(layout.root / ROOT_CONFTEST, target / "conftest.py")
     for name in STUDENT_FOLDERS:
         if (layout.root / name).is_dir():
             _copy_tree(layout.root / name, target / name, exclude=instructor_only)

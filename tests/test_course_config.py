@@ -16,6 +16,18 @@ def test_the_shipped_manifest_is_valid_and_lists_20_modules(layout):
     assert course.policies.prerequisites_from in ("reference", "submission")
 
 
+
+@pytest.mark.parametrize("key", ["5", "05", "05_autograd", "autograd", " Autograd "])
+def test_a_module_is_found_by_number_folder_name_or_slug(layout, key):
+    assert load_course(layout.manifest).module(key).dirname == "05_autograd"
+
+
+@pytest.mark.parametrize("key", ["autograd5", "05_tensor", "21", ""])
+def test_an_unknown_module_name_lists_the_known_ones(layout, key):
+    with pytest.raises(CourseConfigError, match="known: 01, 02"):
+        load_course(layout.manifest).module(key)
+
+
 @pytest.fixture
 def raw(layout):
     return yaml.safe_load(layout.manifest.read_text())

@@ -2,7 +2,8 @@
 run, so `tito grade 05` and `make grade MODULE=05` are the same grading.
 
     tito status [--json]            every module: state, dates, last local score; milestones
-    tito grade 05 [06 ...|all] [--json]
+    tito grade [05 [06 ...]|all] [--json]   no module: the one whose folder you are in,
+                                    else the first unlocked one not yet passing
     tito sync 05 [--from py|notebook]
     tito milestone [03] [-- script arguments]
     tito notebook [05]              JupyterLab on your modules (installed on first use)
@@ -25,6 +26,7 @@ from grader.layout import Layout
 from grader.tito import render
 from grader.tito.doctor import diagnose
 from grader.tito.status import (
+    CURRENT,
     LOCKED,
     NOT_PUBLISHED,
     UNLOCKED,
@@ -70,6 +72,17 @@ def _module(layout: Layout, course: Course, key: str, today: dt.date) -> ModuleS
             "in your repository yet: run `git pull` to get it"
         )
     return module
+
+
+def _module_here(layout: Layout, course: Course, folder: Path) -> str:
+    """The module whose folder (assignments/NN_slug/ or below) `folder` is in; else
+    `current`, the module the student is working on."""
+    try:
+        parts = folder.resolve().relative_to(layout.assignments.resolve()).parts
+    except ValueError:
+        return CURRENT
+    dirnames = {m.dirname: m.key for m in course.modules}
+    return dirnames.get(parts[0], CURRENT) if parts else CURRENT
 
 
 def print_status(status: CourseStatus) -> None:
@@ -122,11 +135,15 @@ def main_grade(
 ) -> int:
     from grader.cli import main as grader_main
 
-    if keys != ["all"]:
+    keys = keys or [_module_here(layout, course, Path.cwd())]
+    if keys not in (["all"], [CURRENT]):
         keys = [_module(layout, course, key, today).key for key in keys]
     arguments = ["--root", str(layout.root), "grade", "--module", *keys]
     if not as_json:
-        with render.progress(f"Grading module(s) {', '.join(keys)} ..."):
+        named = (
+            "the module you are working on" if keys == [CURRENT] else "module(s) " + ", ".join(keys)
+        )
+        with render.progress(f"Grading {named} ..."):
             return grader_main(arguments)
     with tempfile.TemporaryDirectory(prefix="tito-") as scratch:
         results = Path(scratch) / "results.json"
@@ -178,7 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
     status = verbs.add_parser("status", help="every module and milestone, and what is next")
     status.add_argument("--json", action="store_true", help="print JSON instead of tables")
     grade = verbs.add_parser("grade", help="grade modules with their visible tests")
-    grade.add_argument("modules", nargs="+", metavar="NN", help="module numbers, or all")
+    grade.add_argument(
+        "modules",
+        nargs="*",
+        metavar="NN",
+        help="modules (05, 5, autograd or 05_autograd), or all; none: the module folder you "
+        "are in, else the module you are working on",
+    )
     grade.add_argument("--json", action="store_true", help="print the results as JSON")
     sync = verbs.add_parser("sync", help="sync a module file and its notebook")
     sync.add_argument("module", metavar="NN")

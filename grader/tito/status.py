@@ -20,6 +20,8 @@ UNLOCKED = "unlocked"
 LOCKED = "locked"
 WAITING = "released: run git pull"
 NOT_PUBLISHED = "not published yet"
+CURRENT = "current"
+"""The module key meaning "the module the student is working on" (`current_module`)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,18 @@ def _next_step(modules: list[ModuleStatus]) -> str:
         first = upcoming[0]
         return f"All unlocked modules pass here. Module {first.key} opens on {first.release}."
     return "Every module passes its visible tests here. Push, and read your hidden-test feedback."
+
+
+def current_module(layout: Layout, course: Course, today: dt.date) -> ModuleSpec | None:
+    """The module the student is working on: the first unlocked one that does not yet pass
+    all its visible tests here (never graded, or below full marks); None when all do."""
+    for module in course.modules:
+        if module_state(layout, module, today) != UNLOCKED:
+            continue
+        score = last_score(layout, module)
+        if score is None or score.score < score.max_score:
+            return module
+    return None
 
 
 def course_status(layout: Layout, course: Course, today: dt.date) -> CourseStatus:
