@@ -13,6 +13,7 @@ from pathlib import Path
 
 from grader.assign.jupyter import JupyterSetupError, ensure_jupyter, launch, pinned_requirements
 from grader.assign.starter import built_modules, write_starters
+from grader.assign.status import CURRENT, current_module
 from grader.assign.sync import SyncConflictError, sync_module
 from grader.assign.unlock import unlock_modules
 from grader.check.integrity import IntegrityReport
@@ -35,7 +36,6 @@ from grader.report.formats import (
 from grader.report.results import ModuleResult
 from grader.report.workflow import commands_stopped
 from grader.service.config import load_delivery, placeholder_problem
-from grader.tito.status import CURRENT, current_module
 
 NO_HIDDEN_TESTS = (
     "Only the visible tests were graded here, out of their own points: this is not your "

@@ -21,11 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader.course import Course, CourseConfigError, ModuleSpec, load_course
-from grader.layout import Layout
-from grader.tito import render
-from grader.tito.doctor import diagnose
-from grader.tito.status import (
+from grader.assign.status import (
     CURRENT,
     LOCKED,
     NOT_PUBLISHED,
@@ -35,6 +31,10 @@ from grader.tito.status import (
     module_state,
     score_text,
 )
+from grader.course import Course, CourseConfigError, ModuleSpec, load_course
+from grader.layout import Layout
+from grader.tito import render
+from grader.tito.doctor import diagnose
 
 
 class TitoError(Exception):

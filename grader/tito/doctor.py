@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from grader.assign.notebook import NotebookFormatError, read_notebook
+from grader.assign.status import UNLOCKED, course_status
 from grader.assign.sync import same_code
 from grader.course import Course
 from grader.layout import Layout
 from grader.remote.isolation import Level, choose
-from grader.tito.status import UNLOCKED, course_status
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 

@@ -2,7 +2,9 @@
 milestones their code can run.
 
 Read from the student's own repository only (classroom.yml, assignments/, .grades/), so
-`tito status` works offline and never needs the grader bundle.
+`tito status` works offline and never needs the grader bundle. It lives with the other
+workspace code (not in `tito/`) because `python -m grader grade` uses it too: without a
+module it grades the one the student is working on (`current_module`).
 """
 
 from __future__ import annotations
