@@ -12,7 +12,8 @@
 # tensor methods here stay exactly as they are.
 #
 # Tasks: 01.1 constructor, 01.2 elementwise arithmetic, 01.3 exp/log/pow,
-# 01.4 matmul, 01.5 reductions, 01.6 shape ops, 01.7 indexing, concatenation, where.
+# 01.4 matmul, 01.5 reductions, 01.6 shape ops, 01.7 indexing, concatenation, where,
+# 01.8 comparisons.
 
 
 # %%
@@ -215,6 +216,16 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
+    def __bool__(self) -> bool:
+        # As in PyTorch, only a one-element tensor has a truth value: `if x == y:` or
+        # `x in tensors` on bigger tensors would otherwise be silently true.
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous: only a "
+                "one-element tensor is true or false (use .numpy().any() or .numpy().all())"
+            )
+        return bool(self.data.item())
+
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
         suffix = ", requires_grad=True" if self.requires_grad else ""
@@ -374,6 +385,29 @@ class Tensor:
     # ---- indexing (Task 01.7) ----
     def __getitem__(self, key: Any) -> Tensor:
         return GetItemFn.apply(self, key=_index_key(key))
+
+    # ---- comparisons (Task 01.8): bool tensors, never differentiated ----
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _compare(self, other, np.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _compare(self, other, np.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return _compare(self, other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return _compare(self, other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return _compare(self, other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return _compare(self, other, np.greater_equal)
+
+    # Defining __eq__ would drop the default hash: keep hashing by identity, as PyTorch
+    # does, so tensors still work as dict keys and set members.
+    __hash__ = object.__hash__
 
 
 # %% [markdown]
@@ -683,6 +717,38 @@ class WhereFn(Function):
         # BEGIN SOLUTION 01.7
         return np.where(condition, a, b)
         # END SOLUTION
+
+
+# %% [markdown]
+# ## Task 01.8: comparisons
+#
+# `x > 0`, `x == y` and friends give a bool tensor, elementwise with broadcasting,
+# like PyTorch. They are not `Function`s: a comparison has no gradient (its output is
+# flat almost everywhere), so nothing is recorded for autograd and the result never
+# requires grad. Anything that is not numbers (None, a string) is not comparable:
+# return `NotImplemented` and Python falls back (`x == None` is False, `x < "a"` a
+# TypeError).
+
+
+# %%
+def _compare(a: Tensor, other: Any, ufunc: np.ufunc) -> Tensor:
+    """`ufunc(a, other)` elementwise (a NumPy comparison such as `np.greater`), as bool."""
+    if isinstance(other, (str, bytes)) or other is None:
+        return NotImplemented
+    a, b = _promote(a, other)
+    if b.dtype.kind not in "biuf":  # b is a Tensor or an array here, both have a dtype
+        return NotImplemented
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(
+            f"{ufunc.__name__}: incompatible shapes {a.shape}, {b.shape} (they do not broadcast)"
+        ) from None
+    # BEGIN SOLUTION 01.8
+    # HINT: call `ufunc` on the two arrays (`_data` gives a tensor's array) and wrap the
+    # HINT: result with Tensor._wrap: no Function, so autograd records nothing.
+    return Tensor._wrap(ufunc(_data(a), _data(b)))
+    # END SOLUTION
 
 
 # %% [markdown]

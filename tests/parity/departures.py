@@ -22,6 +22,10 @@ DEPARTURES: dict[str, list[str]] = {
         "integer arguments); `zeros(2, 3)` takes the sizes as arguments, not a tuple.",
         "`randn` and `rand` take a NumPy `rng` (PyTorch: a `generator`); the distributions "
         "are the same, the numbers are not.",
+        "Comparisons are the operators only (`x > 0`, `x == y`, bool tensors without a "
+        "gradient, as in PyTorch): no `gt`, `eq` or other methods, no `torch.equal`.",
+        "Only a one-element tensor has a truth value: `bool(x)`, `if x == y:` and "
+        "`x in tensors` raise `ValueError` on bigger tensors (PyTorch: `RuntimeError`).",
         "CPU and NumPy dtypes only: no devices, no float16.",
     ],
     "02_activations": [

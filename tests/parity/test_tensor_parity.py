@@ -261,3 +261,50 @@ def test_no_grad_records_nothing_and_nests_like_pytorch():
         assert (ours * 2).requires_grad is (theirs * 2).requires_grad is False
     assert is_grad_enabled() is torch.is_grad_enabled() is True
     assert (ours * 2).requires_grad is (theirs * 2).requires_grad is True
+
+
+COMPARISON_OPS = [
+    ("eq", lambda a, b: a == b),
+    ("ne", lambda a, b: a != b),
+    ("lt", lambda a, b: a < b),
+    ("le", lambda a, b: a <= b),
+    ("gt", lambda a, b: a > b),
+    ("ge", lambda a, b: a >= b),
+]
+
+
+@pytest.mark.parametrize("name, compare", COMPARISON_OPS, ids=[row[0] for row in COMPARISON_OPS])
+@pytest.mark.parametrize("left, right", BINARY_SHAPES)
+def test_comparisons_give_the_same_bool_tensors(name, compare, left, right):
+    # Whole numbers in a small range, so that equal elements are common.
+    a = np.round(normal(1, *left) * 2)
+    b = np.round(normal(2, *right) * 2)
+    (ours_a, ours_b), (theirs_a, theirs_b) = zip(pair(a), pair(b), strict=True)
+    ours, theirs = compare(ours_a, ours_b), compare(theirs_a, theirs_b)
+    close(ours, theirs, f"{name} of shapes {left} and {right}")
+    assert ours.dtype == np.bool_ and theirs.dtype == torch.bool
+    assert ours.requires_grad is theirs.requires_grad is False
+    for number in (0, 1.5):
+        close(compare(ours_a, number), compare(theirs_a, number), f"x {name} {number}")
+        close(compare(number, ours_a), compare(number, theirs_a), f"{number} {name} x")
+    labels = a.astype(np.int64)
+    ours_labels, theirs_labels = tt.Tensor(labels, dtype=np.int64), torch.tensor(labels)
+    close(compare(ours_labels, 0.5), compare(theirs_labels, 0.5), f"int tensor {name} 0.5")
+
+
+def test_tensors_hash_by_identity_and_only_one_element_has_a_truth_value():
+    ours, theirs = pair(np.array([1.0, 2.0], dtype=F32))
+    ours_copy, theirs_copy = pair(np.array([1.0, 2.0], dtype=F32))
+    assert len({ours, ours_copy, ours}) == len({theirs, theirs_copy, theirs}) == 2
+    assert bool(ours[0:1] == 1) is bool(theirs[0:1] == 1) is True
+    assert bool(ours[1] == 1) is bool(theirs[1] == 1) is False
+    with pytest.raises(RuntimeError):
+        bool(theirs == theirs_copy)
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(ours == ours_copy)
+    # `in` compares with ==, so a list of several-element tensors only holds by identity.
+    assert ours in [ours] and theirs in [theirs]
+    with pytest.raises(RuntimeError):
+        _ = theirs in [theirs_copy]
+    with pytest.raises(ValueError):
+        _ = ours in [ours_copy]

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from grader.testing.checks import assert_tensor
-from grader.testing.kit import student
+from grader.testing.kit import student, worker_module
 from grader.testing.strategies import (
     array_and_dim,
     arrays,
@@ -392,3 +392,69 @@ def test_float_index_tensors_are_refused_like_pytorch():
     with pytest.raises(IndexError, match="integer or boolean"):
         x[Tensor([0.0, 2.0])]
     assert_tensor(x[Tensor([0, 2], dtype=np.int64)], np.array([0.0, 2.0]), "x[int64 tensor]")
+
+
+# ---- comparisons (Task 01.8): operators run in the worker via its `operator` module ----
+
+# One row per comparison: (name, the `operator` function, NumPy reference).
+COMPARISONS = [
+    ("eq", "eq", np.equal),
+    ("ne", "ne", np.not_equal),
+    ("lt", "lt", np.less),
+    ("le", "le", np.less_equal),
+    ("gt", "gt", np.greater),
+    ("ge", "ge", np.greater_equal),
+]
+COMPARISON_IDS = [row[0] for row in COMPARISONS]
+# Small whole numbers, so that equal elements (where == and <= differ from <) are common.
+whole_pairs = broadcastable_pairs(low=-3.0, high=3.0).map(lambda pair: tuple(map(np.round, pair)))
+
+
+@pytest.mark.task("01.8")
+@pytest.mark.points(1)
+@pytest.mark.parametrize("name, op, reference", COMPARISONS, ids=COMPARISON_IDS)
+@given(pair=whole_pairs, number=st.integers(-3, 3))
+def test_comparisons_broadcast_and_take_numbers_and_arrays_on_either_side(
+    name, op, reference, pair, number
+):
+    a, b = pair
+    compare = getattr(worker_module("operator"), op)
+    x = Tensor(a)
+    got = compare(x, Tensor(b))
+    assert_tensor(got, reference(a, b), f"{name} of shapes {a.shape} and {b.shape}", dtype=bool)
+    assert_tensor(compare(x, number), reference(a, number), f"x {name} number", dtype=bool)
+    assert_tensor(compare(number, x), reference(number, a), f"number {name} x", dtype=bool)
+    assert_tensor(compare(b, x), reference(b, a), f"array {name} x", dtype=bool)
+    labels = Tensor(a.astype(np.int64), dtype=np.int64)
+    half = number + 0.5
+    assert_tensor(
+        compare(labels, half), reference(a, half), f"int tensor {name} {half}", dtype=bool
+    )
+
+
+@pytest.mark.task("01.8")
+@pytest.mark.points(1)
+def test_comparisons_have_no_gradient_and_tensors_stay_hashable():
+    values = np.array([-1.0, 0.0, 2.0], dtype=np.float32)
+    x = Tensor(values, requires_grad=True)
+    positive = x > 0
+    assert_tensor(positive, values > 0, "x > 0 with x.requires_grad", dtype=bool)
+    if positive.requires_grad is not False or positive.grad is not None:
+        raise AssertionError("x > 0 must not require grad: a comparison has no gradient")
+    builtins = worker_module("builtins")
+    y = Tensor(values)
+    if builtins.len(builtins.set([x, y, x])) != 2:
+        raise AssertionError(
+            "set([x, y, x]) must hold 2 tensors: tensors hash by identity, as in PyTorch "
+            "(defining __eq__ removes __hash__ unless you keep it)"
+        )
+
+
+@pytest.mark.task("01.8")
+@pytest.mark.points(1)
+def test_comparing_shapes_that_do_not_broadcast_names_them():
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(2,\)"):
+        _ = Tensor(np.ones((2, 3))) > Tensor(np.ones(2))
+    assert_tensor(
+        Tensor(np.ones((2, 3))) > Tensor(np.zeros(3)), np.ones((2, 3), bool), "a > b", dtype=bool
+    )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from grader.testing.checks import assert_tensor
-from grader.testing.kit import student
+from grader.testing.kit import student, worker_module
 
 Tensor, cat, where = student.tensor.Tensor, student.tensor.cat, student.tensor.where
 
@@ -105,3 +105,17 @@ def test_indexing_cat_and_where():
     assert_tensor(x[:, 1:3], values[:, 1:3], "x[:, 1:3]")
     assert_tensor(cat([x, x], dim=0), np.concatenate([values, values]), "cat([x, x], dim=0)")
     assert_tensor(where(values > 5, x, 0.0), np.where(values > 5, values, 0), "where(x > 5, x, 0)")
+
+
+@pytest.mark.task("01.8")
+@pytest.mark.points(2)
+def test_comparisons_give_bool_tensors_that_broadcast():
+    values = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=np.float32)
+    x = Tensor(values)
+    assert_tensor(x > 2, values > 2, "x > 2", dtype=bool)
+    assert_tensor(3 >= x, values <= 3, "3 >= x", dtype=bool)
+    row = np.array([1.0, 5.0, 3.0], dtype=np.float32)
+    assert_tensor(x < Tensor(row), values < row, "x < Tensor(row)", dtype=bool)
+    # `x == y` in a test compares the handles, so ask the worker to run `==` on your Tensor.
+    equal = worker_module("operator").eq(x, Tensor(row))
+    assert_tensor(equal, values == row, "x == Tensor(row)", dtype=bool)
