@@ -219,7 +219,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["reverse", "text", "both"], default="both")
     parser.add_argument("--text", type=Path, help="a UTF-8 text file instead of Austen")
-    parser.add_argument("--steps", type=int, default=3000, help="training steps on the text")
+    parser.add_argument("--steps", type=int, default=2300, help="training steps on the text")
     parser.add_argument("--reverse-steps", type=int, default=200)
     parser.add_argument("--context", type=int, default=128)
     parser.add_argument("--d-model", type=int, default=192)
