@@ -68,10 +68,13 @@ help:
 
 # A moved or renamed repository: .venv holds absolute paths (the .pth file, its links, the
 # scripts' #! lines). Before any target runs, repoint them when .venv/.made-for names
-# another folder (grader/tito/relocate.py says so in one line).
+# another folder (grader/tito/relocate.py says so in one line). A .venv that is a link
+# (an environment shared with another checkout) is never repointed: it is not this one's.
 ifneq ($(wildcard $(VENV)/.made-for),)
+ifeq ($(shell test -L "$(VENV)" && echo shared),)
 ifneq ($(shell cat $(VENV)/.made-for),$(CURDIR))
 $(info $(shell $(PY) -I grader/tito/relocate.py --venv "$(VENV)" --root "$(CURDIR)"))
+endif
 endif
 endif
 

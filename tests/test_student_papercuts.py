@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from grader.tito.cli import main as tito
+from grader.tito.relocate import relocate
 
 from .classroom_helpers import commit_solution, released, student_repository  # noqa: F401
 from .test_tito import TODAY
@@ -140,3 +141,21 @@ def test_make_grade_without_module_grades_the_module_being_worked_on(built):
     assert result.returncode == 0, result.stderr
     assert "Grading module 01_tensor, the one you are working on" in result.stdout
     assert "01_tensor" in result.stdout.split("working on", 1)[1]
+
+
+def test_a_shared_environment_is_never_repointed_from_another_checkout(tmp_path):
+    """A .venv that is a link (tests share the project's; a user may share one) belongs to
+    another folder: relocating from here would break it there."""
+    owner = tmp_path / "owner"
+    venv = owner / ".venv"
+    (venv / "course-packages").mkdir(parents=True)
+    (venv / ".made-for").write_text(f"{owner}\n")
+    (venv / "bin").mkdir()
+    (venv / "bin" / "tito").write_text(f"#!{venv}/bin/python\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / ".venv").symlink_to(venv)
+    assert relocate(other / ".venv", other) is None
+    assert (venv / ".made-for").read_text() == f"{owner}\n"
+    assert (venv / "bin" / "tito").read_text() == f"#!{venv}/bin/python\n"
+    assert list((venv / "course-packages").iterdir()) == []

@@ -29,6 +29,8 @@ def _replace(path: Path, text: str) -> None:
 
 def relocate(venv: Path, root: Path) -> str | None:
     """Point `venv` at `root`; return the one line saying so, or None if nothing moved."""
+    if venv.is_symlink() or venv.resolve().parent != root.resolve():
+        return None  # an environment shared with another checkout: never repointed from here
     marker = venv / MADE_FOR
     old_root = marker.read_text(encoding="utf-8").strip() if marker.is_file() else ""
     if not old_root or old_root == str(root):
