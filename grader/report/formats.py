@@ -128,10 +128,11 @@ def classroom_result(results: Sequence[ModuleResult]) -> str:
         for r in results
         for t in r.tests
     ]
+    totals = Totals.of(results)
     payload = {
         "version": 1,
-        "status": "pass" if Totals.of(results).all_passed else "fail",
-        "max_score": Totals.of(results).max_score,
+        "status": "pass" if totals.all_passed else "fail",
+        "max_score": totals.max_score,
         "tests": tests,
     }
     return base64.b64encode(json.dumps(payload).encode("utf-8")).decode("ascii")
@@ -141,9 +142,10 @@ def combined_results(
     results: Sequence[ModuleResult], preamble: Sequence[str], flagged: bool
 ) -> dict:
     """Every module's results plus the run's totals, in one JSON document."""
+    totals = Totals.of(results)
     return {
-        "score": round(Totals.of(results).score, 2),
-        "max_score": Totals.of(results).max_score,
+        "score": round(totals.score, 2),
+        "max_score": totals.max_score,
         "points": points_line(results),
         "notes": list(preamble),
         "flagged": flagged,

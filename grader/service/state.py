@@ -33,9 +33,6 @@ class Stage(StrEnum):
     """After the late window: the better of on time and late (with its penalty)."""
 
 
-STAGES = tuple(Stage)
-
-
 class StateError(ValueError):
     """The state file is unreadable; it is never silently replaced."""
 
