@@ -57,7 +57,7 @@ def load_tinytorch(
     sys.path.insert(0, str(ROOT))
     from grader.course import load_course
     from grader.layout import Layout
-    from grader.package import build_package
+    from grader.package import ModuleSource, build_package
 
     layout = Layout(ROOT)
     course = load_course(layout.manifest)
@@ -70,7 +70,7 @@ def load_tinytorch(
         path = layout.module_file(ROOT / tree, module)
         if not path.is_file():
             raise SystemExit(f"{path} is missing: the benchmark needs it in {tree}/")
-        sources.append((module, path, str(path)))
+        sources.append(ModuleSource(module, path, str(path)))
     build_package(target, sources)
     sys.path.insert(0, str(target))
     importlib.import_module("tinytorch")

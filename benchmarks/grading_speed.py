@@ -19,6 +19,7 @@ from grader.grade.engine import grade_module
 from grader.grade.session import grade
 from grader.layout import Layout
 from grader.remote.isolation import choose
+from grader.report.results import Totals
 
 
 def main() -> int:
@@ -51,10 +52,10 @@ def main() -> int:
         submission=layout.solutions,
         isolation=isolation,
     )
-    total = sum(r.score for r in run.results)
+    seconds, totals = time.perf_counter() - started, Totals.of(run.results)
     print(
-        f"whole run, {len(modules)} modules (solutions): {time.perf_counter() - started:.1f} s, "
-        f"{total:g}/{sum(m.points for m in modules):g}"
+        f"whole run, {len(modules)} modules (solutions): {seconds:.1f} s, "
+        f"{totals.score:g}/{totals.max_score:g}"
     )
     return 0
 

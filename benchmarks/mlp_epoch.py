@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader.course import load_course  # noqa: E402
 from grader.layout import Layout  # noqa: E402
-from grader.package import build_package  # noqa: E402
+from grader.package import ModuleSource, build_package  # noqa: E402
 
 N, D, H, C, BATCH, LR = 60_000, 784, 128, 10, 64, 0.1
 TARGET_RATIO = 1.3
@@ -108,7 +108,7 @@ def main() -> None:
     tree = (layout.root / args.submission).resolve()
     modules = [m for m in course.modules if m.number <= 6]
     stage = tempfile.mkdtemp(prefix="tinytorch-bench-")
-    build_package(Path(stage), [(m, tree / m.dirname / m.filename, m.dirname) for m in modules])
+    build_package(Path(stage), [ModuleSource.in_tree(m, tree, "") for m in modules])
     sys.path.insert(0, stage)
     import tinytorch  # noqa: F401  (switches autograd on)
 

@@ -8,21 +8,21 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import Path
 
 from grader.assign.jupyter import JupyterSetupError, ensure_jupyter, launch, pinned_requirements
 from grader.assign.starter import built_modules, write_starters
-from grader.assign.status import CURRENT, current_module
+from grader.assign.status import CURRENT, current_module, last_score
 from grader.assign.sync import SyncConflictError, sync_module
 from grader.assign.unlock import unlock_modules
+from grader.assign.workspace import build_student_package, kept_lines, update_workspace
 from grader.check.integrity import IntegrityReport
 from grader.classroom50.result import classroom50_result, release_body
 from grader.course import Course, CourseConfigError, ModuleSpec, load_course
-from grader.grade.engine import grade_module
 from grader.grade.session import RequestError, grade, modules_to_grade
 from grader.layout import Layout
-from grader.package import PackageReport, build_package
 from grader.release import release
 from grader.remote.isolation import IsolationError, choose, isolation_required
 from grader.report.formats import (
@@ -118,20 +118,14 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     if not modules:
         print("No module to grade: no module of this course has been released yet.")
         return 0
-    if submission == layout.assignments:
-        for module in modules:
-            _sync_quietly(layout.assignments / module.dirname, module)
-        if not args.actions:  # the workflows rebuild it themselves (make classroom-grade)
-            refresh_package(layout, course)
+    if submission == layout.assignments:  # the workflows build their own package
+        update = update_workspace(layout, course, modules, rebuild_package=not args.actions)
+        _print_lines(update.lines)
     isolation = choose(isolation_required() or args.official)
 
     def show(result: ModuleResult) -> None:
-        target = (
-            Path(args.json)
-            if args.json and len(modules) == 1
-            else layout.local_results(result.module)
-        )
-        _write_json(target, to_gradescope(result))  # the record first, then the console
+        one_file = Path(args.json) if args.json and len(modules) == 1 else None
+        _save_result(layout, result, one_file)  # the record first, then the console
         print(console_table(result))
         print()
 
@@ -165,18 +159,14 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     return 0
 
 
-def _sync_quietly(directory: Path, module: ModuleSpec) -> None:
-    """Bring a notebook edit into the module file before grading; never overwrite work."""
-    if not directory.is_dir():
-        return
-    try:
-        result = sync_module(directory, module.filename)
-        if result.action != "none":
-            print(result.message)
-    except SyncConflictError as conflict:
-        print(f"warning: {conflict} Grading {module.filename} as it is.")
-    except (OSError, ValueError, RecursionError, MemoryError) as error:
-        print(f"warning: could not sync the notebook of {module.dirname}: {error}")
+def _print_lines(lines: Iterable[str]) -> None:
+    for line in lines:
+        print(line)
+
+
+def _save_result(layout: Layout, result: ModuleResult, path: Path | None = None) -> None:
+    """A module's results.json: in `.grades/` (what `tito status` reads), or at `path`."""
+    _write_json(path or layout.local_results(result.module), to_gradescope(result))
 
 
 def cmd_starter(args: argparse.Namespace, layout: Layout, course: Course) -> int:
@@ -189,18 +179,27 @@ def cmd_starter(args: argparse.Namespace, layout: Layout, course: Course) -> int
 def _prerequisite_score(
     args: argparse.Namespace, layout: Layout, course: Course
 ) -> Callable[[ModuleSpec], float]:
-    """A module's last score fraction: from .grades/ if it was graded, else graded now."""
+    """A module's last score fraction: from .grades/ if it was graded, else graded now
+    (and saved there, as `make grade` would)."""
+    isolation = cache(lambda: choose(isolation_required()))  # chosen once, if ever needed
 
     def score(module: ModuleSpec) -> float:
-        target = layout.local_results(module.dirname)
-        if not target.is_file():
-            if not layout.module_file(layout.assignments, module).is_file():
-                return 0.0
-            with commands_stopped(args.actions):
-                result = grade_module(layout, course, module, layout.assignments)
-            _write_json(target, to_gradescope(result))
-        data = json.loads(target.read_text(encoding="utf-8"))
-        return data["score"] / data["extra_data"]["max_score"]
+        saved = last_score(layout, module)
+        if saved is not None:
+            return saved.fraction
+        if not layout.module_file(layout.assignments, module).is_file():
+            return 0.0
+        with commands_stopped(args.actions):
+            run = grade(
+                layout=layout,
+                course=course,
+                modules=[module],
+                submission=layout.assignments,
+                isolation=isolation(),
+            )
+        (result,) = run.results
+        _save_result(layout, result)
+        return result.score / result.max_score if result.max_score else 0.0
 
     return score
 
@@ -241,38 +240,19 @@ def cmd_release(args: argparse.Namespace, layout: Layout, course: Course) -> int
     return 0
 
 
-def _build_student_package(layout: Layout, course: Course) -> tuple[PackageReport, list[str]]:
-    """Rebuild tinytorch/ from the unlocked modules in assignments/; the report and the
-    module folders it holds."""
-    sources = [
-        (m, layout.module_file(layout.assignments, m), f"assignments/{m.dirname}/{m.filename}")
-        for m in course.modules
-        if layout.module_file(layout.assignments, m).is_file()
-    ]
-    report = build_package(layout.root, sources, forward_only_until_autograd=True)
-    return report, [m.dirname for m, _, _ in sources]
-
-
-def _print_kept(layout: Layout, report: PackageReport) -> None:
-    for path, reason in report.kept:
-        print(f"kept {path.relative_to(layout.root)}: {reason}; delete it to regenerate")
-
-
 def refresh_package(layout: Layout, course: Course) -> None:
     """Keep `import tinytorch` (notebooks, scripts) on the student's current code; one line
     when anything changed."""
-    report, _ = _build_student_package(layout, course)
-    _print_kept(layout, report)
-    if report.written:
-        print("Rebuilt tinytorch/ from your modules, so `import tinytorch` uses your latest code.")
+    _print_lines(update_workspace(layout, course, []).lines)
 
 
 def cmd_package(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Rebuild tinytorch/ from the unlocked modules in assignments/."""
-    report, modules = _build_student_package(layout, course)
+    report = build_student_package(layout, course)
     for path in report.written:
         print(f"wrote {path.relative_to(layout.root)}")
-    _print_kept(layout, report)
+    _print_lines(kept_lines(layout, report))
+    modules = [m.dirname for m in report.modules]
     print(f"tinytorch/ holds {len(modules)} module(s): " + ", ".join(modules))
     return 0
 

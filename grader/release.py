@@ -31,10 +31,10 @@ from pathlib import Path
 from grader.assign.regions import BEGIN, solution_only_lines
 from grader.assign.starter import built_modules
 from grader.assign.unlock import unlock_modules
+from grader.assign.workspace import build_student_package
 from grader.check.integrity import MANIFEST, build_manifest, protected_files
 from grader.course import Course, write_manifest_json
 from grader.layout import Layout
-from grader.package import build_package
 from grader.service.config import load_delivery
 from grader.service.schedule import render_unlock_workflow, render_workflow
 
@@ -130,12 +130,7 @@ def build_template(layout: Layout, course: Course, target: Path, today: dt.date)
     (target / "README.md").write_text(student_readme(readme), encoding="utf-8")
     student = Layout(target)
     unlock_modules(student, course, today)
-    sources = [
-        (m, student.module_file(student.assignments, m), f"assignments/{m.dirname}/{m.filename}")
-        for m in course.modules
-        if student.module_file(student.assignments, m).is_file()
-    ]
-    build_package(target, sources, forward_only_until_autograd=True)
+    build_student_package(student, course)
     manifest = json.dumps(build_manifest(target), indent=2) + "\n"
     (target / MANIFEST).write_text(manifest, encoding="utf-8")
 

@@ -25,7 +25,7 @@ from grader.assign.regions import open_tasks
 from grader.course import Course
 from grader.layout import Layout
 from grader.milestone_index import Milestone, MilestoneError, needed_modules
-from grader.package import build_package
+from grader.package import ModuleSource, build_package
 from milestones.datasets.fetch import DataUnavailableError
 from milestones.datasets.idx import IdxFormatError
 
@@ -54,13 +54,7 @@ def run(layout: Layout, course: Course, milestone: Milestone, tree: Path, args: 
     check_ready(course, milestone, tree, shown)
     modules = needed_modules(course, milestone)
     with tempfile.TemporaryDirectory(prefix="tinytorch-milestone-") as stage:
-        build_package(
-            Path(stage),
-            [
-                (m, tree / m.dirname / m.filename, f"{shown}/{m.dirname}/{m.filename}")
-                for m in modules
-            ],
-        )
+        build_package(Path(stage), [ModuleSource.in_tree(m, tree, shown) for m in modules])
         print(f"Milestone {milestone.key}: {milestone.title} (tinytorch from {shown}/)", flush=True)
         saved_path, saved_argv = list(sys.path), list(sys.argv)
         sys.path[:0] = [stage, str(layout.root)]

@@ -12,6 +12,7 @@ import pytest
 from grader.grade.engine import grade_module
 from grader.grade.session import grade, modules_to_grade
 from grader.grade.suite import shard_count
+from grader.remote.isolation import choose, isolation_required
 
 TIME_LIMIT = 2.0
 HANG_BUDGET = 6.0
@@ -144,7 +145,8 @@ def test_deleting_a_module_folder_keeps_its_points_in_the_total(tmp_path, layout
     shutil.copytree(layout.solutions / "01_tensor", root / "01_tensor")
     modules, _ = modules_to_grade(course, layout, ["all"], dt.date(2026, 9, 15))
     assert [m.dirname for m in modules] == ["01_tensor", "02_activations"]
-    run = grade(layout=layout, course=course, modules=modules, submission=root)
+    isolation = choose(isolation_required())
+    run = grade(layout=layout, course=course, modules=modules, submission=root, isolation=isolation)
     scores = {r.module: (r.score, r.max_score) for r in run.results}
     assert scores == {"01_tensor": (100, 100), "02_activations": (0, 100)}
 

@@ -188,14 +188,13 @@ def test_links_and_large_files_in_a_commit_score_zero_through_grade_batch(
 # 7. Notebooks of any shape, notes that quote the student.
 
 
-def test_a_deeply_nested_notebook_is_a_warning_not_a_crash(tmp_path, capsys):
-    from grader.cli import _sync_quietly
+def test_a_deeply_nested_notebook_is_a_warning_not_a_crash(tmp_path):
+    from grader.assign.workspace import sync_notebook
 
     folder = tmp_path / TENSOR.dirname
     starter_file(tmp_path, TENSOR)
     (folder / "tensor.ipynb").write_text('{"cells": ' + "[" * 200_000 + "]" * 200_000 + "}")
-    _sync_quietly(folder, TENSOR)
-    said = capsys.readouterr().out
+    said = sync_notebook(folder, TENSOR)
     assert "is not a valid notebook" in said and "nested too deeply" in said, said
 
 

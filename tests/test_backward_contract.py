@@ -17,7 +17,7 @@ import pytest
 
 from grader.course import load_course
 from grader.layout import Layout
-from grader.package import build_package
+from grader.package import ModuleSource, build_package
 
 LAYOUT = Layout()
 COURSE = load_course(LAYOUT.manifest)
@@ -51,7 +51,7 @@ except RuntimeError as error:
 def package(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("solutions-package")
     modules = [m for m in BUILT if m.number <= 5]
-    sources = [(m, LAYOUT.module_file(LAYOUT.solutions, m), m.filename) for m in modules]
+    sources = [ModuleSource.in_tree(m, LAYOUT.solutions, "") for m in modules]
     build_package(root, sources)
     return root
 

@@ -18,7 +18,7 @@ import pytest
 
 from grader.course import load_course
 from grader.layout import Layout
-from grader.package import build_package
+from grader.package import ModuleSource, build_package
 
 LAYOUT = Layout()
 COURSE = load_course(LAYOUT.manifest)
@@ -83,7 +83,7 @@ def _student_package(tmp_path: Path, k: int) -> Path:
         copy = tmp_path / "assignments" / module.dirname / module.filename
         copy.parent.mkdir(parents=True)
         shutil.copy(LAYOUT.module_file(tree, module), copy)
-        sources.append((module, copy, f"assignments/{module.dirname}/{module.filename}"))
+        sources.append(ModuleSource.in_tree(module, tmp_path / "assignments", "assignments"))
     build_package(tmp_path, sources, forward_only_until_autograd=True)
     return tmp_path
 
@@ -142,7 +142,7 @@ def test_grading_packages_keep_stub_errors(tmp_path):
     sources = []
     for module in BUILT[:5]:
         tree = LAYOUT.solutions if module.number < 5 else LAYOUT.starter
-        sources.append((module, LAYOUT.module_file(tree, module), module.filename))
+        sources.append(ModuleSource(module, LAYOUT.module_file(tree, module), module.filename))
     build_package(tmp_path, sources)
     program = "import tinytorch as tt\ntt.Tensor([1.0], requires_grad=True) * 2.0"
     outcome = _python(tmp_path, program)

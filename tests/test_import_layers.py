@@ -26,6 +26,7 @@ FLOORS: list[set[str]] = [
     {"grader.remote"},
     {"grader.worker"},
     {"grader.package", "grader.milestone_index", "grader.submission"},
+    {"grader.stub"},
     {"grader.layout"},
     {"grader.course"},
 ]

@@ -17,7 +17,8 @@ from grader.assign.notebook import (
     write_notebook,
 )
 from grader.assign.sync import BACKUPS_KEPT, BrokenNotebookError, SyncConflictError, sync_module
-from grader.cli import _sync_quietly, main
+from grader.assign.workspace import sync_notebook
+from grader.cli import main
 
 PY = (
     "# %% [markdown]\n# # Title\n\n\n"
@@ -199,9 +200,8 @@ def test_grading_warns_in_one_line_about_a_broken_notebook(module_dir, capsys, c
     module = course.module(1)
     shutil.move(module_dir / "m.py", module_dir / module.filename)
     shutil.move(module_dir / "m.ipynb", module_dir / module.filename.replace(".py", ".ipynb"))
-    _sync_quietly(module_dir, module)
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.startswith("warning: ")
+    out = sync_notebook(module_dir, module)
+    assert "\n" not in out and out.startswith("warning: ")
     assert "is not a valid notebook (line 1:" in out and f"Grading {module.filename}" in out
 
 

@@ -24,7 +24,8 @@ def _submission(tmp_path, with_tensor=True):
 def _source(tmp_path, now, with_tensor=True):
     copies = SubmissionCopies(_submission(tmp_path, with_tensor), tmp_path / "copies")
     sources, notes = prerequisite_sources(LAYOUT, COURSE, ACTIVATIONS, copies, now)
-    [(module, path, _)] = sources
+    [source] = sources
+    module, path = source.module, source.path
     assert module == TENSOR
     return path, notes
 

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from grader.package import build_package
+from grader.package import ModuleSource, build_package
 from tinytorch.core import spatial, tensor
 
 from .conftest import COURSE, LAYOUT
@@ -97,9 +97,8 @@ CNN_STEPS = textwrap.dedent(
 
 def test_cnn_steps_with_recycled_buffers_give_the_same_gradients(tmp_path):
     modules = [COURSE.module(n) for n in range(1, 10)]
-    build_package(
-        tmp_path, [(m, LAYOUT.module_file(LAYOUT.solutions, m), m.dirname) for m in modules]
-    )
+    sources = [ModuleSource.in_tree(m, LAYOUT.solutions, "solutions") for m in modules]
+    build_package(tmp_path, sources)
     result = subprocess.run(
         [sys.executable, "-c", CNN_STEPS],
         cwd=tmp_path,

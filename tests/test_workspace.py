@@ -12,7 +12,7 @@ from grader.assign.notebook import py_to_notebook, read_notebook, write_notebook
 from grader.assign.sync import SyncConflictError, sync_module
 from grader.assign.unlock import unlock_modules
 from grader.layout import Layout
-from grader.package import build_package, generated_body
+from grader.package import ModuleSource, build_package, generated_body
 
 PY = "# %% [markdown]\n# # Title\n\n\n# %%\nx = 1\n"
 
@@ -84,9 +84,7 @@ def test_unlock_adds_released_modules_and_never_overwrites_student_work(course_c
 
 def test_package_marks_files_generated_and_keeps_edited_ones(tmp_path, course, layout):
     module = course.module(1)
-    sources = [
-        (module, layout.module_file(layout.solutions, module), "solutions/01_tensor/tensor.py")
-    ]
+    sources = [ModuleSource.in_tree(module, layout.solutions, "solutions")]
     report = build_package(tmp_path, sources)
     target = tmp_path / "tinytorch" / "core" / "tensor.py"
     assert target in report.written
@@ -122,14 +120,5 @@ def test_committed_workspace_and_package_match_a_fresh_build(tmp_path, layout, c
         state = json.loads((directory / ".sync-state.json").read_text())
         assert state["py"] and state["notebook"]
         built = tmp_path / "tinytorch" / "core" / module.filename
-        build_package(
-            tmp_path,
-            [
-                (
-                    module,
-                    directory / module.filename,
-                    f"assignments/{directory.name}/{module.filename}",
-                )
-            ],
-        )
+        build_package(tmp_path, [ModuleSource.in_tree(module, layout.assignments, "assignments")])
         assert (layout.package / "core" / module.filename).read_text() == built.read_text()

@@ -20,14 +20,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.stub import STUB_MESSAGE, stub_message
+
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION(?:\s+(?P<task>\S+))?\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 HINT = re.compile(r"^\s*# HINT:\s?(?P<text>.*)$")
 TASK_ID = re.compile(r"^\d{2}\.\d+$")
 SCOPE = re.compile(r"^(?P<indent>\s*)(?:async\s+)?(?:def|class)\s+(?P<name>\w+)")
 MAX_COLUMNS = 100
-STUB_MESSAGE = re.compile(r"^Task (?P<task>\d{2}\.\d+): implement (?P<scope>.+?)\.(?: Hint: |$)")
-"""The message `stub_lines` writes: its task and the function or class to implement."""
 
 
 class RegionError(ValueError):
@@ -104,9 +104,7 @@ def _scope(lines: list[str], index: int) -> str:
 
 def stub_lines(region: Region) -> list[str]:
     """The starter's replacement for one region: a TODO marker and the task's raise."""
-    message = f"Task {region.task}: implement {region.scope}."
-    if region.hint:
-        message += f" Hint: {region.hint}"
+    message = stub_message(region.task, region.scope, region.hint)
     marker = f"{region.indent}# TODO (Task {region.task})"
     one_line = f"{region.indent}raise NotImplementedError({message!r})"
     if len(one_line) <= MAX_COLUMNS:

@@ -17,6 +17,8 @@ from grader.assign.regions import open_tasks
 from grader.course import Course, ModuleSpec
 from grader.layout import Layout
 from grader.milestone_index import discover, needed_modules
+from grader.report.formats import read_gradescope_score
+from grader.report.results import LocalScore
 
 UNLOCKED = "unlocked"
 LOCKED = "locked"
@@ -24,16 +26,6 @@ WAITING = "released: run git pull"
 NOT_PUBLISHED = "not published yet"
 CURRENT = "current"
 """The module key meaning "the module the student is working on" (`current_module`)."""
-
-
-@dataclass(frozen=True)
-class LocalScore:
-    """The last `make grade` / `tito grade` result of a module on this machine."""
-
-    score: float
-    max_score: float
-    graded_at: str
-    visible_only: bool
 
 
 @dataclass(frozen=True)
@@ -86,17 +78,7 @@ def module_state(layout: Layout, module: ModuleSpec, today: dt.date) -> str:
 
 def last_score(layout: Layout, module: ModuleSpec) -> LocalScore | None:
     """The module's `.grades/NN_slug/results.json`, if it was graded here and is readable."""
-    try:
-        data = json.loads(layout.local_results(module.dirname).read_text(encoding="utf-8"))
-        extra = data["extra_data"]
-        return LocalScore(
-            score=float(data["score"]),
-            max_score=float(extra["max_score"]),
-            graded_at=str(extra.get("graded_at", "")),
-            visible_only=bool(extra.get("visible_only", True)),
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    return read_gradescope_score(layout.local_results(module.dirname))
 
 
 def _milestones(layout: Layout, course: Course) -> list[MilestoneStatus]:

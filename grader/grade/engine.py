@@ -25,7 +25,7 @@ from grader.grade.protocol import CollectedTest, SuiteConfig, TestOutcome
 from grader.grade.sources import display_path, prerequisite_sources
 from grader.grade.suite import run_suite
 from grader.layout import Layout
-from grader.package import HEADER_LINES, build_package
+from grader.package import HEADER_LINES, ModuleSource, build_package
 from grader.remote.isolation import (
     Isolation,
     WorkerPaths,
@@ -55,7 +55,7 @@ def _stage(
     root: Path,
     layout: Layout,
     module: ModuleSpec,
-    sources: list[tuple[ModuleSpec, Path, str]],
+    sources: list[ModuleSource],
     include_hidden: bool,
 ) -> Staged:
     """Write the worker's package, the tests and the work folders under `root`."""
@@ -102,7 +102,9 @@ def grade_module(
 ) -> ModuleResult:
     """Grade `module` in the submission tree `submission` (which holds `NN_slug/` folders).
 
-    `shards`: how many test processes share the tests (default: one per core, at most 2).
+    `isolation`: what the run chose (`grade(...)` passes it down); a module graded alone
+    (tests, benchmarks) gets the command line's default. `shards`: how many test processes
+    share the tests (default: one per core, at most 2).
     """
     started = time.monotonic()
     isolation = isolation or choose(isolation_required())
@@ -111,19 +113,19 @@ def grade_module(
         copies = SubmissionCopies(submission, Path(tmp) / "submission")
         module_file, shown, problems = _graded_file(layout, module, copies)
         prerequisites, notes = prerequisite_sources(layout, course, module, copies)
-        sources = [*prerequisites, (module, module_file, shown)]
+        sources = [*prerequisites, ModuleSource(module, module_file, shown)]
         staged = _stage(Path(tmp), layout, module, sources if not problems else [], include_hidden)
         student_files = {
-            f"tinytorch/core/{m.filename}": StudentFile(name, HEADER_LINES)
-            for m, path, name in sources
-            if path.is_relative_to(copies.folder)
+            f"tinytorch/core/{s.module.filename}": StudentFile(s.shown, HEADER_LINES)
+            for s in sources
+            if s.path.is_relative_to(copies.folder)
         }
         config = SuiteConfig(
             tests=staged.tests,
             results=staged.work / "results.jsonl",
             worker=WorkerConfig(
                 paths=staged.worker,
-                modules=tuple(f"tinytorch.core.{m.slug}" for m, _, _ in sources),
+                modules=tuple(f"tinytorch.core.{s.module.slug}" for s in sources),
                 student_files=student_files,
                 isolation=isolation,
                 time_per_test=policies.time_limit_seconds,

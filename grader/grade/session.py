@@ -1,6 +1,7 @@
 """The grade verb: one entry function that owns the walk over a submission's modules.
 
-`grade(...)` chooses the isolation once, grades each module (grader/grade/engine.py),
+`grade(...)` takes the isolation its caller chose (once per run: the command line, the
+grader repository's batch), grades each module (grader/grade/engine.py),
 applies the late policy and the integrity verdict (new, immutable results), and returns a
 `GradeRun`. Several modules are graded side by side (one test process each, as many as
 `shard_count()`); one module alone is split over that many processes. Which modules
@@ -24,13 +25,7 @@ from grader.grade.adjust import apply_integrity, apply_late_policy
 from grader.grade.engine import grade_module
 from grader.grade.suite import shard_count
 from grader.layout import Layout
-from grader.remote.isolation import (
-    Isolation,
-    choose,
-    isolation_required,
-    limit_own_memory,
-    make_undumpable,
-)
+from grader.remote.isolation import Isolation, limit_own_memory, make_undumpable
 from grader.report.results import ModuleResult
 
 GRADER_MEMORY_MB = 4096
@@ -92,15 +87,14 @@ def grade(
     course: Course,
     modules: list[ModuleSpec],
     submission: Path,
+    isolation: Isolation,
     include_hidden: bool = True,
     pushed_at: dt.datetime | None = None,
     integrity: IntegrityReport | None = None,
-    isolation: Isolation | None = None,
     notes: tuple[str, ...] = (),
     on_result: Callable[[ModuleResult], None] | None = None,
 ) -> GradeRun:
     """Grade `modules` of the submission tree `submission` (it holds `NN_slug/` folders)."""
-    isolation = isolation or choose(isolation_required())
     make_undumpable()
     limit_own_memory("RLIMIT_DATA", max(GRADER_MEMORY_MB, course.policies.memory_limit_mb))
     started = time.monotonic()

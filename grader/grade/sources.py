@@ -17,6 +17,7 @@ from pathlib import Path
 
 from grader.course import Course, ModuleSpec
 from grader.layout import Layout
+from grader.package import ModuleSource
 from grader.submission import SubmissionCopies, UnsafeFileError
 
 
@@ -44,7 +45,7 @@ def prerequisite_sources(
     module: ModuleSpec,
     copies: SubmissionCopies,
     now: dt.datetime | None = None,
-) -> tuple[list[tuple[ModuleSpec, Path, str]], list[str]]:
+) -> tuple[list[ModuleSource], list[str]]:
     """Where each earlier module's code comes from, and notes saying so. A module from the
     submission is the grader's private copy (`copies`), checked like the graded one."""
     sources, notes = [], []
@@ -73,7 +74,7 @@ def prerequisite_sources(
                 path = layout.module_file(tree, earlier)
                 if not path.is_file():
                     continue
-            sources.append((earlier, path, shown))
+            sources.append(ModuleSource(earlier, path, shown))
             if tree != candidates[0]:
                 notes.append(
                     f"Module {earlier.dirname} came from {display_path(tree, layout)}/ "

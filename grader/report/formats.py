@@ -15,8 +15,9 @@ import json
 import re
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
-from grader.report.results import ModuleResult, TestResult, Totals
+from grader.report.results import LocalScore, ModuleResult, TestResult, Totals
 from grader.report.shorten import OUTPUT_HEADING, cap_output, shorten_feedback
 
 HIDDEN_VISIBILITY = "after_due_date"
@@ -92,6 +93,22 @@ def to_gradescope(result: ModuleResult) -> dict:
             for test in result.tests
         ],
     }
+
+
+def read_gradescope_score(path: Path) -> LocalScore | None:
+    """The score in a results.json that `to_gradescope` wrote, or None if there is none or
+    it cannot be read (the one reader of that file, next to its writer)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        extra = data["extra_data"]
+        return LocalScore(
+            score=float(data["score"]),
+            max_score=float(extra["max_score"]),
+            graded_at=str(extra.get("graded_at", "")),
+            visible_only=bool(extra.get("visible_only", True)),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def points_line(results: Sequence[ModuleResult]) -> str:

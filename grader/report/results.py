@@ -86,6 +86,22 @@ class Totals:
         )
 
 
+@dataclass(frozen=True)
+class LocalScore:
+    """A module's score as its saved results.json says (`.grades/NN_slug/`, written by
+    `make grade` / `tito grade`)."""
+
+    score: float
+    max_score: float
+    graded_at: str
+    visible_only: bool
+
+    @property
+    def fraction(self) -> float:
+        """The share of the points earned (0 when there were no points to earn)."""
+        return self.score / self.max_score if self.max_score else 0.0
+
+
 def module_result_from_dict(data: dict) -> ModuleResult:
     """Rebuild a `ModuleResult` from `dataclasses.asdict` output (a file between jobs)."""
     tests = tuple(TestResult(**test) for test in data["tests"])

@@ -24,12 +24,12 @@ def _build_reference() -> None:
     from grader.assign.starter import built_modules
     from grader.course import load_course
     from grader.layout import Layout
-    from grader.package import build_package
+    from grader.package import ModuleSource, build_package
 
     layout = Layout(ROOT)
     course = load_course(layout.manifest)
     sources = [
-        (module, layout.module_file(layout.solutions, module), str(module.dirname))
+        ModuleSource.in_tree(module, layout.solutions, "solutions")
         for module in built_modules(layout, course)
     ]
     target = Path(tempfile.mkdtemp(prefix="tinytorch-parity-"))
