@@ -33,6 +33,7 @@ from grader.report.formats import (
     points_line,
     to_gradescope,
 )
+from grader.report.live import live_report
 from grader.report.results import ModuleResult
 from grader.report.workflow import commands_stopped
 from grader.service.config import load_delivery, placeholder_problem
@@ -129,7 +130,7 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
         print(console_table(result))
         print()
 
-    with commands_stopped(args.actions):
+    with commands_stopped(args.actions), live_report(sys.stdout) as progress:
         run = grade(
             layout=layout,
             course=course,
@@ -141,6 +142,7 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
             isolation=isolation,
             notes=tuple(notes) + _hidden_note(args, layout),
             on_result=show,
+            progress=progress,
         )
     if args.markdown:
         summary = markdown_summary(run.results, run.preamble)

@@ -34,6 +34,7 @@ from grader.remote.isolation import (
     prepare_for_worker,
 )
 from grader.remote.session import StudentFile, WorkerConfig
+from grader.report.live import LiveReport
 from grader.report.results import ModuleResult, TestResult
 from grader.report.shorten import OUTPUT_HEADING
 from grader.submission import SubmissionCopies, UnsafeFileError
@@ -99,12 +100,13 @@ def grade_module(
     include_hidden: bool = True,
     isolation: Isolation | None = None,
     shards: int | None = None,
+    progress: LiveReport | None = None,
 ) -> ModuleResult:
     """Grade `module` in the submission tree `submission` (which holds `NN_slug/` folders).
 
     `isolation`: what the run chose (`grade(...)` passes it down); a module graded alone
     (tests, benchmarks) gets the command line's default. `shards`: how many test processes
-    share the tests (default: one per core, at most 2).
+    share the tests (default: one per core, at most 2). `progress` hears what runs.
     """
     started = time.monotonic()
     isolation = isolation or choose(isolation_required())
@@ -134,7 +136,8 @@ def grade_module(
                 hang_budget=policies.hang_budget_seconds,
             ),
         )
-        run = run_suite(config, collect_only=bool(problems), shards=shards)
+        watch = progress.module(module.dirname, policies.time_limit_seconds) if progress else None
+        run = run_suite(config, collect_only=bool(problems), shards=shards, progress=watch)
     notes += [str(p) for p in problems]
     if run.records.collection_errors or run.records.collected is None:
         errors = [_collection_error(text, module) for text in run.records.collection_errors]

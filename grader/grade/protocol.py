@@ -2,7 +2,9 @@
 
 The grader writes a `SuiteConfig` (JSON) for the test process; the test process writes
 one JSON line per event to the results file: the `CollectedTest`s once collection is
-done, the `Isolation` the worker got, and a `TestOutcome` as each test finishes. Both
+done, the `Isolation` the worker got, the nodeid of each test as it starts, and a
+`TestOutcome` as it finishes. The grader reads the file while the tests run (`ResultsTail`)
+to say how grading goes, and once more at the end (`read_records`). Both
 processes are the grader's own (neither runs student code), so these records are plain
 data with no signature; a run cut short still leaves every outcome written so far.
 """
@@ -24,6 +26,7 @@ class Kind(Enum):
     COLLECTED = "collected"
     COLLECTION_ERROR = "collection_error"
     ISOLATION = "isolation"
+    STARTED = "started"
     OUTCOME = "outcome"
 
 
@@ -144,6 +147,8 @@ def read_records(paths: list[Path]) -> SuiteRecords:
         except ValueError:
             continue  # the last line of a process that was killed mid-write
         kind, payload = Kind(entry["kind"]), entry["payload"]
+        if kind is Kind.STARTED:
+            continue
         if kind is Kind.COLLECTED:
             records.collected = [CollectedTest(**p) for p in payload]
         elif kind is Kind.COLLECTION_ERROR:
@@ -154,3 +159,33 @@ def read_records(paths: list[Path]) -> SuiteRecords:
             outcome = TestOutcome(**payload)
             records.outcomes[outcome.nodeid] = outcome
     return records
+
+
+class ResultsTail:
+    """The lines the test processes have written since the last look, as they run: for
+    saying which test runs now and which have finished (a line cut mid-write waits for
+    its end)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self.offsets = [0] * len(paths)
+        self.partial = [b""] * len(paths)
+
+    def new_entries(self) -> list[tuple[Kind, object]]:
+        entries: list[tuple[Kind, object]] = []
+        for index, path in enumerate(self.paths):
+            try:
+                with open(path, "rb") as stream:
+                    stream.seek(self.offsets[index])
+                    data = stream.read()
+            except OSError:
+                continue  # not written yet
+            self.offsets[index] += len(data)
+            *lines, self.partial[index] = (self.partial[index] + data).split(b"\n")
+            for line in lines:
+                try:
+                    entry = json.loads(line)
+                    entries.append((Kind(entry["kind"]), entry["payload"]))
+                except (ValueError, KeyError, TypeError):
+                    continue
+        return entries

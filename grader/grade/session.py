@@ -26,6 +26,7 @@ from grader.grade.engine import grade_module
 from grader.grade.suite import shard_count
 from grader.layout import Layout
 from grader.remote.isolation import Isolation, limit_own_memory, make_undumpable
+from grader.report.live import LiveReport
 from grader.report.results import ModuleResult
 
 GRADER_MEMORY_MB = 4096
@@ -93,8 +94,10 @@ def grade(
     integrity: IntegrityReport | None = None,
     notes: tuple[str, ...] = (),
     on_result: Callable[[ModuleResult], None] | None = None,
+    progress: LiveReport | None = None,
 ) -> GradeRun:
-    """Grade `modules` of the submission tree `submission` (it holds `NN_slug/` folders)."""
+    """Grade `modules` of the submission tree `submission` (it holds `NN_slug/` folders);
+    `on_result` hears each module's result, `progress` each test as it runs."""
     make_undumpable()
     limit_own_memory("RLIMIT_DATA", max(GRADER_MEMORY_MB, course.policies.memory_limit_mb))
     started = time.monotonic()
@@ -105,7 +108,7 @@ def grade(
         shards = 1 if len(modules) > 1 else None
         try:
             result = grade_module(
-                layout, course, module, submission, include_hidden, isolation, shards
+                layout, course, module, submission, include_hidden, isolation, shards, progress
             )
         except Exception as error:  # a grader fault costs this module's run, not the others'
             return _not_graded(module, f"the grader failed ({type(error).__name__}: {error})")

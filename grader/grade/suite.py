@@ -4,11 +4,13 @@ The test process (grader/grade/suite_main.py) is the grader's own code; it start
 worker that runs the student's code. Here we only start it with `python -I` and a clean
 environment (one per shard of the tests, in parallel), stop them if the whole module runs
 past `MODULE_CAP_SECONDS`, and read their results files, which keep every outcome written
-before a stop.
+before a stop. While they run, their results files are read as they grow, to say which
+test runs and which finished (grader/report/live.py), on the grader's own clock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -18,11 +20,21 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.grade.protocol import SuiteConfig, SuiteRecords, read_records
+from grader.grade.protocol import (
+    Kind,
+    ResultsTail,
+    SuiteConfig,
+    SuiteRecords,
+    TestOutcome,
+    read_records,
+)
 from grader.remote.isolation import WORKER_ENV, prepare_for_worker
+from grader.report.live import ModuleProgress
 
 SUITE_MAIN = Path(__file__).resolve().parent / "suite_main.py"
 MODULE_CAP_SECONDS = 300.0
+POLL_SECONDS = 0.2
+"""How often the results files are read while the tests run."""
 PYTEST_INI = "[pytest]\nconsole_output_style = classic\n"
 
 
@@ -47,10 +59,14 @@ def shard_count() -> int:
 
 
 def run_suite(
-    config: SuiteConfig, collect_only: bool = False, shards: int | None = None
+    config: SuiteConfig,
+    collect_only: bool = False,
+    shards: int | None = None,
+    progress: ModuleProgress | None = None,
 ) -> SuiteRun:
     """Run (or only collect) the tests under `config.tests`, split over parallel shards,
-    each a trusted test process with its own worker and scratch folder."""
+    each a trusted test process with its own worker and scratch folder; tell `progress`
+    what starts and finishes."""
     work = config.results.parent
     (config.tests.parent / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
     shards = 1 if collect_only else (shards or shard_count())
@@ -86,7 +102,7 @@ def run_suite(
         )
         logs.append(log)
         results.append(mine.results)
-    problem = _wait(children)
+    problem = _wait(children, ResultsTail(results), progress)
     for log in logs:
         log.close()
     records = read_records(results)
@@ -96,17 +112,42 @@ def run_suite(
     return SuiteRun(records, problem)
 
 
-def _wait(children: list[subprocess.Popen]) -> str:
-    """Wait for every shard; past `MODULE_CAP_SECONDS`, stop them all and say so."""
+def _wait(
+    children: list[subprocess.Popen], tail: ResultsTail, progress: ModuleProgress | None
+) -> str:
+    """Wait for every shard, telling `progress` what happened meanwhile; past
+    `MODULE_CAP_SECONDS`, stop them all and say so."""
     deadline = time.monotonic() + MODULE_CAP_SECONDS
     problem = ""
-    for child in children:
-        try:
-            child.wait(max(0.0, deadline - time.monotonic()))
+    running = list(children)
+    while running:
+        try:  # returns as soon as this shard ends
+            running[0].wait(max(0.0, min(POLL_SECONDS, deadline - time.monotonic())))
         except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
+            pass
+        running = [child for child in running if child.poll() is None]
+        if progress is not None:
+            _tell(progress, tail)
+        if running and time.monotonic() >= deadline:
+            for child in running:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+            running = []
             problem = (
                 f"grading this module took longer than {MODULE_CAP_SECONDS:g} s and was stopped"
             )
     return problem
+
+
+def _tell(progress: ModuleProgress, tail: ResultsTail) -> None:
+    """What the test processes wrote since the last look, then the long-test check."""
+    for kind, payload in tail.new_entries():
+        if kind is Kind.COLLECTED and isinstance(payload, list):
+            progress.collected(len(payload))
+        elif kind is Kind.STARTED and isinstance(payload, str):
+            progress.started(payload)
+        elif kind is Kind.OUTCOME and isinstance(payload, dict):
+            outcome = TestOutcome(**payload)
+            progress.finished(outcome.nodeid, outcome.passed, outcome.duration)
+    progress.tick()

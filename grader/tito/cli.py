@@ -139,12 +139,8 @@ def main_grade(
     if keys not in (["all"], [CURRENT]):
         keys = [_module(layout, course, key, today).key for key in keys]
     arguments = ["--root", str(layout.root), "grade", "--module", *keys]
-    if not as_json:
-        named = (
-            "the module you are working on" if keys == [CURRENT] else "module(s) " + ", ".join(keys)
-        )
-        with render.progress(f"Grading {named} ..."):
-            return grader_main(arguments)
+    if not as_json:  # grading says itself how it goes (grader/report/live.py)
+        return grader_main(arguments)
     with tempfile.TemporaryDirectory(prefix="tito-") as scratch:
         results = Path(scratch) / "results.json"
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only

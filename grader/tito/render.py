@@ -5,10 +5,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import TextIO
 
 STYLES = {"ok": "green", "unlocked": "green", "warn": "yellow", "fail": "red", "locked": "dim"}
@@ -63,14 +61,3 @@ def next_step(text: str, *, stream: TextIO | None = None) -> None:
     from rich.markup import escape
 
     Console(file=stream, highlight=False).print(f"[bold]Next:[/bold] {escape(text)}")
-
-
-def progress(text: str, *, stream: TextIO | None = None) -> AbstractContextManager:
-    """A spinner with `text` while a long step runs (on a terminal only); what the step
-    prints meanwhile appears above it."""
-    stream = stream or sys.stdout
-    if not is_terminal(stream):
-        return contextlib.nullcontext()
-    from rich.console import Console
-
-    return Console(file=stream).status(text)
