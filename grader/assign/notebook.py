@@ -9,12 +9,18 @@ only they go back into the module file. Cells the student adds, or marks as scra
 (tag `scratch`, or a first line `# scratch`), stay in the notebook only and are never
 graded; `with_scratch_cells` carries them over when the notebook is rebuilt. Notebooks
 made before tagging existed (no `metadata["tinytorch"]`) export every cell but scratch.
+
+A module cell deleted and pasted into a new cell loses its tag; `adopt_recreated_cells`
+recognises it by what it defines (a class or function of the module file that no module
+cell defines any more) and counts it as a module cell again.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+from dataclasses import dataclass
 
 import nbformat
 
@@ -24,6 +30,8 @@ CELL_SEPARATOR = "\n\n\n"
 META_KEY = "tinytorch"
 SCRATCH_TAG = "scratch"
 SCRATCH_FIRST_LINE = re.compile(r"#\s*scratch\b", re.IGNORECASE)
+DEFINITION = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.MULTILINE)
+"""A top-level def or class, for code that does not parse (a half-finished edit)."""
 NOTE_END = "<!-- tinytorch: the note above is not part of the module file -->"
 NOTE = f"""> **How this notebook is graded.** `make grade` grades the `.py` file beside this
 > notebook, and `make sync` (which `make grade` runs first) copies the module's cells
@@ -134,6 +142,59 @@ def notebook_to_py(notebook: nbformat.NotebookNode) -> str:
         else:
             chunks.append(f"{CODE_MARK}\n{source}")
     return CELL_SEPARATOR.join(chunks) + "\n"
+
+
+def defined_names(source: str) -> set[str]:
+    """The functions and classes `source` defines at its top level."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set(DEFINITION.findall(source))
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return {node.name for node in tree.body if isinstance(node, kinds)}
+
+
+def module_sources(notebook: nbformat.NotebookNode) -> list[str]:
+    """The sources of `notebook`'s module cells, as they go into the module file."""
+    return [
+        _without_note(cell.source).strip("\n")
+        for cell in notebook.cells
+        if is_module_cell(notebook, cell)
+    ]
+
+
+def module_names(notebook: nbformat.NotebookNode) -> set[str]:
+    """The functions and classes `notebook`'s module cells define."""
+    return defined_names(notebook_to_py(notebook))
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """A new cell counted as a module cell: it defines what a deleted module cell did."""
+
+    first_line: str
+    names: tuple[str, ...]
+
+
+def adopt_recreated_cells(
+    notebook: nbformat.NotebookNode, expected: set[str]
+) -> list[Adopted]:
+    """Tag (in memory) each new code cell that defines names of `expected` (the module
+    file's) which no module cell defines any more; cells marked scratch stay scratch."""
+    if META_KEY not in notebook.metadata:
+        return []  # made before tagging: every cell already counts
+    missing = expected - module_names(notebook)
+    adopted = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or is_module_cell(notebook, cell) or is_scratch(cell):
+            continue
+        names = defined_names(cell.source) & missing
+        if names:
+            cell.metadata[META_KEY] = {"module_cell": True}
+            missing -= names
+            first_line = cell.source.strip().split("\n", 1)[0]
+            adopted.append(Adopted(first_line, tuple(sorted(names))))
+    return adopted
 
 
 def scratch_count(notebook: nbformat.NotebookNode) -> int:

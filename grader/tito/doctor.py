@@ -17,7 +17,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from grader.assign.notebook import NotebookFormatError, read_notebook
+from grader.assign.notebook import (
+    NotebookFormatError,
+    adopt_recreated_cells,
+    defined_names,
+    is_module_cell,
+    module_names,
+    read_notebook,
+)
 from grader.assign.status import UNLOCKED, course_status
 from grader.assign.sync import same_code
 from grader.course import Course
@@ -100,7 +107,9 @@ def check_git_remote(layout: Layout) -> Check:
 
 
 def _notebook_differs(py: Path) -> str | None:
-    """Why the notebook twin of `py` does not hold its code, or None if it does."""
+    """Why the notebook twin of `py` does not hold its code, or None if it does. The
+    functions and classes each side defines are compared, not only the text: code that
+    lives only in scratch cells is never graded."""
     notebook = py.with_suffix(".ipynb")
     if not notebook.is_file():
         return None  # the next sync writes it
@@ -108,9 +117,37 @@ def _notebook_differs(py: Path) -> str | None:
         parsed = read_notebook(notebook.read_text(encoding="utf-8"))
     except NotebookFormatError as error:
         return f"{notebook.name} is broken ({error}); `tito sync NN --from py` rebuilds it"
+    graded = defined_names(py.read_text(encoding="utf-8"))
+    adopted = adopt_recreated_cells(parsed, graded)
+    in_cells = module_names(parsed)
+    scratch = [
+        cell.source
+        for cell in parsed.cells
+        if cell.cell_type == "code" and not is_module_cell(parsed, cell)
+    ]
+    only_scratch = defined_names("\n\n".join(scratch)) - graded - in_cells if scratch else set()
+    problems = [
+        f"{py.name} defines {_listed(graded - in_cells)} but no module cell of the notebook does"
+        if graded - in_cells else "",
+        f"the notebook's module cells define {_listed(in_cells - graded)} but {py.name} does not"
+        if in_cells - graded else "",
+        f"{_listed(only_scratch)} only in scratch cells of {notebook.name} (never graded: move "
+        "the code into a module cell or into the .py)" if only_scratch else "",
+        *(
+            f"the new cell starting `{cell.first_line}` replaces a deleted module cell "
+            f"({_listed(set(cell.names))})"
+            for cell in adopted
+        ),
+    ]
+    if any(problems):
+        return "; ".join(problem for problem in problems if problem)
     if not same_code(py, parsed):
-        return f"{py.name} and {notebook.name} differ"
+        return f"{py.name} and {notebook.name} differ (the same functions and classes)"
     return None
+
+
+def _listed(names: set[str]) -> str:
+    return ", ".join(sorted(names))
 
 
 def check_sync(layout: Layout, course: Course) -> Check:
@@ -123,7 +160,11 @@ def check_sync(layout: Layout, course: Course) -> Check:
             problems.append(f"{module.key}: {problem}")
     if problems:
         return Check(
-            "Notebooks", WARN, "; ".join(problems), "run `tito sync NN` for each module listed"
+            "Notebooks",
+            WARN,
+            "; ".join(problems),
+            "run `tito sync NN` for each module listed (code in scratch cells is graded only "
+            "once it is in a module cell)",
         )
     return Check("Notebooks", OK, "every module file and notebook hold the same code")
 
