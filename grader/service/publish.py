@@ -7,7 +7,8 @@ the Feedback pull request (or the grader's issue) and a commit status, and save 
 state. A failure to talk to GitHub about one repository is reported and its feedback
 retried next run; the others go on. Then, on Classroom 50, every student's entry in
 scores.json is made to lead with their official grades (grader/service/gradebook.py);
-the state keeps them pending until that write succeeds. `state/gradebook.csv` is
+the state keeps them pending until that write succeeds. Each graded push's results go to
+`state/pushes/<student>.json` (grader/service/history.py). `state/gradebook.csv` is
 rewritten every run (the gradebook of a plain organization, and a copy for Classroom 50).
 Per-student exceptions (exceptions.yml) decide each grade's due time and what counts;
 each student is told once about an exception granted to them (grader/service/announce.py).
@@ -29,6 +30,7 @@ from grader.service.config import Delivery
 from grader.service.exceptions import NO_EXCEPTIONS, Exceptions
 from grader.service.feedback import comment, official_line, status_line
 from grader.service.gradebook import WEB_URL, assert_scores, gradebook_csv
+from grader.service.history import record_pushes
 from grader.service.official import not_graded_reason, official_grade
 from grader.service.plan import Plan, Seen
 from grader.service.state import (
@@ -94,6 +96,7 @@ def publish(
         if recorded and repository not in state.scores_pending:
             state.scores_pending.append(repository)
         save_state(state, state_path)
+        report.problems += record_pushes(state_path.parent / "pushes", items)
         try:
             _publish_repository(github, items, remembered, recorded, failed, report)
         except GitHubError as error:
