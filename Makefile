@@ -17,6 +17,8 @@
 #   make grader-strength, make parity, make bench-mlp, make bench-cnn, make bench-gpt (see each target)
 #   make gradebook [STATE=state] [ROSTER=roster.csv]   gradebook/*.csv from the grader
 #                               repository's state/: official, latest push, per test, Canvas, Moodle
+#   make dashboard [STATE=state] [ROSTER=roster.csv]   dashboard/index.html (one static page,
+#                               for teaching assistants too) and the gradebook, from one read
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -65,7 +67,7 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 
 .PHONY: venv grade status doctor test parity starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows grader-strength classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
-	bench-cnn bench-gpt notebook gradebook
+	bench-cnn bench-gpt notebook gradebook dashboard
 
 # The students' targets; the maintainers' ones too where their tests/ folder is.
 help:
@@ -229,6 +231,9 @@ grader-strength: $(STAMP)
 
 gradebook: $(STAMP)
 	$(INSTRUCTOR) gradebook --out gradebook
+
+dashboard: $(STAMP)
+	$(INSTRUCTOR) dashboard --out dashboard/index.html --gradebook gradebook
 
 check-config: $(STAMP)
 	$(GRADER) check-config

@@ -16,11 +16,13 @@ from pathlib import Path
 from grader.course import Course, ModuleSpec
 from grader.github.repos import parse_time
 from grader.instructor.roster import Person
-from grader.report.results import ModuleResult, module_result_from_dict
+from grader.report.results import ModuleResult
 from grader.service.exceptions import NO_EXCEPTIONS, Exceptions
-from grader.service.history import MODULE_FIELDS
+from grader.service.history import MODULE_FIELDS, TEST_FIELDS, results_from_entry
 from grader.service.history import VERSION as HISTORY_VERSION
 from grader.service.state import GradingState, OfficialGrade, RepositoryState, StateError
+
+SCORE, MAX = MODULE_FIELDS.index("score"), MODULE_FIELDS.index("max")
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,25 @@ class Student:
     latest_sha: str = ""
     failures: int = 0
     """Commits that failed to grade (the grader's side, not the student's)."""
+    _completed: dict[str, dt.datetime] | None = field(default=None, repr=False)
 
     @property
     def username(self) -> str:
         return self.person.username
+
+    def completed(self) -> dict[str, dt.datetime]:
+        """Module folder -> when a push of this student first had all its points."""
+        if self._completed is None:
+            self._completed = {}
+            for push in self.pushes:
+                for module, values in push.modules.items():
+                    if (
+                        module not in self._completed
+                        and values[MAX]
+                        and values[SCORE] >= values[MAX]
+                    ):
+                        self._completed[module] = push.pushed_at
+        return self._completed
 
 
 @dataclass
@@ -92,13 +109,15 @@ def read_state(path: Path) -> tuple[dict[str, RepositoryState], list[str]]:
 def read_history(path: Path) -> tuple[list[Push], tuple[ModuleResult, ...], str]:
     """A student's graded pushes and newest results; raises ValueError when damaged."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes())
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(str(error)) from None
     if not isinstance(data, dict) or data.get("version") != HISTORY_VERSION:
         raise ValueError(f"not a push history of version {HISTORY_VERSION}")
     if tuple(data.get("fields", ())) != MODULE_FIELDS:
         raise ValueError(f"its fields are not {', '.join(MODULE_FIELDS)}")
+    if tuple(data.get("test_fields", ())) != TEST_FIELDS:
+        raise ValueError(f"its test fields are not {', '.join(TEST_FIELDS)}")
     pushes = []
     try:
         for line in data["pushes"]:
@@ -111,8 +130,8 @@ def read_history(path: Path) -> tuple[list[Push], tuple[ModuleResult, ...], str]
             seconds = float(line["seconds"])
             pushes.append(Push(line["sha"], moment, seconds, line["isolation"], modules))
         latest = data.get("latest") or {}
-        results = tuple(module_result_from_dict(r) for r in latest.get("results", ()))
-    except (KeyError, TypeError, AttributeError) as error:
+        results = results_from_entry(latest.get("results", ()))
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise ValueError(f"incomplete ({type(error).__name__}: {error})") from None
     return sorted(pushes, key=lambda push: push.pushed_at), results, str(latest.get("sha", ""))
 

@@ -7,7 +7,7 @@
 - `latest.csv`: the same rows with each module's score on the newest graded push:
   feedback, not a grade.
 - `tests.csv`: one row per student and test of that newest push: task, points, passed
-  and the first line of the message the student read.
+  and the first line of the message the student read (what the push history keeps).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from grader.course import ModuleSpec
 from grader.instructor.classbook import ClassBook, Student
 
 EXCUSED = "excused"
-MESSAGE_LIMIT = 200
 
 
 def _csv(rows: Iterable[list]) -> str:
@@ -111,24 +110,32 @@ def latest_csv(book: ClassBook) -> str:
 
 
 def per_test_csv(book: ClassBook) -> str:
-    rows = [
-        ["student", "module", "task", "test", "hidden", "passed", "score", "max_score", "message"]
+    header = [
+        "student",
+        "module",
+        "task",
+        "test",
+        "hidden",
+        "passed",
+        "score",
+        "max_score",
+        "message",
     ]
+    rows = [header]
     for student in book.students:
         for result in student.latest:
             for test in result.tests:
-                message = (test.feedback.strip().splitlines() or [""])[0][:MESSAGE_LIMIT]
                 rows.append(
                     [
                         student.username,
                         result.module,
                         test.task,
-                        test.name,
+                        test.nodeid.rpartition("::")[2],
                         test.hidden,
                         test.passed,
-                        _points(test.score),
-                        _points(test.max_score),
-                        message,
+                        f"{test.score:g}",
+                        f"{test.max_score:g}",
+                        test.feedback,
                     ]
                 )
     return _csv(rows)

@@ -37,9 +37,14 @@ GRADEBOOK_FILES = {
 }
 
 
+def layout_of(args: argparse.Namespace) -> Layout:
+    bundle = Path(args.bundle).resolve() if args.bundle else None
+    return Layout(Path(args.root).resolve(), bundle)
+
+
 def load_book(args: argparse.Namespace) -> ClassBook:
     """The class, with every problem met printed on the standard error."""
-    course = load_course(Layout(Path(args.root).resolve()).manifest)
+    course = load_course(layout_of(args).manifest)
     state = Path(args.state)
     exceptions_file = Path(args.exceptions) if args.exceptions else state.parent / "exceptions.yml"
     exceptions = load_exceptions(exceptions_file, course)
@@ -80,6 +85,23 @@ def main_gradebook(args: argparse.Namespace) -> int:
     return 0
 
 
+def main_dashboard(args: argparse.Namespace) -> int:
+    from grader.instructor.dashboard import write_dashboard  # matplotlib: only here
+
+    started = time.perf_counter()
+    book = load_book(args)
+    written = [write_dashboard(book, layout_of(args), Path(args.out))]
+    if args.gradebook:
+        written += write_gradebook(book, Path(args.gradebook))
+    seconds = time.perf_counter() - started
+    print(
+        f"{len(book.students)} students: {written[0]}"
+        + (f" and {len(written) - 1} gradebook files" if args.gradebook else "")
+        + f" ({seconds:.2f} s)"
+    )
+    return 0
+
+
 def main_synthetic(args: argparse.Namespace) -> int:
     from grader.instructor.synthetic import write_class  # brings the grading engine
 
@@ -97,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--root", default=".", help="the course (classroom.yml)")
+    parser.add_argument(
+        "--bundle", help="the grader bundle: its hidden tests and solutions are kept out"
+    )
     parser.add_argument("--state", default="state", help="the grader repository's state/")
     parser.add_argument("--roster", help="roster CSV with a username column")
     parser.add_argument("--exceptions", help="exceptions.yml (default: beside --state)")
@@ -105,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     gradebook = verbs.add_parser("gradebook", help="write the gradebook CSV files")
     gradebook.add_argument("--out", default="gradebook", help="folder for the CSV files")
     gradebook.set_defaults(run=main_gradebook)
+    dashboard = verbs.add_parser("dashboard", help="write the class dashboard (HTML)")
+    dashboard.add_argument("--out", default="dashboard/index.html", help="the HTML file")
+    dashboard.add_argument("--gradebook", help="also write the gradebook CSV files here")
+    dashboard.set_defaults(run=main_dashboard)
     synthetic = verbs.add_parser("synthetic", help="write a synthetic class to try these on")
     synthetic.add_argument("--students", type=int, default=500)
     synthetic.add_argument("--seed", type=int, default=0)

@@ -3,15 +3,15 @@
 `state/pushes/<student>.json` holds, per student, one short line per graded push (when it
 was pushed, how long grading took, the isolation applied, and per module MODULE_FIELDS:
 points, out of, tests passed, tests, timeouts, whether it was not graded) and the
-full results of the newest one (each test's task, points and the message the student
-read; never a hidden test's source). One file per student: a damaged file costs that
-student's history only, and is set aside (`.unreadable`) rather than overwritten.
+results of the newest one (each test's id, task, points and the first line of the
+message the student read, as TEST_FIELDS; never a hidden test's source). One file per
+student: a damaged file costs that student's history only, and is set aside
+(`.unreadable`) rather than overwritten.
 Official grades stay in `state/grading.json`; this is the latest-push side.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.github.repos import format_time
-from grader.report.results import ModuleResult
+from grader.report.results import ModuleResult, TestResult
 
 if TYPE_CHECKING:  # the batch module brings the grading engine: not needed to read files
     from grader.service.batch import JobResult
@@ -33,6 +33,55 @@ NOT_GRADED = "Not graded"
 MODULE_FIELDS = ("score", "max", "passed", "tests", "timeouts", "not_graded")
 """The numbers kept per module of a push, in this order (a list: a term of pushes of a
 large class stays small enough to read in a second)."""
+
+
+TEST_FIELDS = ("nodeid", "task", "hidden", "passed", "score", "max_score", "message")
+MESSAGE_LIMIT = 160
+
+
+def first_line(feedback: str) -> str:
+    """The first line of a test's message, cut to MESSAGE_LIMIT characters."""
+    return (feedback.strip().splitlines() or [""])[0][:MESSAGE_LIMIT]
+
+
+def results_entry(results: Sequence[ModuleResult]) -> list[dict]:
+    """A push's results as the history keeps them (each test a list of TEST_FIELDS)."""
+    return [
+        {
+            "module": result.module,
+            "title": result.title,
+            "max_score": result.max_score,
+            "notes": list(result.notes),
+            "isolation": result.isolation,
+            "tests": [
+                [t.nodeid, t.task, t.hidden, t.passed, t.score, t.max_score, first_line(t.feedback)]
+                for t in result.tests
+            ],
+        }
+        for result in results
+    ]
+
+
+def results_from_entry(entry: list[dict]) -> tuple[ModuleResult, ...]:
+    """The results `results_entry` kept (a message is its first line; no durations)."""
+    found = []
+    for module in entry:
+        tests = []
+        for nodeid, task, hidden, passed, score, max_score, message in module["tests"]:
+            tests.append(TestResult(nodeid, task, score, max_score, passed, message, hidden, 0.0))
+        found.append(
+            ModuleResult(
+                module["module"],
+                module["title"],
+                tuple(tests),
+                module["max_score"],
+                0.0,
+                "",
+                tuple(module["notes"]),
+                isolation=module["isolation"],
+            )
+        )
+    return tuple(found)
 
 
 def module_line(result: ModuleResult) -> list:
@@ -84,6 +133,7 @@ def record_pushes(folder: Path, items: Sequence[JobResult]) -> list[str]:
         data = {
             "version": VERSION,
             "fields": MODULE_FIELDS,
+            "test_fields": TEST_FIELDS,
             "student": student,
             "repository": pushes[0].job.repository,
             "pushes": [],
@@ -96,7 +146,7 @@ def record_pushes(folder: Path, items: Sequence[JobResult]) -> list[str]:
     newest = pushes[-1]  # the plan grades one feedback commit a repository: its head
     data["latest"] = {
         **push_line(newest),
-        "results": [dataclasses.asdict(result) for result in newest.results],
+        "results": results_entry(newest.results),
     }
     folder.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
