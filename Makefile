@@ -15,6 +15,10 @@
 #   make release                dist/student-template, dist/grader-bundle, dist/classroom50
 #   make grade MODULE=01 SUBMISSION=solutions   grade another tree
 #   make grader-strength, make parity, make bench-mlp, make bench-cnn, make bench-gpt (see each target)
+#   make gradebook [STATE=state] [ROSTER=roster.csv]   gradebook/*.csv from the grader
+#                               repository's state/: official, latest push, per test, Canvas, Moodle
+#   make dashboard [STATE=state] [ROSTER=roster.csv]   dashboard/index.html (one static page,
+#                               for teaching assistants too) and the gradebook, from one read
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -41,6 +45,10 @@ M ?=
 ARGS ?=
 SUBMISSION_FLAG := $(if $(SUBMISSION),--submission $(SUBMISSION),)
 FROM_FLAG := $(if $(FROM),--from $(FROM),)
+# The grader repository's state/ folder and the class roster (Classroom 50's roster.csv).
+STATE ?= state
+ROSTER ?=
+INSTRUCTOR = $(PY) -I -m grader.instructor --root "$(CURDIR)" --state "$(STATE)" $(if $(ROSTER),--roster "$(ROSTER)",)
 
 # bubblewrap isolates the student's code while grading (Linux; grader/grade/isolation.py).
 # Installed where missing and possible without a password: as root, or with passwordless
@@ -59,7 +67,7 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 
 .PHONY: venv grade status doctor test parity starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows grader-strength classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
-	bench-cnn bench-gpt notebook
+	bench-cnn bench-gpt notebook gradebook dashboard
 
 # The students' targets; the maintainers' ones too where their tests/ folder is.
 help:
@@ -220,6 +228,12 @@ bench-gpt: $(STAMP)
 grader-strength: $(STAMP)
 	@test -f benchmarks/grader_strength.py || { echo "grader-strength is a course maintainers' target"; exit 1; }
 	$(PY) benchmarks/grader_strength.py $(ARGS)
+
+gradebook: $(STAMP)
+	$(INSTRUCTOR) gradebook --out gradebook
+
+dashboard: $(STAMP)
+	$(INSTRUCTOR) dashboard --out dashboard/index.html --gradebook gradebook
 
 check-config: $(STAMP)
 	$(GRADER) check-config

@@ -77,6 +77,8 @@ class Policies:
     hang_budget_seconds: float = 60.0
     """Once the student's code has run this long in a module's test process (hung tests
     count their full limit), the module's remaining tests fail at once."""
+    late_day_bank: int = 0
+    """Late days each student may spend across the course without penalty (0: none)."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,11 @@ def parse_course(raw: Any, source: str = "classroom.yml") -> Course:
         max_late_days=int(
             reader.number(
                 late.get("max_late_days", 0), "late_policy.max_late_days", 0, 365, integer=True
+            )
+        ),
+        late_day_bank=int(
+            reader.number(
+                late.get("late_day_bank", 0), "late_policy.late_day_bank", 0, 365, integer=True
             )
         ),
         time_limit_seconds=reader.number(

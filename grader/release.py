@@ -71,6 +71,8 @@ run, and its secrets exist only here: no workflow in a student repository can re
   for prerequisite modules after their due date);
 - `state/grading.json` (written by the workflow): what was graded, official grades and
   the commits they came from; `state/gradebook.csv`: one row per student.
+- `exceptions.yml` (yours to write, reviewed in a pull request): extensions, excused
+  modules (see the course README, "Exceptions").
 
 Secrets (Settings > Secrets and variables > Actions): `GRADER_TOKEN`, and on Classroom 50
 `SCORES_TOKEN` (see the course README, "The grader repository").

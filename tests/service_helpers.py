@@ -65,17 +65,13 @@ def at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def publish_once(fake, plan, results, state, path):
+def publish_once(fake, plan, results, state, path, **options):
+    """Publish on the fake; `options` replace publish's arguments (course, exceptions)."""
+    arguments = {"delivery": DELIVERY, "course": COURSE, "now": at(NOW), **options}
     return publish(
-        github=github(fake),
-        delivery=DELIVERY,
-        course=COURSE,
-        plan=plan,
-        results=results,
-        state=state,
-        state_path=path,
-        now=at(NOW),
-    )
+        github=github(fake), plan=plan, results=results, state=state, state_path=path,
+        **arguments,
+    )  # fmt: skip
 
 
 def official(owner: str, score: int) -> OfficialScore:

@@ -18,6 +18,7 @@ FLOORS: list[set[str]] = [
     {"grader.__main__", "grader.tito"},
     {"grader.cli"},
     {"grader.release"},
+    {"grader.instructor"},
     {"grader.service"},
     {"grader.grade", "grader.assign", "grader.github"},
     {"grader.check", "grader.classroom50"},

@@ -21,20 +21,26 @@ from grader.github.client import GitHub, GitHubError
 from grader.github.repos import format_time
 from grader.github.scores import write_scores
 from grader.service.config import Delivery
+from grader.service.exceptions import NO_EXCEPTIONS, Exceptions
 from grader.service.state import GradingState, RepositoryState
 
 WEB_URL = "https://github.com"
 
 
 def official_score(
-    course: Course, repository: str, remembered: RepositoryState, web_url: str
+    course: Course,
+    repository: str,
+    remembered: RepositoryState,
+    web_url: str,
+    exceptions: Exceptions = NO_EXCEPTIONS,
 ) -> OfficialScore:
-    """A student's official grades so far, as Classroom 50 rows (whole points)."""
+    """A student's official grades so far, as Classroom 50 rows (whole points); an
+    excused module is left out of the rows and the total."""
     rows: list[dict] = []
     latest: tuple[str, dt.datetime | None] = ("", None)
     for module in course.modules:
         grade = remembered.best(module.key)
-        if grade is None:
+        if grade is None or exceptions.excused(remembered.student, module.key):
             continue
         rows.append(
             result_row(
@@ -68,6 +74,7 @@ def assert_scores(
     now: dt.datetime,
     web_url: str = WEB_URL,
     sleep: Callable[[float], None] = time.sleep,
+    exceptions: Exceptions = NO_EXCEPTIONS,
 ) -> tuple[str, list[str]]:
     """Make every student's entry in scores.json lead with their current official grade
     (pending ones, and any another writer displaced or a teacher's "Clear override"
@@ -75,7 +82,10 @@ def assert_scores(
     graded = [name for name, remembered in state.repositories.items() if remembered.official]
     if not graded:
         return "", []
-    scores = [official_score(course, n, state.repositories[n], web_url) for n in graded]
+    scores = [
+        official_score(course, name, state.repositories[name], web_url, exceptions)
+        for name in graded
+    ]
     try:
         update = write_scores(
             github,
@@ -102,14 +112,21 @@ def assert_scores(
     return summary, problems
 
 
-def gradebook_csv(course: Course, state: GradingState) -> str:
-    """One row per student: each module's official grade so far, and the total."""
+def gradebook_csv(
+    course: Course, state: GradingState, exceptions: Exceptions = NO_EXCEPTIONS
+) -> str:
+    """One row per student: each module's official grade so far ("excused": out of the
+    total), and the total."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", "repository", *[m.dirname for m in course.modules], "total"])
     for name, remembered in sorted(state.repositories.items()):
-        grades = [remembered.best(m.key) for m in course.modules]
-        cells = ["" if g is None else f"{g.score:g}" for g in grades]
+        excused = {m.key for m in course.modules if exceptions.excused(remembered.student, m.key)}
+        grades = [None if m.key in excused else remembered.best(m.key) for m in course.modules]
+        cells = [
+            "excused" if m.key in excused else "" if g is None else f"{g.score:g}"
+            for m, g in zip(course.modules, grades, strict=True)
+        ]
         total = sum(g.score for g in grades if g is not None)
         writer.writerow([remembered.student, name, *cells, f"{total:g}"])
     return out.getvalue()

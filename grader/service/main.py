@@ -10,11 +10,13 @@
     cost         estimate the billed Actions minutes a month (`--students N`)
 
 `--root` is the course (classroom.yml, the engine, the visible tests), `--bundle` the
-hidden tests and reference solutions. The token comes from the environment:
-`GRADER_TOKEN` (student repositories), `SCORES_TOKEN` (Classroom 50's config repository;
-defaults to GRADER_TOKEN). Exit status: 0 done (problems with single repositories are
-reported in the summary and retried next run), 2 a configuration or GitHub failure that
-stops the whole run.
+hidden tests and reference solutions, `--exceptions` the reviewed per-student exceptions
+(default: exceptions.yml beside the state/ folder, at the grader repository's root;
+grader/service/exceptions.py). The token comes from the environment: `GRADER_TOKEN`
+(student repositories), `SCORES_TOKEN` (Classroom 50's config repository; defaults to
+GRADER_TOKEN). Exit status: 0 done (problems with single repositories are reported in
+the summary and retried next run), 2 a configuration or GitHub failure that stops the
+whole run.
 """
 
 from __future__ import annotations
@@ -26,16 +28,17 @@ import sys
 import time
 from pathlib import Path
 
-from grader.course import CourseConfigError, load_course
+from grader.course import Course, CourseConfigError, load_course
 from grader.github.client import GitHub, GitHubError
 from grader.github.repos import parse_time
 from grader.layout import Layout
 from grader.remote.isolation import IsolationError, choose
 from grader.service.config import GRADE_JOB_MINUTES, JOB_SETUP_SECONDS, load_delivery
 from grader.service.cost import DEFAULT_PUSHES, table
+from grader.service.exceptions import Exceptions, drop_stale_stages, load_exceptions
 from grader.service.gradebook import assert_scores
 from grader.service.plan import Plan, Regrade, make_plan
-from grader.service.state import StateError, load_state
+from grader.service.state import GradingState, StateError, load_state
 
 
 def _github(args: argparse.Namespace, variable: str = "GRADER_TOKEN") -> GitHub:
@@ -64,18 +67,41 @@ def _regrade(args: argparse.Namespace) -> Regrade | None:
     return Regrade(student, module) if student else None
 
 
+def exceptions_path(args: argparse.Namespace) -> Path:
+    """exceptions.yml: as given, else beside the state/ folder (the grader repository)."""
+    return Path(args.exceptions) if args.exceptions else args.state.parent.parent / "exceptions.yml"
+
+
+def load_class(args: argparse.Namespace, course: Course) -> tuple[GradingState, Exceptions]:
+    """The saved state with the exceptions applied: a stage taken against a due time that
+    moved since is forgotten (taken again), said on the output."""
+    state = load_state(args.state)
+    exceptions = load_exceptions(exceptions_path(args), course)
+    for line in drop_stale_stages(state, course, exceptions):
+        print(line)
+    return state, exceptions
+
+
 def main_plan(args: argparse.Namespace, layout: Layout) -> int:
     course = load_course(layout.manifest)
     delivery = load_delivery(layout.manifest)
     github = _github(args)
-    state = load_state(args.state)
-    plan = make_plan(github, delivery, course, layout, state, _now(args), _regrade(args))
+    state, exceptions = load_class(args, course)
+    plan = make_plan(
+        github, delivery, course, layout, state, _now(args), _regrade(args), exceptions
+    )
     Path(args.out).write_text(plan.to_json(), encoding="utf-8")
     print("\n".join(plan.report))
     if delivery.platform == "classroom50" and not plan.batches:
         # Nothing for `publish` this run: re-assert the official grades in scores.json here.
         scores, problems = assert_scores(
-            _github(args, "SCORES_TOKEN"), delivery, course, state, _now(args), args.web_url
+            _github(args, "SCORES_TOKEN"),
+            delivery,
+            course,
+            state,
+            _now(args),
+            args.web_url,
+            exceptions=exceptions,
         )
         print("\n".join(line for line in (scores, *problems) if line))
     if args.github_output:
@@ -122,17 +148,19 @@ def main_publish(args: argparse.Namespace, layout: Layout) -> int:
         if (job.repository, job.sha) not in graded
     ]
     github = _github(args)
+    state, exceptions = load_class(args, course)
     report = publish(
         github=github,
         delivery=delivery,
         course=course,
         plan=plan,
         results=results,
-        state=load_state(args.state),
+        state=state,
         state_path=args.state,
         now=_now(args),
         web_url=args.web_url,
         scores_github=_github(args, "SCORES_TOKEN"),
+        exceptions=exceptions,
     )
     report.problems += missing
     summary = report.markdown(plan, github)
@@ -181,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--bundle", help="hidden tests and reference solutions (default: --root)")
     parser.add_argument("--state", type=Path, default=Path("state/grading.json"))
+    parser.add_argument(
+        "--exceptions", help="per-student exceptions (default: exceptions.yml beside state/)"
+    )
     parser.add_argument(
         "--api-url", default=os.environ.get("GITHUB_API_URL", "https://api.github.com")
     )

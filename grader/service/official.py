@@ -7,6 +7,10 @@
   from which the module's own file stayed as graded (`Job.judged_at`, from the plan),
   or the on-time grade if that is higher (a later push never lowers a grade, and a push
   that leaves a module unchanged costs nothing).
+With a late-day bank (`late_policy.late_day_bank`), the late days of a `final` grade are
+first paid from what is left of the student's bank, without penalty. `module` is the
+module as it applies to the student (an extension moves its due time): each grade keeps
+the due time it was taken against, and says when it was extended.
 Commit dates are never read: a commit backdated on the student's machine but pushed late
 is late. A module the grader did not finish ("Not graded": the run's time cap, a fault of
 the grader) has no grade at all: the stage is decided again next run, never a 0.
@@ -33,8 +37,32 @@ def official_grade(
     result: ModuleResult | None,
     on_time: OfficialGrade | None,
     now: dt.datetime,
+    late_days_left: int = 0,
 ) -> OfficialGrade | None:
-    """The grade to record, or None when it cannot be decided yet (grade again later)."""
+    """The grade to record, or None when it cannot be decided yet (grade again later);
+    `late_days_left`: what remains of the student's late-day bank."""
+    grade = _decide(stage, module, course, sha, pushed_at, result, on_time, now, late_days_left)
+    if grade is None:
+        return None
+    grade = replace(grade, due=module.due)
+    if module.due != course.module(module.number).due:
+        extended = f"Due time extended to {module.due.strftime('%Y-%m-%d %H:%M %Z')}."
+        if extended not in grade.note:
+            grade = replace(grade, note=f"{extended} {grade.note}".strip())
+    return grade
+
+
+def _decide(
+    stage: Stage,
+    module: ModuleSpec,
+    course: Course,
+    sha: str,
+    pushed_at: dt.datetime | None,
+    result: ModuleResult | None,
+    on_time: OfficialGrade | None,
+    now: dt.datetime,
+    late_days_left: int,
+) -> OfficialGrade | None:
     if sha and (result is None or not_graded_reason([result])):
         return None
     if stage == Stage.FINAL and on_time is None:
@@ -51,6 +79,9 @@ def official_grade(
     assert on_time is not None
     assert pushed_at is not None, "a graded commit was pushed"
     fraction, days = late_fraction(module, course.policies, pushed_at)
+    banked = min(days, late_days_left) if days <= course.policies.max_late_days else 0
+    if banked:
+        fraction = min(1.0, (days - banked) * course.policies.late_penalty_per_day)
     late_score = round(raw * (1.0 - fraction), 2)
     if days == 0 or on_time.score >= late_score:
         grade = OfficialGrade(Stage.FINAL, **_same(on_time), graded_at=now)
@@ -62,8 +93,12 @@ def official_grade(
             return replace(grade, note=note)
         return grade
     note = f"Pushed {days} day(s) after the due time: {fraction:.0%} late penalty."
+    if banked:
+        note = f"Pushed {days} day(s) after the due time: {banked} late day(s) from your bank"
+        note += f", {fraction:.0%} late penalty." if fraction else ", no penalty."
     points = module.points
-    return OfficialGrade(Stage.FINAL, sha, pushed_at, late_score, points, fraction, note, now)
+    grade = OfficialGrade(Stage.FINAL, sha, pushed_at, late_score, points, fraction, note, now)
+    return replace(grade, late_days_used=banked)
 
 
 def _same(grade: OfficialGrade) -> dict:

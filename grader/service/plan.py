@@ -14,7 +14,8 @@ A commit needed for several reasons is graded once. A repository's push history 
 only when it was pushed to since the last run or an official grade is due, so a quiet
 class costs one listing per 100 repositories. A regrade (`Regrade`: a teacher's request
 for one student's module) plans that module's due stages again, whatever was recorded
-or failed before, and nothing else.
+or failed before, and nothing else. Per-student exceptions (exceptions.yml) apply: an
+excused module has no official stage, an extended one is due at the student's own time.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from grader.github.repos import (
 )
 from grader.layout import Layout
 from grader.service.config import Delivery
+from grader.service.exceptions import NO_EXCEPTIONS, Exceptions
 from grader.service.state import MAX_ATTEMPTS, GradingState, RepositoryState, Stage
 
 
@@ -142,6 +144,7 @@ def make_plan(
     state: GradingState,
     now: dt.datetime,
     regrade: Regrade | None = None,
+    exceptions: Exceptions = NO_EXCEPTIONS,
 ) -> Plan:
     """List the course's repositories and decide what to grade (only `regrade`, if given)."""
     modules = graded_modules(course, layout)
@@ -161,7 +164,12 @@ def make_plan(
         if repository.archived and regrade is None:
             report.append(f"{repository.full_name}: archived, not graded")
             continue
-        due_stages = _pending_stages(remembered.official, modules, course, now)
+        own = [
+            exceptions.module_for(repository.student, m)
+            for m in modules
+            if not exceptions.excused(repository.student, m.key)
+        ]
+        due_stages = _pending_stages(remembered.official, own, course, now)
         changed = repository.pushed_at != remembered.listed_push
         if not (changed or due_stages):
             head, head_at = remembered.head, remembered.head_pushed_at

@@ -7,8 +7,11 @@ the Feedback pull request (or the grader's issue) and a commit status, and save 
 state. A failure to talk to GitHub about one repository is reported and its feedback
 retried next run; the others go on. Then, on Classroom 50, every student's entry in
 scores.json is made to lead with their official grades (grader/service/gradebook.py);
-the state keeps them pending until that write succeeds. `state/gradebook.csv` is
+the state keeps them pending until that write succeeds. Each graded push's results go to
+`state/pushes/<student>.json` (grader/service/history.py). `state/gradebook.csv` is
 rewritten every run (the gradebook of a plain organization, and a copy for Classroom 50).
+Per-student exceptions (exceptions.yml) decide each grade's due time and what counts;
+each student is told once about an exception granted to them (grader/service/announce.py).
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ from pathlib import Path
 from grader.course import Course
 from grader.github.client import GitHub, GitHubError
 from grader.github.repos import feedback_thread, post_comment, post_status
+from grader.service.announce import announce_exceptions
 from grader.service.batch import JobResult
 from grader.service.config import Delivery
+from grader.service.exceptions import NO_EXCEPTIONS, Exceptions
 from grader.service.feedback import comment, official_line, status_line
 from grader.service.gradebook import WEB_URL, assert_scores, gradebook_csv
+from grader.service.history import record_pushes
 from grader.service.official import not_graded_reason, official_grade
 from grader.service.plan import Plan, Seen
 from grader.service.state import (
@@ -72,6 +78,7 @@ def publish(
     now: dt.datetime,
     web_url: str = WEB_URL,
     scores_github: GitHub | None = None,
+    exceptions: Exceptions = NO_EXCEPTIONS,
 ) -> PublishReport:
     """Publish `results` of `plan`; `scores_github` writes scores.json (default: `github`)."""
     report = PublishReport()
@@ -84,11 +91,12 @@ def publish(
         remembered = state.repository(repository, items[0].job.student)
         # Official grades are saved, and queued for scores.json, before any network call:
         # a comment or status that fails cannot lose them.
-        recorded = _record_official(course, items, remembered, now, report)
+        recorded = _record_official(course, exceptions, items, remembered, now, report)
         failed = _count_failures(course, items, remembered, report)
         if recorded and repository not in state.scores_pending:
             state.scores_pending.append(repository)
         save_state(state, state_path)
+        report.problems += record_pushes(state_path.parent / "pushes", items)
         try:
             _publish_repository(github, items, remembered, recorded, failed, report)
         except GitHubError as error:
@@ -97,13 +105,15 @@ def publish(
         if repository in plan.seen:
             _remember(state, repository, plan.seen[repository])
         save_state(state, state_path)
+    report.problems += announce_exceptions(github, course, exceptions, state, state_path)
     if delivery.platform == "classroom50":
         report.scores, problems = assert_scores(
-            scores_github or github, delivery, course, state, now, web_url
+            scores_github or github, delivery, course, state, now, web_url, exceptions=exceptions
         )
         report.problems += problems
     save_state(state, state_path)
-    (state_path.parent / "gradebook.csv").write_text(gradebook_csv(course, state), "utf-8")
+    book = gradebook_csv(course, state, exceptions)
+    (state_path.parent / "gradebook.csv").write_text(book, "utf-8")
     return report
 
 
@@ -166,6 +176,7 @@ def _publish_repository(
 
 def _record_official(
     course: Course,
+    exceptions: Exceptions,
     items: list[JobResult],
     remembered: RepositoryState,
     now: dt.datetime,
@@ -184,11 +195,16 @@ def _record_official(
     )
     recorded = []
     for item, key, stage in stages:
-        module = course.module(key)
+        if exceptions.excused(remembered.student, key):
+            continue
+        module = exceptions.module_for(remembered.student, course.module(key))
         result = next((r for r in item.results if r.module == module.dirname), None)
         on_time = remembered.official.get(key, {}).get(Stage.ON_TIME)
         pushed_at = item.job.judged_at(key)
-        grade = official_grade(stage, module, course, item.job.sha, pushed_at, result, on_time, now)
+        bank = course.policies.late_day_bank - remembered.late_days_used(besides=key)
+        grade = official_grade(
+            stage, module, course, item.job.sha, pushed_at, result, on_time, now, max(0, bank)
+        )
         if grade is None:
             report.problems.append(f"{repository}: module {key} ({stage}) not decided yet")
             continue

@@ -53,21 +53,30 @@ class OfficialGrade:
     late_penalty: float
     note: str
     graded_at: dt.datetime
+    due: dt.datetime | None = None
+    """The due time this stage was taken against (None: the course's, as before
+    extensions existed); a stage whose student's due time moved is taken again."""
+    late_days_used: int = 0
+    """Days of the course's late-day bank this grade spent (no penalty for them)."""
 
     def to_dict(self) -> dict:
         """As `state/grading.json` spells it: times in GitHub's format."""
         pushed = format_time(self.pushed_at) if self.pushed_at else ""
-        return {**asdict(self), "pushed_at": pushed, "graded_at": format_time(self.graded_at)}
+        due = format_time(self.due) if self.due else ""
+        times = {"pushed_at": pushed, "graded_at": format_time(self.graded_at), "due": due}
+        return {**asdict(self), **times}
 
     @classmethod
     def from_dict(cls, data: dict) -> OfficialGrade:
         """Times parsed here, once; a time that does not parse is an error, never a guess."""
         pushed = parse_time(data["pushed_at"]) if data["pushed_at"] else None
         graded = parse_time(data["graded_at"])
-        if graded is None or (data["pushed_at"] and pushed is None):
+        due = parse_time(data["due"]) if data.get("due") else None
+        unreadable = graded is None or (data["pushed_at"] and pushed is None)
+        if unreadable or (data.get("due") and due is None):
             raise ValueError(f"an official grade has an unreadable time: {data!r}")
         return cls(**{**data, "stage": Stage(data["stage"]), "pushed_at": pushed,
-                      "graded_at": graded})  # fmt: skip
+                      "graded_at": graded, "due": due})  # fmt: skip
 
 
 @dataclass
@@ -84,10 +93,21 @@ class RepositoryState:
     failures: dict[str, int] = field(default_factory=dict)
     official: dict[str, dict[str, OfficialGrade]] = field(default_factory=dict)
     """Module key ("01") -> stage -> grade."""
+    announced: list[str] = field(default_factory=list)
+    """The exceptions (exceptions.yml) the student was told about, as `announcement` keys."""
 
     def given_up(self, sha: str) -> bool:
         """Whether `sha` failed to grade too often to be tried again by itself."""
         return self.failures.get(sha, 0) >= MAX_ATTEMPTS
+
+    def late_days_used(self, besides: str = "") -> int:
+        """Late-bank days the final grades of modules other than `besides` spent."""
+        finals = [
+            stages[Stage.FINAL]
+            for key, stages in self.official.items()
+            if key != besides and Stage.FINAL in stages
+        ]
+        return sum(grade.late_days_used for grade in finals)
 
     def best(self, module: str) -> OfficialGrade | None:
         """The module's final grade if the late window closed, else its on-time grade."""
