@@ -187,19 +187,10 @@ NOT_COMPARABLE: dict[str, str] = {
     "magnitude_mask": "the mask of torch.nn.utils.prune's L1Unstructured as an array; the hidden "
     "tests recompute it from magnitudes they choose",
     "channel_mask": "the mask of LnStructured as an array; the hidden tests recompute the norms",
-    "apply_mask": "prune.custom_from_mask (weight_orig, weight_mask, weight recomputed before "
-    "each forward); the hidden tests train pruned layers step by step in NumPy",
-    "magnitude_prune": "prune.l1_unstructured; the hidden tests recompute its mask and training",
-    "channel_prune": "prune.ln_structured; the hidden tests recompute its mask and training",
-    "global_magnitude_prune": "prune.global_unstructured with L1; masks recomputed in the tests",
-    "remove_pruning": "prune.remove; the tests check the permanent weight and the kept Parameter",
-    "is_pruned": "prune.is_pruned",
     "SizeReport": "exact counts and bytes of a model's parameters; no PyTorch twin",
     "model_size": "no PyTorch twin; the hidden tests count values, non-zeros and bytes exactly",
     "low_rank_linear": "no PyTorch twin; the hidden tests compare with their own truncated SVD",
     "rank_for_energy": "no PyTorch twin; the hidden tests recompute the squared singular values",
-    "distillation_loss": "F.kl_div(..., reduction='batchmean') * T**2 plus cross-entropy; the "
-    "hidden tests compare loss and gradient with float64 NumPy",
 }
 
 # fmt: off
@@ -230,6 +221,10 @@ COMPARED_IN: dict[str, tuple[str, ...]] = {
         "MultiheadAttention",
     ),
     "test_transformer_parity.py": ("layer_norm", "LayerNorm", "MLP", "TransformerBlock"),
+    "test_compression_parity.py": (
+        "magnitude_prune", "channel_prune", "global_magnitude_prune", "apply_mask",
+        "remove_pruning", "is_pruned", "distillation_loss",
+    ),
 }
 # fmt: on
 COVERED = {name: file for file, names in COMPARED_IN.items() for name in names}
