@@ -194,6 +194,8 @@ def apply_mask(module: Module, name: str, mask: Any) -> Module:
             f"the mask has shape {mask.shape} but {type(module).__name__}.{name} has "
             f"shape {current.shape}"
         )
+    if not np.all((mask == 0) | (mask == 1)):
+        raise ValueError("a mask holds only 0 (prune) and 1 (keep)")
     # BEGIN SOLUTION 18.2
     # HINT: if f"{name}_mask" is already a buffer, multiply the old mask into `mask`;
     # HINT: otherwise take the Parameter out (delattr) and set it as f"{name}_orig".

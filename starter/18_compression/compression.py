@@ -188,6 +188,8 @@ def apply_mask(module: Module, name: str, mask: Any) -> Module:
             f"the mask has shape {mask.shape} but {type(module).__name__}.{name} has "
             f"shape {current.shape}"
         )
+    if not np.all((mask == 0) | (mask == 1)):
+        raise ValueError("a mask holds only 0 (prune) and 1 (keep)")
     # TODO (Task 18.2)
     raise NotImplementedError(
         'Task 18.2: implement apply_mask. Hint: if f"{name}_mask" is already a buffer, multiply '
