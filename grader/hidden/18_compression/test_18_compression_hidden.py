@@ -61,6 +61,13 @@ def _channel_reference(values, count, n, dim):
     return np.moveaxis(keep, 0, dim)
 
 
+def _drawn(shape, seed):
+    """A generator, distinct weights, a bias, and the student's Linear holding them."""
+    rng = np.random.default_rng(seed)
+    weight, bias = _distinct(shape, seed), rng.standard_normal(shape[0]).astype(np.float32)
+    return rng, weight, bias, _layer(weight, bias)
+
+
 def _layer(weight, bias=None, seed=0):
     out_features, in_features = weight.shape
     layer = Linear(in_features, out_features, bias=bias is not None, rng=worker_rng(seed))
@@ -141,10 +148,8 @@ def test_masks_take_edge_amounts_and_refuse_bad_ones():
 @pytest.mark.task("18.2")
 @pytest.mark.points(3)
 def test_apply_mask_reparametrizes_the_weight():
-    rng = np.random.default_rng(3)
-    weight, bias = _distinct((4, 6), 3), rng.standard_normal(4).astype(np.float32)
+    rng, weight, bias, layer = _drawn((4, 6), 3)
     mask = (rng.random((4, 6)) < 0.5).astype(np.float32)
-    layer = _layer(weight, bias)
     compression.apply_mask(layer, "weight", mask)
     state = layer.state_dict()
     assert sorted(state) == ["bias", "weight_mask", "weight_orig"], sorted(state)
@@ -201,9 +206,7 @@ OPTIMIZERS = {
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_pruned_weights_stay_zero_through_optimizer_steps(name):
     make_student, make_reference = OPTIMIZERS[name]
-    rng = np.random.default_rng(5)
-    weight, bias = _distinct((5, 7), 5), rng.standard_normal(5).astype(np.float32)
-    layer = _layer(weight, bias)
+    rng, weight, bias, layer = _drawn((5, 7), 5)
     optimizer = make_student([layer.weight, layer.bias])  # built before pruning
     reference, params = make_reference(), [weight.astype(F64), bias.astype(F64)]
     mask = np.ones_like(params[0])
@@ -310,9 +313,7 @@ def test_global_magnitude_prune_ranks_all_tensors_together():
 @pytest.mark.task("18.2")
 @pytest.mark.points(3)
 def test_remove_pruning_keeps_the_parameter_and_its_zeros():
-    rng = np.random.default_rng(4)
-    weight, bias = _distinct((3, 4), 4), rng.standard_normal(3).astype(np.float32)
-    layer = _layer(weight, bias)
+    rng, weight, bias, layer = _drawn((3, 4), 4)
     optimizer = SGD([layer.weight, layer.bias], lr=0.1)
     assert compression.is_pruned(layer) is False, "is_pruned of a fresh layer"
     compression.channel_prune(layer, "weight", 1, n=2, dim=0)
@@ -334,9 +335,7 @@ def test_remove_pruning_keeps_the_parameter_and_its_zeros():
 @pytest.mark.task("18.2")
 @pytest.mark.points(2)
 def test_channel_pruned_outputs_give_only_their_bias():
-    rng = np.random.default_rng(6)
-    weight, bias = _distinct((5, 3), 6), rng.standard_normal(5).astype(np.float32)
-    layer = _layer(weight, bias)
+    rng, weight, bias, layer = _drawn((5, 3), 6)
     compression.channel_prune(layer, "weight", 0.4, n=np.inf, dim=0)
     mask = _channel_reference(weight, 2, np.inf, 0)
     x = rng.standard_normal((4, 3)).astype(np.float32)
