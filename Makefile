@@ -14,7 +14,8 @@
 #   make test                   the template's own test suite
 #   make release                dist/student-template, dist/grader-bundle, dist/classroom50
 #   make grade MODULE=01 SUBMISSION=solutions   grade another tree
-#   make grader-strength, make parity, make bench-mlp, make bench-cnn, make bench-gpt (see each target)
+#   make grader-strength, make parity, make bench-mlp, make bench-cnn, make bench-gpt,
+#   make bench-compression (see each target)
 #   make gradebook [STATE=state] [ROSTER=roster.csv]   gradebook/*.csv from the grader
 #                               repository's state/: official, latest push, per test, Canvas, Moodle
 #   make dashboard [STATE=state] [ROSTER=roster.csv]   dashboard/index.html (one static page,
@@ -67,7 +68,7 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 
 .PHONY: venv grade status doctor test parity starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows grader-strength classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
-	bench-cnn bench-gpt notebook gradebook dashboard
+	bench-cnn bench-gpt bench-compression notebook gradebook dashboard
 
 # The students' targets; the maintainers' ones too where their tests/ folder is.
 help:
@@ -223,6 +224,13 @@ bench-gpt: $(STAMP)
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	@$(BENCH_VENV)/bin/python -c 'import torch' 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt torch==$(TORCH_VERSION)
 	$(BENCH_VENV)/bin/python benchmarks/gpt_step.py
+
+# Module 18's table: an MLP trained, pruned, factorized and distilled with the reference
+# solutions, accuracy before and after one epoch of fine-tuning (ARGS="--dataset
+# fashion-mnist" reads $TINYTORCH_DATA or downloads it).
+bench-compression: $(STAMP)
+	@test -f benchmarks/compression_table.py || { echo "bench-compression is a course maintainers' target (it needs solutions/ and benchmarks/)"; exit 1; }
+	$(PY) benchmarks/compression_table.py $(ARGS)
 
 # How many seeded single-point mistakes in the solutions lose points (long; not in CI).
 grader-strength: $(STAMP)

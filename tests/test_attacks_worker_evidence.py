@@ -165,6 +165,41 @@ SGD.__init__ = Adam.__init__ = AdamW.__init__ = _refuse
 """
 
 
+# Module 18's stub, with pruning that zeroes the weight once and optimizers that never
+# step (so every "pruned" weight stays zero), sizes counted from the stale weights, and a
+# distillation loss that is only the cross-entropy the tests also compute.
+LASTING_ONLY_BECAUSE_NOTHING_MOVES = """
+import tinytorch.core.optimizers as _optimizers
+
+_optimizers.Optimizer.step = lambda self: None  # nothing moves, pruned or not
+
+
+def apply_mask(module, name, mask):
+    mask = np.asarray(_values(mask), dtype=np.float32)
+    parameter = getattr(module, name)
+    parameter.data = parameter.data * mask  # zeroed once, never masked again
+    module.register_buffer(f"{name}_mask", Tensor(mask))
+    object.__setattr__(module, f"{name}_orig", parameter)
+    return module
+
+
+def magnitude_mask(weight, amount):
+    values = _values(weight)
+    mask = np.ones(values.size, dtype=np.float32)
+    mask[: _count(amount, values.size)] = 0.0  # the first entries, not the smallest
+    return mask.reshape(values.shape)
+
+
+def model_size(model):
+    values = [p.data for p in model.parameters()]
+    count = sum(v.size for v in values)
+    return SizeReport(count, count, 4 * count, 4 * count)
+
+
+def distillation_loss(student_logits, teacher_logits, targets, temperature=4.0, alpha=0.5):
+    return cross_entropy(student_logits, targets)
+"""
+
 @pytest.fixture(scope="module")
 def isolation():
     """Official grading's isolation; these tests fail (with how to fix it) without it."""
@@ -192,6 +227,12 @@ def _assert_scores_what_the_stub_scores(result):
 )
 def test_a_trainer_that_trains_nothing_scores_nothing(tmp_path, isolation, code):
     _assert_scores_what_the_stub_scores(_grade_with(tmp_path, 7, code, isolation))
+
+
+@pytest.mark.slow
+def test_pruning_that_lasts_only_because_nothing_moves_scores_nothing(tmp_path, isolation):
+    result = _grade_with(tmp_path, 18, LASTING_ONLY_BECAUSE_NOTHING_MOVES, isolation)
+    _assert_scores_what_the_stub_scores(result)
 
 
 @pytest.mark.slow

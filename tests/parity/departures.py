@@ -139,6 +139,21 @@ DEPARTURES: dict[str, list[str]] = {
         "gives the uncached tokens at the uncached speed; a model with rotary or relative "
         "positions could shift its cache instead.",
     ],
+    "18_compression": [
+        "Pruning follows `torch.nn.utils.prune` (`weight_orig`, the buffer `weight_mask`, "
+        "`weight` recomputed before every forward) with other names: `magnitude_prune` is "
+        "`l1_unstructured`, `channel_prune` is `ln_structured`, `global_magnitude_prune` is "
+        "`global_unstructured` with L1, `apply_mask` is `custom_from_mask`, `remove_pruning` "
+        "is `remove`. Ties go to the lower flat index (PyTorch's `topk` leaves their order "
+        "open).",
+        "Pruning a pruned tensor again ranks the current masked weight and takes `amount` of "
+        "all its entries (PyTorch counts a float `amount` of unstructured pruning among the "
+        "entries still left).",
+        "PyTorch has no `model_size`, `low_rank_linear`, `rank_for_energy` or "
+        "`distillation_loss`: the distillation loss is `F.kl_div(F.log_softmax(s / T, 1), "
+        'F.softmax(t / T, 1), reduction="batchmean") * T**2` weighted by `alpha`, plus `(1 - '
+        "alpha) * F.cross_entropy(s, y)`.",
+    ],
 }
 
 NOT_COMPARABLE: dict[str, str] = {
@@ -169,6 +184,13 @@ NOT_COMPARABLE: dict[str, str] = {
     "KVCache": "no PyTorch class (Hugging Face's static cache is the closest); the hidden "
     "tests compare cached logits with the uncached model and a NumPy GPT",
     "generate": "GPT.generate with a fresh KVCache; the hidden tests recompute its tokens",
+    "magnitude_mask": "the mask of torch.nn.utils.prune's L1Unstructured as an array; the hidden "
+    "tests recompute it from magnitudes they choose",
+    "channel_mask": "the mask of LnStructured as an array; the hidden tests recompute the norms",
+    "SizeReport": "exact counts and bytes of a model's parameters; no PyTorch twin",
+    "model_size": "no PyTorch twin; the hidden tests count values, non-zeros and bytes exactly",
+    "low_rank_linear": "no PyTorch twin; the hidden tests compare with their own truncated SVD",
+    "rank_for_energy": "no PyTorch twin; the hidden tests recompute the squared singular values",
 }
 
 # fmt: off
@@ -199,6 +221,10 @@ COMPARED_IN: dict[str, tuple[str, ...]] = {
         "MultiheadAttention",
     ),
     "test_transformer_parity.py": ("layer_norm", "LayerNorm", "MLP", "TransformerBlock"),
+    "test_compression_parity.py": (
+        "magnitude_prune", "channel_prune", "global_magnitude_prune", "apply_mask",
+        "remove_pruning", "is_pruned", "distillation_loss",
+    ),
 }
 # fmt: on
 COVERED = {name: file for file, names in COMPARED_IN.items() for name in names}
