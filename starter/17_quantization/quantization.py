@@ -294,6 +294,9 @@ def _buffers(layer: Module, weight: Any, bias: Any, input_scale: float, zero_poi
             f"got {input_scale} and {zero_point}"
         )
     q, scale = quantize_per_channel(weight)
+    depth = q[0].size  # products per output: each |(q_x - z_x) * q_w| <= 255 * 127
+    if depth * 255 * WEIGHT_QMAX > 2**31 - 1:
+        raise ValueError(f"{depth} inputs per output could overflow the int32 sums")
     layer.register_buffer("weight", Tensor(q, dtype=np.int8))
     layer.register_buffer("weight_scale", Tensor(scale))
     if bias is None:

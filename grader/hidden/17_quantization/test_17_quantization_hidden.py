@@ -149,7 +149,8 @@ def test_minmax_observer_keeps_the_range_of_every_batch():
         assert_array(as_array(out, "an observer's output"), batch, "the observer passes x on")
     low = min(float(b.min()) for b in batches)
     high = max(float(b.max()) for b in batches)
-    assert (observer.min_val, observer.max_val) == (low, high), "min_val and max_val"
+    seen = (observer.min_val, observer.max_val)
+    assert seen == (low, high), f"min_val and max_val: {seen}, expected {(low, high)}"
     ref.assert_qparams(observer.calculate_qparams(), low, high, "MinMaxObserver")
 
 
@@ -371,7 +372,8 @@ def test_a_cnn_is_quantized_layer_by_layer():
     quantized = quantization.quantize_model(model, [images[:60], images[60:]])
     kinds = [quantization.QuantizedConv2d, ReLU, MaxPool2d, Flatten, quantization.QuantizedLinear]
     for index, kind in enumerate(kinds):
-        assert is_instance(quantized[index], kind), f"layer {index} of the quantized model"
+        right_kind = is_instance(quantized[index], kind)
+        assert right_kind, f"layer {index} of the quantized model is not a {kind}"
     layers = [("conv", conv_w, conv_b.astype(F64), (1, 1), (1, 1)), ("relu",), ("maxpool", 2),
               ("flatten",), ("linear", lin_w, lin_b.astype(F64))]  # fmt: skip
     expected = ref.quantized_forward(layers, [images[:60], images[60:]], test_images)
@@ -387,20 +389,28 @@ def _float_bytes(*shapes):
 @pytest.mark.task("17.7")
 @pytest.mark.points(4)
 def test_model_size_bytes_counts_every_array_once():
+    size = quantization.model_size_bytes
     mlp = Sequential(Linear(784, 128), ReLU(), Linear(128, 10))
-    assert quantization.model_size_bytes(mlp) == _float_bytes((784, 128), 128, (128, 10), 10)
     shared = Linear(6, 6)
-    twice = Sequential(shared, ReLU(), shared)
-    assert quantization.model_size_bytes(twice) == _float_bytes((6, 6), 6), "a shared layer"
     cnn = Sequential(Conv2d(3, 8, 3, bias=False), BatchNorm2d(8), Flatten(), Linear(8, 2))
-    expected = _float_bytes((8, 3, 3, 3), 8, 8, 8, 8, (8, 2), 2)  # running stats count too
-    assert quantization.model_size_bytes(cnn) == expected, "Conv2d, BatchNorm2d and buffers"
     x = np.random.default_rng(10).standard_normal((4, 784)).astype(F32)
     small = quantization.quantize_model(mlp, [x])
-    expected = 784 * 128 + 128 * 10 + 8 * (128 + 10) + 2 * 8
-    got = quantization.model_size_bytes(small)
-    assert got == expected, f"the int8 MLP: {got} bytes, expected {expected}"
-    assert quantization.model_size_bytes(mlp) == _float_bytes((784, 128), 128, (128, 10), 10)
+    got = {
+        "the float MLP": size(mlp),
+        "a layer used twice": size(Sequential(shared, ReLU(), shared)),
+        "Conv2d, BatchNorm2d (running statistics too) and Linear": size(cnn),
+        "the int8 MLP": size(small),
+    }
+    expected = {
+        "the float MLP": _float_bytes((784, 128), 128, (128, 10), 10),
+        "a layer used twice": _float_bytes((6, 6), 6),
+        "Conv2d, BatchNorm2d (running statistics too) and Linear": _float_bytes(
+            (8, 3, 3, 3), 8, 8, 8, 8, (8, 2), 2
+        ),
+        "the int8 MLP": 784 * 128 + 128 * 10 + 8 * (128 + 10) + 2 * 8,
+    }
+    for what, want in expected.items():
+        assert got[what] == want, f"model_size_bytes of {what}: {got[what]!r}, expected {want}"
 
 
 @pytest.mark.task("17.7")

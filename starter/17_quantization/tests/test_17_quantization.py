@@ -85,7 +85,8 @@ def test_quantized_linear_computes_with_integers():
          [(-127 * 20 - 50 * 3) * 0.001 + 0.5, 127 * 3 * 0.0002 - 1.0]]
     )  # fmt: skip
     assert_array(out, expected, "QuantizedLinear of two rows", rtol=1e-5, atol=1e-5)
-    assert layer.weight.data.dtype == np.int8, "weights are stored as int8"
+    stored = layer.weight.data
+    assert stored.dtype == np.int8, f"weights are stored as int8, got {stored.dtype}"
 
 
 @pytest.mark.task("17.6")
@@ -111,7 +112,8 @@ def test_quantize_model_stays_close_and_shrinks_the_model():
     expected = quantized_forward(mlp_layers(params), [x[:32], x[32:]], x)
     assert_array(after, expected, "the int8 model's logits", rtol=1e-3, atol=1e-2)
     assert np.abs(after - reference.logits(x)).max() < 0.05, "int8 stays close to float"
-    assert quantization.model_size_bytes(model) == (16 * 32 + 32 + 32 * 4 + 4) * 4
-    # int8 weights, float32 scales and biases per channel, a scale and a zero point per layer
-    expected = 16 * 32 + 32 * 4 + (32 + 4) * 4 * 2 + 2 * (4 + 4)
-    assert quantization.model_size_bytes(quantized) == expected
+    sizes = quantization.model_size_bytes(model), quantization.model_size_bytes(quantized)
+    # float32 weights and biases; then int8 weights, float32 scales and biases per output
+    # channel, and a float32 scale and an int32 zero point per layer
+    expected = (16 * 32 + 32 + 32 * 4 + 4) * 4, 16 * 32 + 32 * 4 + (32 + 4) * 4 * 2 + 2 * (4 + 4)
+    assert sizes == expected, f"model_size_bytes of the float and int8 models: {sizes}"
