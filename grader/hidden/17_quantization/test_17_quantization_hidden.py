@@ -11,6 +11,8 @@ digits: no number the student's process reports is believed.
 PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's source.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -29,6 +31,7 @@ BatchNorm2d, Flatten = student.spatial.BatchNorm2d, student.spatial.Flatten
 Tensor = student.tensor.Tensor
 
 F32, F64 = np.float32, np.float64
+DIGITS = Path(__file__).with_name("digits.npz")  # a copy of milestones/datasets/digits.npz
 
 
 def _weights(rng, shape, zero_channel=False):
@@ -332,8 +335,8 @@ def test_from_float_quantizes_a_trained_conv2d():
 @pytest.mark.points(6)
 @pytest.mark.parametrize("method", ["minmax", "percentile"])
 def test_a_digits_mlp_keeps_its_accuracy_in_int8(method):
-    x_train, _, x_test, y_test = ref.digits()
-    params = ref.trained_digits_mlp()
+    x_train, _, x_test, y_test = ref.digits(DIGITS)
+    params = ref.trained_digits_mlp(DIGITS)
     reference = Classifier([p.astype(F64) for p in params])
     model, _ = student_classifier(reference)
     calibration = [x_train[:200], x_train[200:400]]
@@ -366,7 +369,7 @@ def test_a_cnn_is_quantized_layer_by_layer():
     model = Sequential(Conv2d(1, 4, 3, padding=1), ReLU(), MaxPool2d(2), Flatten(), Linear(64, 10))
     model.load_state_dict({"0.weight": conv_w, "0.bias": conv_b, "4.weight": lin_w,
                            "4.bias": lin_b})  # fmt: skip
-    x_train, _, x_test, _ = ref.digits()
+    x_train, _, x_test, _ = ref.digits(DIGITS)
     images = x_train[:120].reshape(-1, 1, 8, 8)
     test_images = x_test[:50].reshape(-1, 1, 8, 8)
     quantized = quantization.quantize_model(model, [images[:60], images[60:]])
