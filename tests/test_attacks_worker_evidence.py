@@ -200,6 +200,22 @@ def distillation_loss(student_logits, teacher_logits, targets, temperature=4.0, 
     return cross_entropy(student_logits, targets)
 """
 
+# Quantization that quantizes nothing: the float model comes back as the "int8" one, and
+# its size is claimed as one byte per value.
+FLOAT_POSING_AS_INT8 = """
+# ---- the attack: a float copy posing as int8, and a size that says so ----
+import copy as _copy
+
+
+def quantize_model(model, calibration, method="minmax", percentile=99.99):
+    return _copy.deepcopy(model)
+
+
+def model_size_bytes(model):
+    return sum(p.data.size for p in model.parameters())
+"""
+
+
 @pytest.fixture(scope="module")
 def isolation():
     """Official grading's isolation; these tests fail (with how to fix it) without it."""
@@ -248,3 +264,8 @@ def test_a_forged_graph_earns_nothing_beside_layers_that_compute_nothing(tmp_pat
     honest = {t.name for t in stub.tests if t.passed}
     gained = [t.name for t in forged.tests if t.passed and t.name not in honest]
     assert stub.score < 100 and forged.score <= stub.score and not gained, gained
+
+
+@pytest.mark.slow
+def test_a_float_model_posing_as_int8_scores_nothing(tmp_path, isolation):
+    _assert_scores_what_the_stub_scores(_grade_with(tmp_path, 17, FLOAT_POSING_AS_INT8, isolation))

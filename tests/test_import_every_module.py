@@ -54,6 +54,9 @@ USES = {
     14: "cache = tt.KVCache.for_model(gpt, 1); assert cache.nbytes == 2 * 1 * 2 * 8 * 4 * 4; "
     "assert tt.generate(gpt, ids, 3, seed=1).numpy().tolist() == "
     "tt.generate(gpt, ids, 3, seed=1, use_cache=False).numpy().tolist()",
+    17: "small = tt.quantize_model(tt.Sequential(tt.Linear(3, 2), tt.ReLU()), [np.ones((4, 3))]); "
+    "assert tt.model_size_bytes(small) == 6 + 2 * 4 + 2 * 4 + 4 + 4; "
+    "assert small(tt.randn(5, 3)).shape == (5, 2)",
     18: "small = tt.magnitude_prune(tt.Linear(4, 3), 'weight', 0.5); "
     "assert tt.model_size(small).nonzero == 6 + 3\nif grad: "
     "small(tt.randn(2, 4)).sum().backward(); assert small.weight_orig.grad.shape == (3, 4)",

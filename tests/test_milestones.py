@@ -113,6 +113,21 @@ def test_the_digits_mlp_reaches_95_percent_on_the_solutions(tmp_path):
     assert len(rows) == 31 and float(rows[-1][-1]) == pytest.approx(accuracy, abs=0.01)
 
 
+def test_the_int8_digits_mlp_is_smaller_and_as_accurate_on_the_solutions():
+    result = _run("06", "--submission", "solutions", "--", "--repeats", "1")
+    assert result.returncode == 0, result.stderr
+    pattern = r"(float32|int8) +([\d,]+) bytes +test accuracy +([\d.]+)%"
+    rows = {name: (int(size.replace(",", "")), float(accuracy))
+            for name, size, accuracy in re.findall(pattern, result.stdout)}  # fmt: skip
+    assert set(rows) == {"float32", "int8"}, result.stdout[-800:]
+    # 64-128-10: float32 weights and biases; int8 weights, per-channel float32 scales and
+    # biases, and a float32 scale and an int32 zero point per layer
+    assert rows["float32"][0] == 4 * (64 * 128 + 128 + 128 * 10 + 10)
+    assert rows["int8"][0] == 64 * 128 + 128 * 10 + 8 * (128 + 10) + 2 * 8
+    assert rows["float32"][1] >= 95.0 and rows["int8"][1] >= rows["float32"][1] - 1.0
+    assert "3.63x smaller" in result.stdout
+
+
 def test_missing_data_is_a_message_not_a_traceback(tmp_path):
     env = {**os.environ, "TINYTORCH_DATA": str(tmp_path), "TINYTORCH_OFFLINE": "1"}
     result = subprocess.run(

@@ -139,6 +139,23 @@ DEPARTURES: dict[str, list[str]] = {
         "gives the uncached tokens at the uncached speed; a model with rotary or relative "
         "positions could shift its cache instead.",
     ],
+    "17_quantization": [
+        "Weights are symmetric per channel over `[-127, 127]` with `scale = max|w| / 127`, "
+        "as PyTorch's `PerChannelMinMaxObserver(qscheme=torch.per_channel_symmetric, "
+        "quant_min=-127, quant_max=127)`; PyTorch's default `qint8` range is `[-128, 127]` "
+        "with `scale = max|w| / 127.5`.",
+        "Quantized layers take and return float tensors: they quantize their input and "
+        "dequantize their output (PyTorch's quantized modules pass quantized tensors "
+        "between layers, with an output scale and zero point of their own), and they run "
+        "inference only.",
+        "Levels are plain int8 NumPy arrays and scales float32 (PyTorch has quantized "
+        "tensor types, with float64 scales and int64 zero points).",
+        "`PercentileObserver` has no PyTorch twin (PyTorch's `HistogramObserver` searches a "
+        "histogram for the range with the least error instead).",
+        "`quantize_model` does what PyTorch's `prepare`, calibration and `convert` do "
+        "together, on a copy, for every `Linear` and `Conv2d`; there is no fusion of a "
+        "convolution with its ReLU or batch norm.",
+    ],
     "18_compression": [
         "Pruning follows `torch.nn.utils.prune` (`weight_orig`, the buffer `weight_mask`, "
         "`weight` recomputed before every forward) with other names: `magnitude_prune` is "
@@ -184,6 +201,11 @@ NOT_COMPARABLE: dict[str, str] = {
     "KVCache": "no PyTorch class (Hugging Face's static cache is the closest); the hidden "
     "tests compare cached logits with the uncached model and a NumPy GPT",
     "generate": "GPT.generate with a fresh KVCache; the hidden tests recompute its tokens",
+    "PercentileObserver": "no PyTorch twin (its HistogramObserver searches a histogram "
+    "instead); the hidden tests recompute its range with np.percentile",
+    "quantize_model": "PyTorch's prepare, calibrate and convert in one call; the hidden tests "
+    "compare its models with a NumPy int8 reference, on real digits too",
+    "model_size_bytes": "no PyTorch function; the hidden tests count the bytes of known models",
     "magnitude_mask": "the mask of torch.nn.utils.prune's L1Unstructured as an array; the hidden "
     "tests recompute it from magnitudes they choose",
     "channel_mask": "the mask of LnStructured as an array; the hidden tests recompute the norms",
@@ -221,6 +243,10 @@ COMPARED_IN: dict[str, tuple[str, ...]] = {
         "MultiheadAttention",
     ),
     "test_transformer_parity.py": ("layer_norm", "LayerNorm", "MLP", "TransformerBlock"),
+    "test_quantization_parity.py": (
+        "quantize_per_channel", "dequantize", "affine_qparams", "quantize_affine",
+        "MinMaxObserver", "int8_matmul", "QuantizedLinear", "QuantizedConv2d",
+    ),
     "test_compression_parity.py": (
         "magnitude_prune", "channel_prune", "global_magnitude_prune", "apply_mask",
         "remove_pruning", "is_pruned", "distillation_loss",
