@@ -139,6 +139,11 @@ DEPARTURES: dict[str, list[str]] = {
         "gives the uncached tokens at the uncached speed; a model with rotary or relative "
         "positions could shift its cache instead.",
     ],
+    "15_profiling": [
+        "`measure_latency` is a small cousin of `torch.utils.benchmark.Timer`: it reports the "
+        "median and quartiles of single calls after a warm-up, without Timer's adaptive run "
+        "counts, and takes the clock as an argument.",
+    ],
 }
 
 NOT_COMPARABLE: dict[str, str] = {
@@ -169,6 +174,10 @@ NOT_COMPARABLE: dict[str, str] = {
     "KVCache": "no PyTorch class (Hugging Face's static cache is the closest); the hidden "
     "tests compare cached logits with the uncached model and a NumPy GPT",
     "generate": "GPT.generate with a fresh KVCache; the hidden tests recompute its tokens",
+    "LatencyStats": "median and quartiles of timed calls (torch.utils.benchmark.Measurement "
+    "is the closest); the hidden tests time a scripted clock",
+    "measure_latency": "a warm-up-then-repeat timer (torch.utils.benchmark.Timer is the "
+    "closest); the hidden tests check its statistics on a scripted clock",
 }
 
 # fmt: off
