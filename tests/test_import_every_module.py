@@ -55,7 +55,10 @@ USES = {
     "assert tt.generate(gpt, ids, 3, seed=1).numpy().tolist() == "
     "tt.generate(gpt, ids, 3, seed=1, use_cache=False).numpy().tolist()",
     15: "stats = tt.measure_latency(lambda: gpt(ids), warmup=1, repeats=3); "
-    "assert len(stats.samples) == 3 and stats.q1 <= stats.median <= stats.q3",
+    "assert len(stats.samples) == 3 and stats.q1 <= stats.median <= stats.q3; "
+    "assert tt.count_flops(layer, tt.randn(4, 3)) == 2 * 4 * 3 * 2\n"
+    "with tt.profile(gpt) as prof: gpt(ids)\n"
+    "assert {row.name for row in prof.key_averages()} >= {'GPT', 'head: Linear', 'MatMulFn'}",
 }
 
 PROGRAM = """
