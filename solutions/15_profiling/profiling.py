@@ -111,18 +111,27 @@ def count_parameters(model: Module, trainable_only: bool = False) -> int:
 Shape = tuple[int, ...]
 
 
+def _shape(shape: Any, what: str, ndim: int | None = None, least: int = 1) -> Shape:
+    """`shape` as a tuple of sizes, checked: `ndim` dimensions (or at least `least`)."""
+    shape = tuple(shape)
+    if not all(isinstance(size, int | np.integer) and size >= 0 for size in shape):
+        raise ValueError(f"{what}: a shape is a tuple of sizes >= 0, got {shape}")
+    if (ndim is not None and len(shape) != ndim) or len(shape) < least:
+        want = f"{ndim} dimensions" if ndim is not None else f"at least {least}"
+        raise ValueError(f"{what}: expected a shape with {want}, got {shape}")
+    return tuple(int(size) for size in shape)
+
+
 def matmul_flops(a_shape: Shape, b_shape: Shape) -> int:
     """FLOPs of `a @ b` (2 per multiply-add), batch dimensions broadcast as in matmul."""
-    a_shape, b_shape = tuple(a_shape), tuple(b_shape)
-    if not a_shape or not b_shape:
-        raise ValueError(f"matmul needs arrays of 1 or more dimensions, got {a_shape} @ {b_shape}")
+    a_shape, b_shape = _shape(a_shape, "matmul_flops"), _shape(b_shape, "matmul_flops")
+    if a_shape[-1] != b_shape[-2 if len(b_shape) > 1 else 0]:
+        raise ValueError(f"matmul_flops: the inner sizes of {a_shape} @ {b_shape} differ")
     # BEGIN SOLUTION 15.2
     # HINT: m, k = a_shape[-2:] (or 1, a_shape[0] when 1-D); k, n = b_shape[-2:] (or
     # HINT: b_shape[0], 1); batch = math.prod(np.broadcast_shapes(a_shape[:-2], b_shape[:-2])).
     m, k = a_shape[-2:] if len(a_shape) > 1 else (1, a_shape[0])
-    k_b, n = b_shape[-2:] if len(b_shape) > 1 else (b_shape[0], 1)
-    if k != k_b:
-        raise ValueError(f"matmul: inner sizes differ in {a_shape} @ {b_shape}")
+    n = b_shape[-1] if len(b_shape) > 1 else 1
     batch = math.prod(np.broadcast_shapes(a_shape[:-2], b_shape[:-2]))
     return 2 * batch * m * k * n
     # END SOLUTION
@@ -130,6 +139,7 @@ def matmul_flops(a_shape: Shape, b_shape: Shape) -> int:
 
 def linear_flops(input_shape: Shape, out_features: int) -> int:
     """FLOPs of `Linear(in_features, out_features)` on an input `(*, in_features)`."""
+    input_shape = _shape(input_shape, "linear_flops")
     # BEGIN SOLUTION 15.2
     *rows, in_features = input_shape
     return 2 * math.prod(rows) * in_features * out_features
@@ -143,8 +153,20 @@ def conv2d_flops(
     padding: int | tuple[int, int] = 0,
 ) -> int:
     """FLOPs of a 2-D convolution: input `(N, C_in, H, W)`, weight `(C_out, C_in, kh, kw)`."""
+    input_shape = _shape(input_shape, "conv2d_flops input", ndim=4)
+    weight_shape = _shape(weight_shape, "conv2d_flops weight", ndim=4)
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    if input_shape[1] != weight_shape[1] or min(sh, sw) < 1 or min(ph, pw) < 0:
+        raise ValueError(
+            f"conv2d_flops: input {input_shape} and weight {weight_shape} need the same C_in, "
+            f"stride >= 1 and padding >= 0 (got stride {stride}, padding {padding})"
+        )
+    if input_shape[2] + 2 * ph < weight_shape[2] or input_shape[3] + 2 * pw < weight_shape[3]:
+        raise ValueError(
+            f"conv2d_flops: kernel {weight_shape[2:]} is larger than the padded input "
+            f"{input_shape[2:]} with padding {padding}"
+        )
     # BEGIN SOLUTION 15.2
     # HINT: OH = (H + 2 * ph - kh) // sh + 1 (OW alike); 2 * N * C_out * OH * OW * C_in * kh * kw.
     n, c_in, h, w = input_shape
@@ -156,6 +178,14 @@ def conv2d_flops(
 
 def attention_flops(query_shape: Shape, key_shape: Shape, value_shape: Shape) -> int:
     """FLOPs of `softmax(q k^T) v`: query `(..., L, E)`, key `(..., S, E)`, value `(..., S, Ev)`."""
+    query_shape = _shape(query_shape, "attention_flops query", least=2)
+    key_shape = _shape(key_shape, "attention_flops key", least=2)
+    value_shape = _shape(value_shape, "attention_flops value", least=2)
+    if query_shape[-1] != key_shape[-1] or key_shape[-2] != value_shape[-2]:
+        raise ValueError(
+            "attention_flops expects query (..., L, E), key (..., S, E) and value (..., S, Ev), "
+            f"got {query_shape}, {key_shape} and {value_shape}"
+        )
     # BEGIN SOLUTION 15.2
     # HINT: two matmul_flops: q @ k^T (swap the key's last two sizes), then (..., L, S) @ v.
     key_t = (*key_shape[:-2], key_shape[-1], key_shape[-2])

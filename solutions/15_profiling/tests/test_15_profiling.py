@@ -46,6 +46,10 @@ def test_flops_count_two_per_multiply_add():
     assert profiling.attention_flops((2, 6, 4), (2, 9, 4), (2, 9, 4)) == 2 * (2 * 2 * 6 * 9 * 4)
     got = profiling.count_flops(_mlp(), _batch(10, 4))
     assert got == 2 * 10 * (4 * 8 + 8 * 2), f"count_flops of the MLP on 10 rows: {got}"
+    with pytest.raises(ValueError, match="inner"):
+        profiling.matmul_flops((3, 5), (4, 7))
+    with pytest.raises(ValueError, match="C_in"):
+        profiling.conv2d_flops((1, 3, 8, 8), (16, 4, 3, 3))
 
 
 @pytest.mark.task("15.3")
