@@ -71,8 +71,15 @@ __all__ = [
 
 
 # %%
+def _check_model(model: Any, what: str) -> None:
+    """A clear error for a model that is not a Module (a function, a Tensor ...)."""
+    if not isinstance(model, Module):
+        raise TypeError(f"{what} takes a Module (a layer or a model), got {type(model).__name__}")
+
+
 def count_parameters(model: Module, trainable_only: bool = False) -> int:
     """How many numbers `model` learns: `sum(p.numel() for p in model.parameters())`."""
+    _check_model(model, "count_parameters")
     # BEGIN SOLUTION 15.1
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
     # END SOLUTION
@@ -236,6 +243,7 @@ def watch_ops(callback: OpCallback) -> Iterator[None]:
 
 def count_flops(model: Module, *inputs: Any, **kwargs: Any) -> int:
     """FLOPs of one forward pass `model(*inputs, **kwargs)`, counted op by op."""
+    _check_model(model, "count_flops")
     # BEGIN SOLUTION 15.2
     # HINT: total = [0]; a callback adding op_flops(fn, ctx); with no_grad(), watch_ops(...).
     total = [0]
@@ -302,7 +310,8 @@ def optimizer_state_bytes(optimizer: Optimizer) -> int:
         elif isinstance(optimizer, SGD):
             buffers = 1 if group["momentum"] != 0 else 0
         else:
-            raise TypeError(f"optimizer_state_bytes does not know {type(optimizer).__name__}")
+            name = type(optimizer).__name__
+            raise TypeError(f"optimizer_state_bytes knows SGD, Adam and AdamW, not {name}")
         total += buffers * sum(p.data.nbytes for p in group["params"])
     return total
     # END SOLUTION
@@ -331,6 +340,7 @@ def memory_footprint(
     model: Module, *inputs: Any, optimizer: Optimizer | None = None, **kwargs: Any
 ) -> MemoryReport:
     """Exact bytes of parameters, gradients, optimizer state and the batch's activations."""
+    _check_model(model, "memory_footprint")
     # BEGIN SOLUTION 15.3
     # HINT: activations: with no_grad(), watch_ops(a callback adding allocated_bytes(...)).
     params = list(model.parameters())
@@ -499,6 +509,10 @@ class profile:  # noqa: N801 (PyTorch's name)
     def __init__(
         self, model: Module | None = None, clock: Callable[[], float] = time.perf_counter
     ) -> None:
+        if model is not None:
+            _check_model(model, "profile")
+        if not callable(clock):
+            raise TypeError(f"profile: clock must be a callable giving seconds, got {clock!r}")
         self.model, self.clock = model, clock
         self._names: dict[int, str] = {}
         if model is not None:

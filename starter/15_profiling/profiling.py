@@ -71,8 +71,15 @@ __all__ = [
 
 
 # %%
+def _check_model(model: Any, what: str) -> None:
+    """A clear error for a model that is not a Module (a function, a Tensor ...)."""
+    if not isinstance(model, Module):
+        raise TypeError(f"{what} takes a Module (a layer or a model), got {type(model).__name__}")
+
+
 def count_parameters(model: Module, trainable_only: bool = False) -> int:
     """How many numbers `model` learns: `sum(p.numel() for p in model.parameters())`."""
+    _check_model(model, "count_parameters")
     # TODO (Task 15.1)
     raise NotImplementedError('Task 15.1: implement count_parameters.')
 
@@ -218,6 +225,7 @@ def watch_ops(callback: OpCallback) -> Iterator[None]:
 
 def count_flops(model: Module, *inputs: Any, **kwargs: Any) -> int:
     """FLOPs of one forward pass `model(*inputs, **kwargs)`, counted op by op."""
+    _check_model(model, "count_flops")
     # TODO (Task 15.2)
     raise NotImplementedError(
         'Task 15.2: implement count_flops. Hint: total = [0]; a callback adding op_flops(fn, ctx); '
@@ -292,6 +300,7 @@ def memory_footprint(
     model: Module, *inputs: Any, optimizer: Optimizer | None = None, **kwargs: Any
 ) -> MemoryReport:
     """Exact bytes of parameters, gradients, optimizer state and the batch's activations."""
+    _check_model(model, "memory_footprint")
     # TODO (Task 15.3)
     raise NotImplementedError(
         'Task 15.3: implement memory_footprint. Hint: activations: with no_grad(), watch_ops(a '
@@ -441,6 +450,10 @@ class profile:  # noqa: N801 (PyTorch's name)
     def __init__(
         self, model: Module | None = None, clock: Callable[[], float] = time.perf_counter
     ) -> None:
+        if model is not None:
+            _check_model(model, "profile")
+        if not callable(clock):
+            raise TypeError(f"profile: clock must be a callable giving seconds, got {clock!r}")
         self.model, self.clock = model, clock
         self._names: dict[int, str] = {}
         if model is not None:
