@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.attention import AttentionFn
-from tinytorch.core.autograd import _owner, no_grad
+from tinytorch.core.autograd import no_grad
 from tinytorch.core.layers import (
     Module,
     register_module_forward_hook,
@@ -50,6 +50,7 @@ __all__ = [
     "attention_flops",
     "op_flops",
     "count_flops",
+    "memory_block",
     "allocated_bytes",
     "optimizer_state_bytes",
     "MemoryReport",
@@ -272,28 +273,34 @@ def count_flops(model: Module, *inputs: Any, **kwargs: Any) -> int:
 # - **activations**: what the forward pass allocates. `allocated_bytes(inputs, outputs)`
 #   is the bytes of the memory behind an op's outputs that the op made itself: a view of
 #   an input (a reshape, a transpose, a slice) costs nothing, and several outputs that
-#   share one block count it once. `_owner(array)` (module 05) names the block an array
-#   lives in. The activations of a batch are the `allocated_bytes` of every op that
-#   `model(*inputs)` runs, under `no_grad` (recording the graph allocates nothing more;
-#   it keeps these arrays alive until backward).
+#   share one block count it once. `memory_block(array)` (given) is the array that owns
+#   the block an array lives in. The activations of a batch are the `allocated_bytes` of
+#   every op that `model(*inputs)` runs, under `no_grad` (recording the graph allocates
+#   nothing more; it keeps these arrays alive until backward).
 #
 # `memory_footprint(model, *inputs, optimizer=None)` puts the four in a `MemoryReport`.
 
 
 # %%
+def memory_block(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory `array` lives in (a view's base, followed to the end)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
 def allocated_bytes(inputs: tuple, outputs: tuple) -> int:
     """Bytes of the memory behind `outputs` that is not the memory of any of `inputs`."""
     # BEGIN SOLUTION 15.3
-    # HINT: skip what is not an ndarray; collect the blocks: {_owner(a): base array}; an
-    # HINT: owner's size is the nbytes of the base array (walk .base as _owner does).
-    taken = {_owner(a) for a in inputs if isinstance(a, np.ndarray)}
+    # HINT: skip what is not an ndarray; the ids of the inputs' memory_block are taken;
+    # HINT: collect {id(block): block.nbytes} for the outputs' other blocks and add them up.
+    taken = {id(memory_block(a)) for a in inputs if isinstance(a, np.ndarray)}
     blocks: dict[int, int] = {}
     for array in outputs:
-        if isinstance(array, np.ndarray) and _owner(array) not in taken:
-            base = array
-            while isinstance(base.base, np.ndarray):
-                base = base.base
-            blocks[id(base)] = base.nbytes
+        if isinstance(array, np.ndarray):
+            block = memory_block(array)
+            if id(block) not in taken:
+                blocks[id(block)] = block.nbytes
     return sum(blocks.values())
     # END SOLUTION
 
