@@ -54,6 +54,11 @@ USES = {
     14: "cache = tt.KVCache.for_model(gpt, 1); assert cache.nbytes == 2 * 1 * 2 * 8 * 4 * 4; "
     "assert tt.generate(gpt, ids, 3, seed=1).numpy().tolist() == "
     "tt.generate(gpt, ids, 3, seed=1, use_cache=False).numpy().tolist()",
+    15: "stats = tt.measure_latency(lambda: gpt(ids), warmup=1, repeats=3); "
+    "assert len(stats.samples) == 3 and stats.q1 <= stats.median <= stats.q3; "
+    "assert tt.count_flops(layer, tt.randn(4, 3)) == 2 * 4 * 3 * 2\n"
+    "with tt.profile(gpt) as prof: gpt(ids)\n"
+    "assert {row.name for row in prof.key_averages()} >= {'GPT', 'head: Linear', 'MatMulFn'}",
     17: "small = tt.quantize_model(tt.Sequential(tt.Linear(3, 2), tt.ReLU()), [np.ones((4, 3))]); "
     "assert tt.model_size_bytes(small) == 6 + 2 * 4 + 2 * 4 + 4 + 4; "
     "assert small(tt.randn(5, 3)).shape == (5, 2)",
