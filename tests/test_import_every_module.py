@@ -59,6 +59,11 @@ USES = {
     "assert tt.count_flops(layer, tt.randn(4, 3)) == 2 * 4 * 3 * 2\n"
     "with tt.profile(gpt) as prof: gpt(ids)\n"
     "assert {row.name for row in prof.key_averages()} >= {'GPT', 'head: Linear', 'MatMulFn'}",
+    19: "report = tt.benchmark({'gpt': lambda: gpt(ids), 'layer': lambda: layer(tt.randn(4, 3))}, "
+    "warmup=1, windows=5, min_window_seconds=1e-4, resamples=50, threads=1); "
+    "assert report.order[:2] == ('gpt', 'layer'); "
+    "assert report.variants['gpt'].ci_low <= report.variants['gpt'].ci_high; "
+    "assert tt.BenchmarkReport.from_json(report.to_json()) == report",
 }
 
 PROGRAM = """
