@@ -436,9 +436,10 @@ def _unchanged() -> Iterator[dict[str, Any]]:
 #
 # - if either variant's `relative_iqr` is above `max_relative_iqr`, the runs are too
 #   noisy: `rankable=False`, and `reason` names the noisy variant;
-# - else if the two intervals `[ci_low, ci_high]` overlap (touching counts), the
-#   difference may be noise: `rankable=False`, `reason` says the intervals overlap;
-# - else `rankable=True` and `faster` is the name of the one with the lower median.
+# - else if one interval `[ci_low, ci_high]` lies entirely below the other (touching
+#   does not count), `rankable=True` and `faster` is the name of the lower one;
+# - else the intervals overlap and the difference may be noise: `rankable=False`, and
+#   `reason` says the intervals overlap.
 #
 # `ratio` is always `b.median / a.median` (above 1: `a` is faster), for the record.
 
@@ -475,9 +476,12 @@ def compare(a: VariantStats, b: VariantStats, *, max_relative_iqr: float = 0.25)
                 f"limit {max_relative_iqr:.1%})"
             )
             return Comparison(a.name, b.name, False, None, ratio, reason)
-    if a.ci_low <= b.ci_high and b.ci_low <= a.ci_high:
+    if a.ci_high < b.ci_low:
+        faster = a.name
+    elif b.ci_high < a.ci_low:
+        faster = b.name
+    else:
         return Comparison(a.name, b.name, False, None, ratio, "the intervals overlap")
-    faster = a.name if a.median < b.median else b.name
     return Comparison(a.name, b.name, True, faster, ratio, "the intervals are apart")
     # END SOLUTION
 

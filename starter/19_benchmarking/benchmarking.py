@@ -395,9 +395,10 @@ def _unchanged() -> Iterator[dict[str, Any]]:
 #
 # - if either variant's `relative_iqr` is above `max_relative_iqr`, the runs are too
 #   noisy: `rankable=False`, and `reason` names the noisy variant;
-# - else if the two intervals `[ci_low, ci_high]` overlap (touching counts), the
-#   difference may be noise: `rankable=False`, `reason` says the intervals overlap;
-# - else `rankable=True` and `faster` is the name of the one with the lower median.
+# - else if one interval `[ci_low, ci_high]` lies entirely below the other (touching
+#   does not count), `rankable=True` and `faster` is the name of the lower one;
+# - else the intervals overlap and the difference may be noise: `rankable=False`, and
+#   `reason` says the intervals overlap.
 #
 # `ratio` is always `b.median / a.median` (above 1: `a` is faster), for the record.
 

@@ -199,13 +199,28 @@ def test_compare_ranks_only_apart_and_quiet_variants(medians, spreads, widths, l
     rankable = not noisy and not overlap
     case = f"medians {medians}, relative IQRs {spreads} (limit {limit}), intervals {intervals}"
     assert verdict.rankable is rankable, f"{case}: rankable={verdict.rankable}, want {rankable}"
-    faster = ("fast?" if medians[0] < medians[1] else "slow?") if rankable else None
+    faster = ("fast?" if intervals[0][1] < intervals[1][0] else "slow?") if rankable else None
     assert verdict.faster == faster, f"{case}: faster={verdict.faster!r}, want {faster!r}"
     _close(verdict.ratio, medians[1] / medians[0], f"{case}: ratio")
     assert (verdict.a, verdict.b) == ("fast?", "slow?")
     if noisy:
         noisiest = "fast?" if spreads[0] > limit else "slow?"
         assert noisiest in verdict.reason, f"{case}: the reason should name {noisiest}"
+
+
+@pytest.mark.task("19.4")
+@pytest.mark.points(4)
+def test_compare_at_the_edges():
+    low = _stats("low", 1.0, 0.25, 0.75, 1.25)  # relative IQR exactly at the limit
+    high = _stats("high", 2.0, 0.125, 1.25, 2.5)  # its interval touches low's
+    for a, b in ((low, high), (high, low)):
+        verdict = benchmarking.compare(a, b, max_relative_iqr=0.25)
+        assert verdict.rankable is False, "touching intervals [0.75, 1.25], [1.25, 2.5] overlap"
+    apart = _stats("apart", 2.0, 0.125, 1.5, 2.5)
+    verdict = benchmarking.compare(apart, low, max_relative_iqr=0.25)
+    assert verdict.rankable is True and verdict.faster == "low", "an IQR of 25% is at the limit"
+    verdict = benchmarking.compare(apart, low, max_relative_iqr=0.2)
+    assert verdict.rankable is False and "low" in verdict.reason, "over a 20% limit: noisy"
 
 
 @pytest.mark.task("19.4")
