@@ -363,6 +363,10 @@ def benchmark(
     _check_count(warmup, "warmup", 0)
     _check_count(windows, "windows", 5)
     _check_positive(min_window_seconds, "min_window_seconds")
+    _check_count(resamples, "resamples", 1)
+    _check_count(seed, "seed", 0)
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"benchmark: confidence must be in (0, 1), got {confidence!r}")
     settings = {
         "warmup": warmup,
         "windows": windows,

@@ -167,7 +167,14 @@ def test_benchmark_defaults_and_its_settings():
         _check_stats(report.variants[name], name, plan)
     got = {key: report.settings[key] for key in ("warmup", "windows", "seed", "threads")}
     assert got == {"warmup": 3, "windows": 10, "seed": 0, "threads": None}, got
-    for bad in ({"windows": 4}, {"warmup": -1}, {"min_window_seconds": 0}):
+    bad_settings = (
+        {"windows": 4},
+        {"warmup": -1},
+        {"min_window_seconds": 0},
+        {"confidence": 1.0},
+        {"resamples": 0},
+    )
+    for bad in bad_settings:
         with pytest.raises(ValueError):
             benchmarking.benchmark({"x": clock.work}, clock=clock, **bad)
 

@@ -97,3 +97,21 @@ def test_the_report_goes_to_json_and_back():
     del data["variants"]["base"]["ci_low"]
     with pytest.raises(ValueError, match="variants.base.ci_low"):
         benchmarking.BenchmarkReport.from_json(json.dumps(data))
+
+
+@pytest.mark.task("19.5")
+@pytest.mark.points(4)
+def test_threads_are_pinned_for_the_run_and_put_back():
+    names = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]
+    aids.benchmarking.set_env({"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": None})
+    clock = ScriptedClock([0.5] * 8)  # warm-up 1 call, calibration 1 call, 5 windows of 1
+    probe = aids.benchmarking.EnvProbe(clock.work, names)
+    report = benchmarking.benchmark(
+        {"p": probe}, warmup=1, windows=5, min_window_seconds=0.5, clock=clock, threads=2
+    )
+    pinned = {name: "2" for name in names}
+    assert list(probe.seen) == [pinned] * 7, f"during the run: {probe.seen[0]}"
+    assert report.threads["variables"] == pinned, "the report says what the run used"
+    after = aids.benchmarking.get_env(names[:2])
+    want = {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": None}
+    assert after == want, f"after the run: {after}, want {want} (as before it)"
