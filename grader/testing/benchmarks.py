@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from grader.testing.kit import aids
 
 WARMUP_SECONDS = 1000.0
 """What a warm-up call lasts in a script: a harness that times it is far off."""
@@ -101,3 +104,20 @@ def interleaved_plan(
             order.append(name)
             calls[name] += numbers[name]
     return Plan(script, numbers, samples, order, calls)
+
+
+def run_scripted(
+    harness: Any, variants: Mapping[str, tuple[Sequence[float], Sequence[float]]], **options: Any
+) -> tuple[Any, Plan, Any]:
+    """`harness.benchmark` (a module in the worker) of `variants` on a ScriptedClock that
+    plays their `interleaved_plan`: (the report, the plan, the clock). `options` holds
+    `warmup` and `min_window_seconds` (both needed here) and any other argument."""
+    plan = interleaved_plan(variants, options["warmup"], options["min_window_seconds"])
+    clock = aids.profiling.ScriptedClock(plan.script)
+    report = harness.benchmark(
+        {name: clock.work for name in variants},
+        windows=len(plan.order) // len(variants),
+        clock=clock,
+        **options,
+    )
+    return report, plan, clock

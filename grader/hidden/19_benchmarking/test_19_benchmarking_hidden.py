@@ -22,7 +22,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.testing.benchmarks import expected_stats, interleaved_plan, median_interval
+from grader.testing.benchmarks import (
+    expected_stats,
+    interleaved_plan,
+    median_interval,
+    run_scripted,
+)
 from grader.testing.checks import items
 from grader.testing.kit import aids, student
 
@@ -135,16 +140,8 @@ def test_summarize_gives_median_quartiles_and_interval(samples, seed):
 @given(run=runs(), seed=st.integers(0, 99))
 def test_benchmark_warms_up_calibrates_and_interleaves(run, seed):
     variants, warmup, target = run
-    plan = interleaved_plan(variants, warmup, target)
-    clock = ScriptedClock(plan.script)
-    report = benchmarking.benchmark(
-        {name: clock.work for name in variants},
-        warmup=warmup,
-        windows=len(plan.order) // len(variants),
-        min_window_seconds=target,
-        clock=clock,
-        seed=seed,
-        resamples=400,
+    report, plan, clock = run_scripted(
+        benchmarking, variants, warmup=warmup, min_window_seconds=target, seed=seed, resamples=400
     )
     assert clock.calls == len(plan.script), f"{clock.calls} calls, want {len(plan.script)}"
     order = list(report.order)
@@ -235,22 +232,16 @@ def test_compare_at_the_edges():
 def test_a_noisy_pair_from_a_benchmark_cannot_be_ranked():
     noisy = [0.25, 1.0, 0.25, 1.0, 0.25, 1.0, 0.25, 1.0]
     variants = {"steady": ([0.5], [0.5] * 8), "noisy": ([0.5], noisy)}
-    plan = interleaved_plan(variants, 0, 0.25)
-    clock = ScriptedClock(plan.script)
-    report = benchmarking.benchmark(
-        {"steady": clock.work, "noisy": clock.work},
-        warmup=0, windows=8, min_window_seconds=0.25, clock=clock, resamples=300,
-    )  # fmt: skip
+    report, _, _ = run_scripted(
+        benchmarking, variants, warmup=0, min_window_seconds=0.25, resamples=300
+    )
     verdict = report.compare("steady", "noisy")
     assert verdict.rankable is False and verdict.faster is None, "noisy's IQR is 75% of its median"
     assert "noisy" in verdict.reason, f"the reason should name the noisy variant: {verdict.reason}"
     apart = {"quick": ([0.5], [0.25, 0.25, 0.25, 0.5, 0.25]), "slow": ([0.5], [1.0] * 5)}
-    plan = interleaved_plan(apart, 1, 0.25)
-    clock = ScriptedClock(plan.script)
-    report = benchmarking.benchmark(
-        {"quick": clock.work, "slow": clock.work},
-        warmup=1, windows=5, min_window_seconds=0.25, clock=clock, resamples=300,
-    )  # fmt: skip
+    report, _, _ = run_scripted(
+        benchmarking, apart, warmup=1, min_window_seconds=0.25, resamples=300
+    )
     verdict = report.compare("slow", "quick")
     assert verdict.rankable is True and verdict.faster == "quick", str(verdict)
     _close(verdict.ratio, 0.25, "ratio = quick's median / slow's median")
@@ -304,12 +295,8 @@ def test_pin_threads_restores_after_an_error():
 # ---- 19.6 the JSON report ----
 def _scripted_report(seed=3):
     variants = {"base": ([0.5], [0.5, 0.75, 0.5, 0.5, 1.0]), "fast": ([0.25], [0.25] * 5)}
-    plan = interleaved_plan(variants, 1, 0.25)
-    clock = ScriptedClock(plan.script)
-    report = benchmarking.benchmark(
-        {"base": clock.work, "fast": clock.work},
-        warmup=1, windows=5, min_window_seconds=0.25, clock=clock, seed=seed, resamples=200,
-    )  # fmt: skip
+    options = {"warmup": 1, "min_window_seconds": 0.25, "seed": seed, "resamples": 200}
+    report, plan, _ = run_scripted(benchmarking, variants, **options)
     return report, plan
 
 

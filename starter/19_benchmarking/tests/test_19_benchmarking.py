@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 
-from grader.testing.benchmarks import expected_stats, interleaved_plan, median_interval
+from grader.testing.benchmarks import expected_stats, median_interval, run_scripted
 from grader.testing.kit import aids, student
 
 benchmarking = student.benchmarking
@@ -46,12 +46,9 @@ def test_median_interval_follows_the_recipe():
 def test_benchmark_interleaves_the_variants():
     # a: every call lasts 1/4 s (2 calls per 0.5 s window); b: 1/2 s (1 call per window)
     variants = {"a": ([0.25] * 3, [0.25] * 5), "b": ([0.5], [0.5, 0.75, 0.5, 0.5, 0.5])}
-    plan = interleaved_plan(variants, 1, 0.5)
-    clock = ScriptedClock(plan.script)
-    report = benchmarking.benchmark(
-        {"a": clock.work, "b": clock.work},
-        warmup=1, windows=5, min_window_seconds=0.5, clock=clock, resamples=500,
-    )  # fmt: skip
+    report, plan, _ = run_scripted(
+        benchmarking, variants, warmup=1, min_window_seconds=0.5, resamples=500
+    )
     assert list(report.order) == ["a", "b"] * 5, f"order {report.order}: A B A B ..., please"
     assert report.variants["a"].calls_per_window == 2
     assert list(report.variants["b"].samples) == [0.5, 0.75, 0.5, 0.5, 0.5]
@@ -80,12 +77,9 @@ def test_compare_names_a_winner_only_when_the_intervals_are_apart():
 @pytest.mark.points(4)
 def test_the_report_goes_to_json_and_back():
     variants = {"base": ([0.5], [0.5] * 5), "fast": ([0.25] * 3, [0.25] * 5)}
-    plan = interleaved_plan(variants, 0, 0.5)
-    clock = ScriptedClock(plan.script)
-    report = benchmarking.benchmark(
-        {"base": clock.work, "fast": clock.work},
-        warmup=0, windows=5, min_window_seconds=0.5, clock=clock, resamples=100,
-    )  # fmt: skip
+    report, _, _ = run_scripted(
+        benchmarking, variants, warmup=0, min_window_seconds=0.5, resamples=100
+    )
     data = json.loads(report.to_json())
     assert data["format"] == "tinytorch-benchmark/1"
     assert data["variants"]["fast"]["samples"] == [0.25] * 5
