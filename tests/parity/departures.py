@@ -154,6 +154,18 @@ DEPARTURES: dict[str, list[str]] = {
         "median and quartiles of single calls after a warm-up, without Timer's adaptive run "
         "counts, and takes the clock as an argument.",
     ],
+    "19_benchmarking": [
+        "`benchmark` chooses the calls per window by doubling until a window lasts "
+        "`min_window_seconds` (`Timer.blocked_autorange` grows its block tenfold until the"
+        " timer's overhead is negligible) and times variants in interleaved windows in one"
+        " process (`Compare` tabulates measurements taken one after the other).",
+        'The median gets a seeded bootstrap interval and `compare` may answer "cannot '
+        'rank" (`Measurement` reports the median and IQR and flags a large IQR as a '
+        "warning, without an interval or a verdict).",
+        "`pin_threads` sets the thread variables and resizes OpenBLAS's pool through "
+        "`ctypes` (`torch.set_num_threads` resizes PyTorch's own pool; threadpoolctl does "
+        "the rest).",
+    ],
     "17_quantization": [
         "Weights are symmetric per channel over `[-127, 127]` with `scale = max|w| / 127`, "
         "as PyTorch's `PerChannelMinMaxObserver(qscheme=torch.per_channel_symmetric, "
@@ -236,6 +248,24 @@ NOT_COMPARABLE: dict[str, str] = {
     "is the closest); the hidden tests time a scripted clock",
     "measure_latency": "a warm-up-then-repeat timer (torch.utils.benchmark.Timer is the "
     "closest); the hidden tests check its statistics on a scripted clock",
+    "time_window": "module 19's timed window of repeated calls (timeit.Timer.timeit's twin); "
+    "the hidden tests read it on a scripted clock",
+    "calibrate": "chooses calls per window by doubling (Timer.blocked_autorange grows tenfold);"
+    " the hidden tests recompute the count from scripted durations",
+    "median_interval": "a seeded bootstrap interval of the median (no PyTorch twin); the hidden "
+    "tests redo the bootstrap with the same seed",
+    "VariantStats": "one variant's samples, median, quartiles and interval "
+    "(torch.utils.benchmark.Measurement is the closest)",
+    "BenchmarkReport": "what benchmark returns, with its JSON form; no PyTorch twin",
+    "Comparison": "compare's verdict, possibly 'cannot rank'; no PyTorch twin",
+    "compare": "ranks two variants only when their intervals are apart and their IQRs small; "
+    "no PyTorch twin",
+    "THREAD_VARIABLES": "the thread variables pin_threads sets (OMP, OpenBLAS, MKL)",
+    "pin_threads": "sets the thread variables and OpenBLAS's pool for a block "
+    "(torch.set_num_threads sets PyTorch's own pool)",
+    "thread_settings": "the thread variables and OpenBLAS's live thread count; no PyTorch twin",
+    "machine_info": "CPU, cores, Python, NumPy and its BLAS build (torch.__config__.show is the "
+    "closest)",
     "PercentileObserver": "no PyTorch twin (its HistogramObserver searches a histogram "
     "instead); the hidden tests recompute its range with np.percentile",
     "quantize_model": "PyTorch's prepare, calibrate and convert in one call; the hidden tests "
@@ -283,6 +313,7 @@ COMPARED_IN: dict[str, tuple[str, ...]] = {
         "matmul_flops", "linear_flops", "conv2d_flops", "attention_flops", "count_flops",
         "optimizer_state_bytes",
     ),
+    "test_benchmarking_parity.py": ("summarize", "benchmark"),
     "test_quantization_parity.py": (
         "quantize_per_channel", "dequantize", "affine_qparams", "quantize_affine",
         "MinMaxObserver", "int8_matmul", "QuantizedLinear", "QuantizedConv2d",
