@@ -178,3 +178,13 @@ def test_make_works_in_a_module_folder(built):
     assert synced.returncode == 0 and "already hold the same code" in synced.stdout
     listed = run()
     assert listed.returncode == 0 and "make grade MODULE=01" in listed.stdout
+
+
+def test_make_update_in_a_module_folder_says_what_it_did(built):
+    result = subprocess.run(
+        ["make", "--no-print-directory", "update"],
+        cwd=built / "assignments" / "01_tensor", capture_output=True, text=True, env=ENV,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "\nThis repository has no `origin` remote: nothing to fetch.\n" in result.stdout

@@ -101,7 +101,7 @@ def test_two_unlock_mornings_with_local_commits_a_local_unlock_and_uncommitted_w
     assert code == 0, err
     assert "Saved your uncommitted work in commit " in out
     assert "assignments/02_activations/activations.py, assignments/03_layers/" in out
-    merged = "Merged 1 commit of origin/main (Unlock 03_layers): assignments/03_layers/ (5 files)"
+    merged = "Merged 1 commit of origin/main (Unlock 03_layers): assignments/03_layers/ (6 files)"
     assert merged in out
     assert "Kept your version of assignments/03_layers/layers.py" in out
     assert "Your branch is 3 commits ahead of origin/main: `git push`" in out
@@ -163,3 +163,10 @@ def test_an_update_in_the_middle_of_a_merge_changes_nothing(github, tmp_path, ca
     (student / ".git/MERGE_HEAD").write_text(git(student, "rev-parse", "HEAD"))
     code, _, err = update(student, MORNING_1, capsys)
     assert code == 1 and "a merge is under way here" in err and "git merge --abort" in err
+
+
+def test_an_update_outside_a_git_repository_says_how_to_get_one(released, tmp_path, capsys):  # noqa: F811
+    folder = tmp_path / "downloaded"
+    subprocess.run(["cp", "-r", str(released.template), str(folder)], check=True)
+    code, _, err = update(folder, MORNING_1, capsys)
+    assert code == 1 and "is not a git repository" in err and "gh repo clone" in err

@@ -51,16 +51,30 @@ class Git:
     root: Path
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            ["git", "-C", str(self.root), *args],
-            capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False,
-        )  # fmt: skip
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(self.root), *args], capture_output=True, text=True,
+                errors="replace", timeout=GIT_TIMEOUT, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise UpdateError(f"`git {' '.join(args)}` did not finish ({error})") from None
         if check and result.returncode != 0:
             raise UpdateError(f"`git {' '.join(args)}` failed: {_first_line(result)}")
         return result
 
     def out(self, *args: str) -> str:
         return self.run(*args).stdout.strip()
+
+    def blob(self, name: str) -> bytes | None:
+        """The bytes of a blob (`:3:path`: the incoming side of a conflict), or None."""
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(self.root), "cat-file", "blob", name],
+                capture_output=True, timeout=GIT_TIMEOUT, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return result.stdout if result.returncode == 0 else None
 
     def ok(self, *args: str) -> bool:
         return self.run(*args, check=False).returncode == 0
@@ -81,7 +95,13 @@ def _plural(count: int, word: str) -> str:
 
 def _check_state(git: Git) -> str:
     """The current branch; UpdateError when a merge or rebase is under way or off a branch."""
-    git_dir = Path(git.out("rev-parse", "--absolute-git-dir"))
+    found = git.run("rev-parse", "--absolute-git-dir", check=False)
+    if found.returncode != 0:
+        raise UpdateError(
+            f"{git.root} is not a git repository ({_first_line(found)}): clone your course "
+            "repository with `gh repo clone <org>/<repo>` and work in that folder"
+        )
+    git_dir = Path(found.stdout.strip())
     if (git_dir / "MERGE_HEAD").exists() or git.out("diff", "--name-only", "--diff-filter=U"):
         raise UpdateError(
             "a merge is under way here: finish it (fix the files `git status` lists, `git add` "
@@ -157,13 +177,8 @@ def _written_by_unlock(git: Git, path: str) -> bool:
         return True  # rebuilt here after the update
     if len(parts) < 3 or parts[0] != "assignments":
         return False
-    theirs = git.run("show", f":3:{path}", check=False)
     starter = git.root / "starter" / Path(*parts[1:])
-    return (
-        theirs.returncode == 0
-        and starter.is_file()
-        and starter.read_text(encoding="utf-8", errors="replace") == theirs.stdout
-    )
+    return starter.is_file() and git.blob(f":3:{path}") == starter.read_bytes()
 
 
 def _merge(git: Git, upstream: str) -> list[str]:
