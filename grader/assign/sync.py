@@ -362,6 +362,9 @@ def sync_module(directory: Path, filename: str, prefer: str | None = None) -> Sy
                 f"{py.name} and {notebook.name} already hold the same code"
                 f"{_aside(_scratch_note(parsed))}.",
             )
+        stale = _stale_cells(py, parsed, replaced) if notebook_changed else []
+        if stale:
+            return _keep_py_over_stale_notebook(py, notebook, parsed, stale, replaced)
         if py_changed and notebook_changed:
             raise SyncConflictError(
                 f"Both {py.name} and {notebook.name} changed since the last sync, so neither "
@@ -371,9 +374,6 @@ def sync_module(directory: Path, filename: str, prefer: str | None = None) -> Sy
             )
         if py_changed:
             return _py_to_notebook(py, notebook, replaced)
-        stale = _stale_cells(py, parsed, replaced)
-        if stale:
-            return _keep_py_over_stale_notebook(py, notebook, parsed, stale, replaced)
         _lost_definitions(py, notebook, parsed)
     return _notebook_to_py(py, notebook, parsed, adopted, replaced)
 
