@@ -8,7 +8,9 @@
 #   make notebook [MODULE=01]   JupyterLab on your modules (installed on first use)
 #   make milestone [M=03] [ARGS="--dataset fashion-mnist"]   a historical demo on your code
 #   make doctor                 check your set-up and say what to do next
-#   make unlock                 add modules released since you cloned (or run `git pull`)
+#   make update                 bring in released modules from GitHub, whatever you changed
+#                               (saves uncommitted work in a commit, merges; never loses work)
+#   make unlock                 add released modules here only (make update does this too)
 #   make package                rebuild tinytorch/ from your modules (grading does it too)
 # Instructors and course maintainers:
 #   make test                   the template's own test suite
@@ -66,7 +68,7 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 	    echo "note: bubblewrap could not be installed; grading runs with resource limits only"; fi; \
 	fi
 
-.PHONY: venv grade status doctor test parity starter package unlock sync check-config lint clean help reseed \
+.PHONY: venv grade status doctor update test parity starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows grader-strength classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
 	bench-cnn bench-gpt bench-compression notebook gradebook dashboard
 
@@ -201,6 +203,9 @@ status: $(STAMP)
 
 doctor: $(STAMP)
 	@$(TITO) doctor
+
+update: $(STAMP)
+	@$(TITO) update
 
 # One MLP epoch through tinytorch (built from solutions/) against plain NumPy, same run.
 bench-mlp: $(STAMP)

@@ -222,7 +222,10 @@ def cmd_unlock(args: argparse.Namespace, layout: Layout, course: Course) -> int:
             print(f"locked {line}")
     if args.message and report.unlocked:
         names = ", ".join(report.unlocked)
-        body = "\n".join(f"- {name}: release date {today} reached" for name in report.unlocked)
+        released = {m.dirname: m.release for m in course.modules}
+        body = "\n".join(
+            f"- {name}: release date {released[name]} reached" for name in report.unlocked
+        )
         text = f"Unlock {names}\n\nAdded by the unlock workflow (only new files):\n{body}\n"
         Path(args.message).write_text(text, encoding="utf-8")
     return 0

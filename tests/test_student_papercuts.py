@@ -159,3 +159,32 @@ def test_a_shared_environment_is_never_repointed_from_another_checkout(tmp_path)
     assert (venv / ".made-for").read_text() == f"{owner}\n"
     assert (venv / "bin" / "tito").read_text() == f"#!{venv}/bin/python\n"
     assert list((venv / "course-packages").iterdir()) == []
+
+
+def test_make_works_in_a_module_folder(built):
+    folder = built / "assignments" / "02_activations"
+    assert (folder / "Makefile").is_file(), "the release seeds a Makefile in each module folder"
+    run = lambda *args: subprocess.run(  # noqa: E731
+        ["make", "--no-print-directory", *args],
+        cwd=folder, capture_output=True, text=True, env=ENV, check=False,
+    )  # fmt: skip
+    graded = run("grade")
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    assert "Points " in graded.stdout
+    results = json.loads((built / ".grades/02_activations/results.json").read_text())
+    assert results["extra_data"]["module"] == "02_activations"
+    assert not (built / ".grades/01_tensor").exists()
+    synced = run("sync")
+    assert synced.returncode == 0 and "already hold the same code" in synced.stdout
+    listed = run()
+    assert listed.returncode == 0 and "make grade MODULE=01" in listed.stdout
+
+
+def test_make_update_in_a_module_folder_says_what_it_did(built):
+    result = subprocess.run(
+        ["make", "--no-print-directory", "update"],
+        cwd=built / "assignments" / "01_tensor", capture_output=True, text=True, env=ENV,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "\nThis repository has no `origin` remote: nothing to fetch.\n" in result.stdout

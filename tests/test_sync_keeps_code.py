@@ -152,3 +152,16 @@ def test_doctor_names_classes_that_live_only_in_scratch_cells(repo, capsys):
     check = check_sync(layout, load_course(layout.manifest))
     assert check.outcome == "warn", check
     assert "01: ClampFn, ExpFn, LogFn, PowFn only in scratch cells of tensor.ipynb" in check.detail
+
+
+def test_a_stale_tab_loses_to_a_module_file_edited_again(repo, capsys):
+    py, ipynb = _files(repo)
+    tab = ipynb.read_text()
+    edit = _editor_edit(py)
+    assert _sync(repo, capsys)[0] == 0
+    py.write_text(py.read_text() + "\n\n# %%\nSECOND_EDIT = 2\n")  # edited again, not synced
+    ipynb.write_text(tab)
+    code, said = _sync(repo, capsys)
+    assert code == 0 and "so tensor.py was kept and tensor.ipynb rebuilt from it" in said
+    assert edit in py.read_text() and "SECOND_EDIT = 2" in py.read_text()
+    assert "SECOND_EDIT = 2" in notebook_to_py(read_notebook(ipynb.read_text()))

@@ -89,6 +89,7 @@ def test_a_released_module_missing_from_the_repository_says_git_pull(repo, capsy
     assert "run `git pull`" in err
     _, out, _ = run(repo, capsys, "status", "--json")
     assert json.loads(out)["modules"][1]["state"] == "released: run git pull"
+    assert "Module 02 is released: run `tito update`" in json.loads(out)["next_step"]
 
 
 def test_sync_reports_a_module_in_step(repo, capsys):

@@ -48,6 +48,7 @@ def test_unlocking_twice_after_edits_changes_nothing_the_student_wrote(
     first = _unlock(repo, "2026-10-01", "--message", str(message))
     assert "unlocked 03_layers" in first and "unlocked 02_activations" in first
     assert message.read_text().startswith("Unlock 02_activations, 03_layers")
+    assert "- 02_activations: release date 2026-09-14 reached" in message.read_text()
     second = _unlock(repo, "2026-10-01")
     assert "unlocked" not in second.replace("already unlocked", "")
     for name, text in STUDENT_FILES.items():

@@ -1,7 +1,9 @@
 """Generate `starter/NN_slug/` from `solutions/NN_slug/` (`make starter`).
 
 The module file loses its solution regions (see `regions.py`) and gains a notebook
-twin; every other file (README, visible tests, data) is copied as it is.
+twin; every other file (README, visible tests, data) is copied as it is. Each module
+folder also gets a small `Makefile` (`MODULE_MAKEFILE`), so that `make grade` works in
+`assignments/NN_slug/` as it does at the root.
 """
 
 from __future__ import annotations
@@ -15,6 +17,21 @@ from grader.course import Course, ModuleSpec
 from grader.layout import Layout
 
 IGNORED = {"__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
+MODULE_MAKEFILE = """\
+# This module's folder: `make grade` here grades this module, `make sync` and
+# `make notebook` work on it, and every other target of the course's Makefile works too.
+# Each runs in the repository's root folder, two folders up, for this module.
+MODULE ?= $(notdir $(CURDIR))
+
+help:
+\t@$(MAKE) --no-print-directory -C ../.. help
+
+Makefile: ;
+
+%:
+\t@$(MAKE) --no-print-directory -C ../.. $@ MODULE=$(MODULE)
+"""
+"""Written to every module folder; `make` there runs the root's target for the module."""
 
 
 def render_starter(layout: Layout, module: ModuleSpec) -> dict[str, bytes]:
@@ -32,6 +49,7 @@ def render_starter(layout: Layout, module: ModuleSpec) -> dict[str, bytes]:
             files[notebook_name] = write_notebook(py_to_notebook(text)).encode("utf-8")
         else:
             files[relative.as_posix()] = path.read_bytes()
+    files.setdefault("Makefile", MODULE_MAKEFILE.encode("utf-8"))
     if module.filename not in files:
         raise FileNotFoundError(
             f"{source_dir / module.filename}: the module's solution file is missing"

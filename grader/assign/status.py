@@ -99,7 +99,7 @@ def _milestones(layout: Layout, course: Course) -> list[MilestoneStatus]:
 def _next_step(modules: list[ModuleStatus]) -> str:
     waiting = [m for m in modules if m.state == WAITING]
     if waiting:
-        return f"Module {waiting[0].key} is released: run `git pull` to get it."
+        return f"Module {waiting[0].key} is released: run `tito update` to get it."
     for module in modules:
         if module.state != UNLOCKED:
             continue

@@ -19,13 +19,14 @@ No graded code is lost on the way:
 A notebook that cannot be read stops the sync with one sentence saying how to recover.
 
 Why not jupytext (which the TinyTorch project uses to pair its notebooks)? Its pairing
-is a Jupyter contents manager: it keeps the `.py` and the notebook in step only while
-Jupyter saves, and then every cell goes to both files and the newer file's inputs
-win. Here the `.py` is what is graded and is often edited outside Jupyter, scratch
-cells must never reach it, and a stale tab must not overwrite it: jupytext would write
-a stale tab's cells to the `.py` on save, and has no scratch cells. The percent format
-(`# %%`) is jupytext's own, so a student can still open the `.py` with jupytext; one
-more pinned dependency would buy none of the guarantees above.
+lives in Jupyter's contents manager: on open, the inputs come from the more recent file
+of the pair; on save, every cell of the open tab is written to both files. So a stale
+tab overwrites the `.py` on its next save, which is the very loss to prevent; every
+cell reaches the `.py` (a cell made active in the notebook only is still written there,
+commented out), so there are no scratch cells; and nothing keeps the pair in step when
+the `.py` is edited outside Jupyter and graded by `make grade`. The percent format
+(`# %%`) is jupytext's own, so a student can still open the `.py` with jupytext; a
+pinned jupytext here would add a dependency and give none of the guarantees above.
 """
 
 from __future__ import annotations
@@ -362,6 +363,9 @@ def sync_module(directory: Path, filename: str, prefer: str | None = None) -> Sy
                 f"{py.name} and {notebook.name} already hold the same code"
                 f"{_aside(_scratch_note(parsed))}.",
             )
+        stale = _stale_cells(py, parsed, replaced) if notebook_changed else []
+        if stale:
+            return _keep_py_over_stale_notebook(py, notebook, parsed, stale, replaced)
         if py_changed and notebook_changed:
             raise SyncConflictError(
                 f"Both {py.name} and {notebook.name} changed since the last sync, so neither "
@@ -371,9 +375,6 @@ def sync_module(directory: Path, filename: str, prefer: str | None = None) -> Sy
             )
         if py_changed:
             return _py_to_notebook(py, notebook, replaced)
-        stale = _stale_cells(py, parsed, replaced)
-        if stale:
-            return _keep_py_over_stale_notebook(py, notebook, parsed, stale, replaced)
         _lost_definitions(py, notebook, parsed)
     return _notebook_to_py(py, notebook, parsed, adopted, replaced)
 

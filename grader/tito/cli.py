@@ -8,6 +8,7 @@ run, so `tito grade 05` and `make grade MODULE=05` are the same grading.
     tito milestone [03] [-- script arguments]
     tito notebook [05]              JupyterLab on your modules (installed on first use)
     tito doctor [--json]            is this machine ready, and what to do next
+    tito update                     bring in released modules (saves and merges your work)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from grader.assign.status import (
     module_state,
     score_text,
 )
+from grader.assign.update import UpdateError, update
 from grader.course import Course, CourseConfigError, ModuleSpec, load_course
 from grader.layout import Layout
 from grader.tito import render
@@ -181,6 +183,19 @@ def main_notebook(*, layout: Layout, course: Course, today: dt.date, key: str | 
     return grader_main(["--root", str(layout.root), "notebook", *module])
 
 
+def main_update(*, layout: Layout, course: Course, today: dt.date) -> int:
+    """Fetch and merge the released modules, unlock today's here, rebuild tinytorch/."""
+    from grader.cli import refresh_package
+
+    try:
+        update(layout, course, today, say=lambda line: print(line, flush=True))
+    except UpdateError as error:
+        print(f"tito update: {error}", file=sys.stderr)
+        return 1
+    refresh_package(layout, course)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tito", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -208,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     notebook.add_argument("module", nargs="?", metavar="NN")
     doctor = verbs.add_parser("doctor", help="check this machine and say what to do next")
     doctor.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    verbs.add_parser(
+        "update", help="bring in released modules, whatever you changed (never loses work)"
+    )
     return parser
 
 
@@ -226,6 +244,8 @@ def _dispatch(args: argparse.Namespace, script_args: list[str]) -> int:
         return main_grade(**common, keys=args.modules, as_json=args.json)
     if args.verb == "sync":
         return main_sync(**common, key=args.module, prefer=args.prefer)
+    if args.verb == "update":
+        return main_update(**common)
     return main_notebook(**common, key=args.module)
 
 

@@ -214,7 +214,7 @@ def diagnose(layout: Layout, course: Course, today: dt.date) -> Diagnosis:
             results.append(Check("Check", FAIL, f"could not run: {error!r}", "tell your TA"))
     status = course_status(layout, course, today)
     if not any(m.state == UNLOCKED for m in status.modules):
-        next_step = "No module is unlocked yet: run `git pull` after the first release date."
+        next_step = "No module is unlocked yet: run `make update` after the first release date."
     else:
         next_step = status.next_step
     failing = [check for check in results if check.outcome == FAIL]
