@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -20,11 +21,17 @@ from grader.check.integrity import IntegrityReport
 from grader.classroom50.result import classroom50_result, release_body
 from grader.course import Course, CourseConfigError, ModuleSpec, load_course
 from grader.grade.engine import grade_module
-from grader.grade.session import RequestError, grade, modules_to_grade
+from grader.grade.session import (
+    GradeRun,
+    RequestError,
+    grade,
+    isolation_note,
+    modules_to_grade,
+)
 from grader.layout import Layout
 from grader.package import PackageReport, build_package
 from grader.release import release
-from grader.remote.isolation import IsolationError, choose, isolation_required
+from grader.remote.isolation import IsolationError, Level, choose, isolation_required
 from grader.report.formats import (
     classroom_notices,
     combined_results,
@@ -124,6 +131,7 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
         if not args.actions:  # the workflows rebuild it themselves (make classroom-grade)
             refresh_package(layout, course)
     isolation = choose(isolation_required() or args.official)
+    shown: set[str] = set()  # errors printed in full once per run (grader/report/formats.py)
 
     def show(result: ModuleResult) -> None:
         target = (
@@ -132,7 +140,7 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
             else layout.local_results(result.module)
         )
         _write_json(target, to_gradescope(result))  # the record first, then the console
-        print(console_table(result))
+        print(console_table(result, shown=shown))
         print()
 
     with commands_stopped(args.actions):
@@ -157,12 +165,30 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
         _write_json(Path(args.classroom50), classroom50_result(run.results, os.environ))
         body = Path(args.classroom50).with_name("release-body.md")
         body.write_text(release_body(run.results), encoding="utf-8", errors="backslashreplace")
-    for line in run.preamble:
+    for line in _console_notes(run, layout, always=args.actions):
         print(f"note: {line}")
     print(points_line(run.results))
     if args.actions:
         print("\n".join(classroom_notices(run.results)))
     return 0
+
+
+def _console_notes(run: GradeRun, layout: Layout, always: bool) -> list[str]:
+    """The run's notes for the terminal. The isolation note is news only the first time on
+    this machine, when the isolation changed, or when it is weaker than namespaces (a
+    preview, not the recorded grade): other runs leave it out (`.grades/` remembers it)."""
+    note = isolation_note(run.isolation)
+    record = layout.root / ".grades" / "isolation-note.txt"
+    try:
+        known = record.read_text(encoding="utf-8").strip() == note
+    except OSError:
+        known = False
+    if always or run.isolation.level != Level.NAMESPACES or not known:
+        with contextlib.suppress(OSError):
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(note + "\n", encoding="utf-8")
+        return list(run.preamble)
+    return [line for line in run.preamble if line != note]
 
 
 def _sync_quietly(directory: Path, module: ModuleSpec) -> None:

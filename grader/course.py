@@ -61,6 +61,16 @@ class ModuleSpec:
         return f"{self.slug}.py"
 
 
+def not_published(module: ModuleSpec) -> str:
+    """What a student reads, wherever it is said, about a module the course has no tests
+    for yet (listed in classroom.yml, but not published by the instructors)."""
+    return (
+        f"module {module.key} ({module.title}) is not published yet: your course has no "
+        f"tests for it (release date {module.release}), so it cannot be unlocked or graded "
+        "until your instructors publish it"
+    )
+
+
 @dataclass(frozen=True)
 class Policies:
     """Course-wide rules from classroom.yml."""

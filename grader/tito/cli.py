@@ -31,7 +31,7 @@ from grader.assign.status import (
     module_state,
     score_text,
 )
-from grader.course import Course, CourseConfigError, ModuleSpec, load_course
+from grader.course import Course, CourseConfigError, ModuleSpec, load_course, not_published
 from grader.layout import Layout
 from grader.tito import render
 from grader.tito.doctor import diagnose
@@ -52,8 +52,7 @@ def _module(layout: Layout, course: Course, key: str, today: dt.date) -> ModuleS
     except CourseConfigError:
         known = f"{course.modules[0].key}-{course.modules[-1].key}"
         raise TitoError(
-            f"there is no module {key!r} in this course (modules {known}); "
-            "`tito status` lists them"
+            f"there is no module {key!r} in this course (modules {known}); `tito status` lists them"
         ) from None
     state = module_state(layout, module, today)
     if state == LOCKED:
@@ -62,10 +61,7 @@ def _module(layout: Layout, course: Course, key: str, today: dt.date) -> ModuleS
             "appears in your repository on that day (then run `git pull`)"
         )
     if state == NOT_PUBLISHED:
-        raise TitoError(
-            f"module {module.key} ({module.title}) was to open on {module.release}, but your "
-            "course has not published it yet; ask your instructor"
-        )
+        raise TitoError(not_published(module))
     if state != UNLOCKED:
         raise TitoError(
             f"module {module.key} ({module.title}) was released on {module.release} but is not "
@@ -99,8 +95,12 @@ def print_status(status: CourseStatus) -> None:
         "Milestones (tito milestone NN)",
         ["Milestone", "Title", "Needs modules", "Ready"],
         [
-            [m.key, m.title, ", ".join(m.modules), "ready" if m.ready else
-             "not yet: finish " + ", ".join(m.missing)]
+            [
+                m.key,
+                m.title,
+                ", ".join(m.modules),
+                "ready" if m.ready else "not yet: finish " + ", ".join(m.missing),
+            ]
             for m in status.milestones
         ],
     )
