@@ -115,7 +115,7 @@ def test_an_error_under_many_tests_is_printed_in_full_once(planted):
     failing = [t for t in planted.tests if "GetItemFn.forward" in t.feedback]
     assert len(failing) >= 3  # Task 01.7's stub sits under several tests
     assert console.count(stub) == 1
-    again = "Task 01.7: implement GetItemFn.forward. (the same error as above)"
+    again = "Task 01.7: implement GetItemFn.forward. (as above)"
     assert console.count(again) == len(failing) - 1
 
 
@@ -143,7 +143,7 @@ def test_identical_hints_are_printed_once_per_run_across_modules():
     )
     second = flat(console_table(_module(_failed("c", hint)), shown=shown))
     assert (first + second).count("Hint: np.asarray(data)") == 1
-    same = "NotImplementedError: Task 01.1: implement Tensor.__init__. (the same error as above)"
+    same = "NotImplementedError: Task 01.1: implement Tensor.__init__. (as above)"
     assert first.count(same) == 1 and second.count(same) == 1
     different = hint.replace("line 155", "line 156")
     assert "Hint:" in console_table(_module(_failed("d", different)), shown=shown)

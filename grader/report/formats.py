@@ -165,7 +165,7 @@ def _console_feedback(feedback: str, shown: set[str]) -> list[str]:
     report, heading, printed = feedback.partition(f"\n\n{OUTPUT_HEADING}\n")
     error = _error_part(report)
     if error in shown:
-        lines = [f"{_error_line(error)} (the same error as above)"]
+        lines = [f"{_error_line(error)} (as above)"]
     else:
         shown.add(error)
         lines = shorten_feedback(report, CONSOLE_TRACEBACK_LINES, CONSOLE_MESSAGE_LINES)
