@@ -117,8 +117,8 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
             )
             return 0
         print(
-            f"Grading module {module.dirname}, the one you are working on (the first unlocked "
-            "module not yet passing here); choose another with `make grade MODULE=NN`."
+            f"Grading module {module.dirname}, the one you are working on (not yet passing "
+            "here, and due first); choose another with `make grade MODULE=NN`."
         )
         keys = [module.key]
     modules, notes = modules_to_grade(course, layout, keys, today)
@@ -355,8 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--module",
         nargs="+",
         required=True,
-        help="modules like 01, 5, tensor or 01_tensor; 'all'; or 'current' (the first "
-        "unlocked module not yet passing here)",
+        help="modules like 01, 5, tensor or 01_tensor; 'all'; or 'current' (the unlocked "
+        "module not yet passing here that is due first)",
     )
     grade.add_argument(
         "--submission", help="folder holding NN_slug/ module folders (default: assignments)"

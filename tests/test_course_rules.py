@@ -40,7 +40,7 @@ def test_the_student_readme_gives_due_times_late_policy_points_and_prerequisites
     )
     assert "America/New_York" in readme
     assert "loses 10% of its score for each started day" in readme
-    assert "for up to 7 days (at most 70%); a push later than that scores 0" in readme
+    assert "for up to 7 days (at most 70%); a push later than that earns nothing" in readme
     assert "Local scores are not your grade" in readme and "out of 100 points" in readme
     assert "from the course's reference solutions after that" in readme
     assert "the student\ntemplate's README has them here" not in readme  # the placeholder

@@ -46,9 +46,9 @@ def window(module: ModuleSpec, course: Course, now: dt.datetime) -> Window:
     return Window.LATE if now <= hand_ins_close(module, course) else Window.CLOSED
 
 
-def time_text(moment: dt.datetime, course: Course) -> str:
+def time_text(when: dt.datetime, course: Course) -> str:
     """`2026-09-20 23:59:59 EDT` in the course's time zone."""
-    return moment.astimezone(course.policies.timezone).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return when.astimezone(course.policies.timezone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def zone_text(course: Course) -> str:
@@ -72,8 +72,8 @@ def late_policy_text(course: Course) -> str:
     policies = course.policies
     if policies.max_late_days == 0:
         return (
-            "No late work: a module pushed after its due time scores 0; the grade comes from "
-            "the last push before the due time."
+            "No late work: a push after a module's due time earns nothing; the grade comes "
+            "from the last push before the due time."
         )
     penalty, days = policies.late_penalty_per_day, policies.max_late_days
     worst = min(1.0, penalty * days)
@@ -85,7 +85,7 @@ def late_policy_text(course: Course) -> str:
     )
     return (
         f"Late work: a module pushed after its due time {loss}, for up to {days} days "
-        f"(at most {worst:.0%}); a push later than that scores 0 for the module. Lateness is "
+        f"(at most {worst:.0%}); a push later than that earns nothing. Lateness is "
         "counted from the push that last changed the module's own file, as GitHub recorded "
         "it (commit dates are never read), and a late push never lowers a grade: the better "
         "of the on-time grade and the late one after its penalty counts."
@@ -144,10 +144,10 @@ def summary(course: Course) -> list[str]:
     if policies.max_late_days:
         late = (
             f"Late: -{policies.late_penalty_per_day:.0%} per started day after the due time, "
-            f"for up to {policies.max_late_days} days; after that a push scores 0."
+            f"for up to {policies.max_late_days} days; after that a push earns nothing."
         )
     else:
-        late = "Late: no late work; a push after the due time scores 0."
+        late = "Late: no late work; a push after the due time earns nothing."
     source = (
         "your own code until their hand-ins close, then the reference solutions"
         if policies.prerequisites_from == "reference"

@@ -3,7 +3,7 @@ run, so `tito grade 05` and `make grade MODULE=05` are the same grading.
 
     tito status [--json]            every module: state, dates, last local score; milestones
     tito grade [05 [06 ...]|all] [--json]   no module: the one whose folder you are in,
-                                    else the first unlocked one not yet passing
+                                    else the one not yet passing that is due first
     tito sync 05 [--from py|notebook]
     tito milestone [03] [-- script arguments]
     tito notebook [05]              JupyterLab on your modules (installed on first use)
