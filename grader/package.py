@@ -73,7 +73,14 @@ if "autograd" in _MODULES:
 
 def __getattr__(name):
     if name in _NAMES:
-        return getattr(importlib.import_module(f"tinytorch.core.{{_NAMES[name]}}"), name)
+        try:
+            module = importlib.import_module(f"tinytorch.core.{{_NAMES[name]}}")
+        except AttributeError as error:  # `from tinytorch import` would hide it
+            raise _not_loaded(name, [_where(_NAMES[name], error)]) from error
+        except Exception as error:
+            error.add_note(f"In your code: {{_where(_NAMES[name], error)}}. {{_FIX}}")
+            raise
+        return getattr(module, name)
     broken = []
     for module_name in _MODULES:  # a name added since the last `make package`
         try:
@@ -84,12 +91,19 @@ def __getattr__(name):
         if name in getattr(module, "__all__", ()):
             return getattr(module, name)
     if broken:  # the name may be in a module that does not load: say which, and where
-        raise ImportError(
-            f"cannot import {{name!r}} from tinytorch: " + "; ".join(broken) + ". Fix it "
-            "there, then run `make package` (make grade and make sync also rebuild "
-            "tinytorch) and restart the kernel."
-        )
+        raise _not_loaded(name, broken)
     raise AttributeError(f"module 'tinytorch' has no attribute {{name!r}}")
+
+
+_FIX = (
+    "Fix it there, then run `make package` (make grade and make sync also rebuild "
+    "tinytorch) and restart the kernel."
+)
+
+
+def _not_loaded(name, places):
+    places = "; ".join(places)
+    return ImportError(f"cannot import {{name!r}} from tinytorch: {{places}}. {{_FIX}}")
 
 
 def _where(module_name, error):

@@ -189,23 +189,58 @@ def repo(released, tmp_path) -> Path:  # noqa: F811
     return student_repository(released.template, tmp_path / "student")
 
 
-def test_a_syntax_error_in_module_01_names_the_students_file_and_line(repo):
+def _import_tensor_after(repo: Path, change) -> tuple[int, str]:
+    """Change one line of the student's module 01, rebuild tinytorch as `make package`
+    does, and import Tensor as a notebook would: (the changed line's number, the error)."""
     module_file = repo / "assignments" / TENSOR.dirname / TENSOR.filename
     lines = module_file.read_text(encoding="utf-8").splitlines()
-    broken = next(i for i, line in enumerate(lines) if line.startswith("def zeros("))
-    assert lines[broken].endswith(":")
-    lines[broken] = lines[broken][:-1]  # the colon forgotten
+    index = change(lines)
     module_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert cli.main(["--root", str(repo), "package"]) == 0
     code = "import sys; sys.path.insert(0, '.'); from tinytorch import Tensor"
     loaded = subprocess.run(
         [sys.executable, "-I", "-c", code], cwd=repo, capture_output=True, text=True, check=False
     )
-    error = loaded.stderr.strip().splitlines()[-1]
+    return index + 1, loaded.stderr.strip().splitlines()[-1]
+
+
+def _forget_a_colon(lines: list[str]) -> int:
+    index = next(i for i, line in enumerate(lines) if line.startswith("def zeros("))
+    assert lines[index].endswith(":")
+    lines[index] = lines[index][:-1]
+    return index
+
+
+def _misspell_a_dtype(lines: list[str]) -> int:
+    index = lines.index("DEFAULT_DTYPE = np.float32")
+    lines[index] = "DEFAULT_DTYPE = np.float23"
+    return index
+
+
+def _misname_numpy(lines: list[str]) -> int:
+    index = lines.index("DEFAULT_DTYPE = np.float32")
+    lines[index] = "DEFAULT_DTYPE = numpy.float32"
+    return index
+
+
+@pytest.mark.parametrize(
+    ("change", "kind"), [(_forget_a_colon, "SyntaxError"), (_misspell_a_dtype, "AttributeError")]
+)
+def test_a_module_01_that_does_not_load_names_the_students_file_and_line(repo, change, kind):
+    line, error = _import_tensor_after(repo, change)
     assert error.startswith("ImportError: cannot import 'Tensor' from tinytorch")
-    assert f"assignments/01_tensor/tensor.py fails at line {broken + 1} (SyntaxError" in error
+    assert f"assignments/01_tensor/tensor.py fails at line {line} ({kind}" in error
     assert "make package" in error
     assert "course-packages" not in error and "__init__.py" not in error
+
+
+def test_other_errors_keep_their_kind_and_gain_the_students_file_and_line(repo):
+    line, last = _import_tensor_after(repo, _misname_numpy)
+    assert last == (
+        f"In your code: assignments/01_tensor/tensor.py fails at line {line} (NameError: name "
+        "'numpy' is not defined). Fix it there, then run `make package` (make grade and make "
+        "sync also rebuild tinytorch) and restart the kernel."
+    )
 
 
 def test_a_module_not_published_yet_gets_one_wording_everywhere(repo, capsys):
