@@ -2,8 +2,8 @@
 # Students (`./tito <command>` does the same, without activating .venv; it sets it up first):
 #   make grade MODULE=01        grade your module 01 with its tests (creates .venv on first use);
 #                               MODULE=1, =tensor and =01_tensor work too. Without MODULE: the
-#                               module you are working on (first unlocked one not yet passing)
-#   make status                 every module: locked or unlocked, dates, your last score here
+#                               module you are working on (not yet passing, due first)
+#   make status                 every module: state, due time, late or closed, your last score
 #   make sync MODULE=01 [FROM=py|notebook]   bring the module file and its notebook in step
 #   make notebook [MODULE=01]   JupyterLab on your modules (installed on first use)
 #   make milestone [M=03] [ARGS="--dataset fashion-mnist"]   a historical demo on your code

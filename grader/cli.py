@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -21,10 +22,16 @@ from grader.assign.workspace import build_student_package, kept_lines, update_wo
 from grader.check.integrity import IntegrityReport
 from grader.classroom50.result import classroom50_result, release_body
 from grader.course import Course, CourseConfigError, ModuleSpec, load_course
-from grader.grade.session import RequestError, grade, modules_to_grade
+from grader.grade.session import (
+    GradeRun,
+    RequestError,
+    grade,
+    isolation_note,
+    modules_to_grade,
+)
 from grader.layout import Layout
 from grader.release import release
-from grader.remote.isolation import IsolationError, choose, isolation_required
+from grader.remote.isolation import IsolationError, Level, choose, isolation_required
 from grader.report.formats import (
     classroom_notices,
     combined_results,
@@ -111,8 +118,8 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
             )
             return 0
         print(
-            f"Grading module {module.dirname}, the one you are working on (the first unlocked "
-            "module not yet passing here); choose another with `make grade MODULE=NN`."
+            f"Grading module {module.dirname}, the one you are working on (not yet passing "
+            "here, and due first); choose another with `make grade MODULE=NN`."
         )
         keys = [module.key]
     modules, notes = modules_to_grade(course, layout, keys, today)
@@ -123,11 +130,12 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
         update = update_workspace(layout, course, modules, rebuild_package=not args.actions)
         _print_lines(update.lines)
     isolation = choose(isolation_required() or args.official)
+    shown: set[str] = set()  # errors printed in full once per run (grader/report/formats.py)
 
     def show(result: ModuleResult) -> None:
         one_file = Path(args.json) if args.json and len(modules) == 1 else None
         _save_result(layout, result, one_file)  # the record first, then the console
-        print(console_table(result))
+        print(console_table(result, shown=shown))
         print()
 
     with commands_stopped(args.actions), live_report(sys.stdout) as progress:
@@ -153,7 +161,7 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
         _write_json(Path(args.classroom50), classroom50_result(run.results, os.environ))
         body = Path(args.classroom50).with_name("release-body.md")
         body.write_text(release_body(run.results), encoding="utf-8", errors="backslashreplace")
-    for line in run.preamble:
+    for line in _console_notes(run, layout, always=args.actions):
         print(f"note: {line}")
     print(points_line(run.results))
     if args.actions:
@@ -169,6 +177,24 @@ def _print_lines(lines: Iterable[str]) -> None:
 def _save_result(layout: Layout, result: ModuleResult, path: Path | None = None) -> None:
     """A module's results.json: in `.grades/` (what `tito status` reads), or at `path`."""
     _write_json(path or layout.local_results(result.module), to_gradescope(result))
+
+
+def _console_notes(run: GradeRun, layout: Layout, always: bool) -> list[str]:
+    """The run's notes for the terminal. The isolation note is news only the first time on
+    this machine, when the isolation changed, or when it is weaker than namespaces (a
+    preview, not the recorded grade): other runs leave it out (`.grades/` remembers it)."""
+    note = isolation_note(run.isolation)
+    record = layout.root / ".grades" / "isolation-note.txt"
+    try:
+        known = record.read_text(encoding="utf-8").strip() == note
+    except OSError:
+        known = False
+    if always or run.isolation.level != Level.NAMESPACES or not known:
+        with contextlib.suppress(OSError):
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(note + "\n", encoding="utf-8")
+        return list(run.preamble)
+    return [line for line in run.preamble if line != note]
 
 
 def cmd_starter(args: argparse.Namespace, layout: Layout, course: Course) -> int:
@@ -314,8 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--module",
         nargs="+",
         required=True,
-        help="modules like 01, 5, tensor or 01_tensor; 'all'; or 'current' (the first "
-        "unlocked module not yet passing here)",
+        help="modules like 01, 5, tensor or 01_tensor; 'all'; or 'current' (the unlocked "
+        "module not yet passing here that is due first)",
     )
     grade.add_argument(
         "--submission", help="folder holding NN_slug/ module folders (default: assignments)"

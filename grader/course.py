@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,31 @@ class ModuleSpec:
     def filename(self) -> str:
         """The student's module file."""
         return f"{self.slug}.py"
+
+
+def hand_ins_close(module: ModuleSpec, course: Course) -> dt.datetime:
+    """When the last late hand-in of `module` is due (the end of its late window)."""
+    return module.due + dt.timedelta(days=course.policies.max_late_days)
+
+
+def late_fraction(module: ModuleSpec, policies: Policies, when: dt.datetime) -> tuple[float, int]:
+    """(fraction of the score lost, started days late) for a hand-in at `when`."""
+    if when <= module.due:
+        return 0.0, 0
+    days = math.ceil((when - module.due).total_seconds() / 86400)
+    if days > policies.max_late_days:
+        return 1.0, days
+    return min(1.0, days * policies.late_penalty_per_day), days
+
+
+def not_published(module: ModuleSpec) -> str:
+    """What a student reads, wherever it is said, about a module the course has no tests
+    for yet (listed in classroom.yml, but not published by the instructors)."""
+    return (
+        f"module {module.key} ({module.title}) is not published yet: your course has no "
+        f"tests for it (release date {module.release}), so it cannot be unlocked or graded "
+        "until your instructors publish it"
+    )
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,11 @@ later module never stops `import tinytorch` or the earlier modules from working.
 
 import importlib
 import re
+import traceback
 import warnings
 
 _MODULES = {modules!r}
+_SOURCES = {sources!r}
 _NAMES = {names}
 _FORWARD_ONLY_UNTIL_AUTOGRAD = {forward_only!r}
 _STUB_MESSAGE = re.compile({stub_pattern!r})
@@ -82,15 +84,51 @@ if "autograd" in _MODULES:
 
 def __getattr__(name):
     if name in _NAMES:
-        return getattr(importlib.import_module(f"tinytorch.core.{{_NAMES[name]}}"), name)
+        try:
+            module = importlib.import_module(f"tinytorch.core.{{_NAMES[name]}}")
+        except AttributeError as error:  # `from tinytorch import` would hide it
+            raise _not_loaded(name, [_where(_NAMES[name], error)]) from error
+        except Exception as error:
+            error.add_note(f"In your code: {{_where(_NAMES[name], error)}}. {{_FIX}}")
+            raise
+        return getattr(module, name)
+    broken = []
     for module_name in _MODULES:  # a name added since the last `make package`
         try:
             module = importlib.import_module(f"tinytorch.core.{{module_name}}")
-        except Exception:
+        except Exception as error:
+            broken.append(_where(module_name, error))
             continue
         if name in getattr(module, "__all__", ()):
             return getattr(module, name)
+    if broken:  # the name may be in a module that does not load: say which, and where
+        raise _not_loaded(name, broken)
     raise AttributeError(f"module 'tinytorch' has no attribute {{name!r}}")
+
+
+_FIX = (
+    "Fix it there, then run `make package` (make grade and make sync also rebuild "
+    "tinytorch) and restart the kernel."
+)
+
+
+def _not_loaded(name, places):
+    places = "; ".join(places)
+    return ImportError(f"cannot import {{name!r}} from tinytorch: {{places}}. {{_FIX}}")
+
+
+def _where(module_name, error):
+    """`error` from loading a module, told at the student's own file and line (the copy
+    in tinytorch/core/ starts with a one-line header)."""
+    line = getattr(error, "lineno", None) if isinstance(error, SyntaxError) else None
+    if line is None:
+        frames = traceback.extract_tb(error.__traceback__)
+        mine = [f for f in frames if f.filename.endswith(f"core/{{module_name}}.py")]
+        line = mine[-1].lineno if mine else None
+    shown = f"line {{max(1, line - {header_lines})}}" if line else "loading it"
+    kind = type(error).__name__
+    message = error.msg if isinstance(error, SyntaxError) else str(error)
+    return f"{{_SOURCES.get(module_name, module_name)}} fails at {{shown}} ({{kind}}: {{message}})"
 
 
 def __dir__():
@@ -210,7 +248,9 @@ def build_package(
     package = target / "tinytorch"
     modules: list[str] = []
     names: dict[str, str] = {}
+    shown_sources: dict[str, str] = {}
     for source in sources:
+        shown_sources[source.module.slug] = source.shown
         body = source.path.read_text(encoding="utf-8")
         core_file = package / "core" / source.module.filename
         write_generated(core_file, render_generated(body, source.shown), report)
@@ -220,6 +260,8 @@ def build_package(
             names.setdefault(name, source.module.slug)
     init_body = INIT_TEMPLATE.format(
         modules=tuple(modules),
+        sources=shown_sources,
+        header_lines=HEADER_LINES,
         names=pprint.pformat(names, width=88, sort_dicts=False),
         forward_only=forward_only_until_autograd,
         stub_pattern=STUB_MESSAGE.pattern,

@@ -2,7 +2,8 @@
 
 - `dist/student-template/`: what GitHub Classroom copies into every student repository:
   the grading engine without hidden tests, starter/, milestones/, the student workflows,
-  the README without its instructor sections, `assignments/` seeded with the modules
+  the README without its instructor sections and with the course's dates and rules
+  (grader/assign/rules.py), `assignments/` seeded with the modules
   released by the given day, `tinytorch/` built from them, and the integrity manifest.
   Never solutions/, grader/hidden/, the template's own tests or CI.
 - `dist/classroom50/`: `autograder.py`, the Classroom 50 autograder (copy it to
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.assign.regions import BEGIN, solution_only_lines
+from grader.assign.rules import with_rules
 from grader.assign.starter import built_modules
 from grader.assign.unlock import unlock_modules
 from grader.assign.workspace import build_student_package
@@ -129,7 +131,8 @@ def build_template(layout: Layout, course: Course, target: Path, today: dt.date)
             text = render_unlock_workflow(text, course)  # release days, not every day
         (workflows / name).write_text(text, encoding="utf-8")
     readme = (layout.root / "README.md").read_text(encoding="utf-8")
-    (target / "README.md").write_text(student_readme(readme), encoding="utf-8")
+    readme = with_rules(student_readme(readme), course)  # dates and rules from classroom.yml
+    (target / "README.md").write_text(readme, encoding="utf-8")
     student = Layout(target)
     unlock_modules(student, course, today)
     build_student_package(student, course)

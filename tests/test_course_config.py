@@ -116,5 +116,6 @@ def test_grading_a_module_that_is_not_built_yet_says_so(capsys):
 
     assert main(["grade", "--module", "20"]) == 2
     err = capsys.readouterr().err
-    assert "module 20 (Capstone: TinyMLPerf) cannot be graded yet" in err
+    assert "module 20 (Capstone: TinyMLPerf) is not published yet" in err
+    assert "cannot be unlocked or graded" in err
     assert "Traceback" not in err

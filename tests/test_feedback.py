@@ -153,12 +153,14 @@ def test_a_local_run_says_hidden_tests_are_graded_on_push_without_any_warning(tm
 # -- 5. hints that say what went wrong ----------------------------------------------------
 
 
-def test_a_bare_array_or_number_is_told_to_be_wrapped_in_a_tensor():
+def test_a_bare_array_or_number_is_told_to_return_through_the_ops_function():
     for value, kind in [(np.ones(2), "a NumPy array"), (np.float32(3.0), "a plain number")]:
         with pytest.raises(AssertionError) as caught:
             as_array(value, "x.sum()")
-        assert f"returned {kind}" in str(caught.value)
-        assert "return Tensor(result)" in str(caught.value)
+        message = str(caught.value)
+        assert f"returned {kind}" in message
+        assert "SomeFn.apply(self, ...)" in message and "autograd" in message
+        assert "return Tensor(result)" not in message  # it would bypass autograd
 
 
 def test_differing_values_and_dtypes_say_so_on_the_first_line():

@@ -14,6 +14,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from grader.assign.regions import open_tasks
+from grader.assign.rules import Window, moment, summary, time_text, window, window_text
 from grader.course import Course, ModuleSpec
 from grader.layout import Layout
 from grader.milestone_index import discover, needed_modules
@@ -37,6 +38,11 @@ class ModuleStatus:
     state: str
     release: str
     due: str
+    """The due time with its zone (`2026-09-20 23:59:59 EDT`)."""
+    window: str
+    """open, late or closed at the status's moment (grader/assign/rules.py)."""
+    hand_in: str
+    """What a push of this module is worth now, in words."""
     points: float
     last_score: LocalScore | None
 
@@ -58,9 +64,14 @@ class CourseStatus:
 
     course: str
     today: str
+    now: str
+    """The moment the windows were judged at, with the course's zone."""
     modules: list[ModuleStatus]
     milestones: list[MilestoneStatus]
     next_step: str
+    rules: list[str]
+    """The due time, late policy, local points and earlier modules, from classroom.yml
+    (the student README has them at length)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -96,52 +107,89 @@ def _milestones(layout: Layout, course: Course) -> list[MilestoneStatus]:
     return found
 
 
-def _next_step(modules: list[ModuleStatus]) -> str:
+def _unfinished(module: ModuleStatus) -> bool:
+    score = module.last_score
+    return module.state == UNLOCKED and (score is None or score.score < score.max_score)
+
+
+def _work_order(modules: list[ModuleStatus], specs: dict[str, ModuleSpec]) -> list[ModuleStatus]:
+    """The unfinished unlocked modules, by due time, those whose hand-ins closed last."""
+    unfinished = [m for m in modules if _unfinished(m)]
+    return sorted(unfinished, key=lambda m: (m.window == Window.CLOSED, specs[m.key].due))
+
+
+def _next_step(modules: list[ModuleStatus], specs: dict[str, ModuleSpec]) -> str:
+    """What to do next, by the deadlines: a module released but not pulled, then the
+    unfinished module due first that still earns points (a late one before an open one:
+    it loses more each day); a closed module, worth nothing now, only when none is left."""
     waiting = [m for m in modules if m.state == WAITING]
     if waiting:
         return f"Module {waiting[0].key} is released: run `tito update` to get it."
-    for module in modules:
-        if module.state != UNLOCKED:
-            continue
-        if module.last_score is None:
-            return (
-                f"Work on module {module.key} ({module.title}), then run "
-                f"`tito grade {module.key}`."
-            )
-        if module.last_score.score < module.last_score.max_score:
-            return (
-                f"Module {module.key} ({module.title}) scores "
-                f"{module.last_score.score:g}/{module.last_score.max_score:g} here: "
-                f"keep going, then run `tito grade {module.key}`."
-            )
+    order = _work_order(modules, specs)
+    earning = [m for m in order if m.window != Window.CLOSED]
+    if earning:
+        first = earning[0]
+        then = f"then run `tito grade {first.key}`"
+        score = first.last_score
+        doing = (
+            f"Work on module {first.key} ({first.title})"
+            if score is None
+            else f"Module {first.key} ({first.title}) scores "
+            f"{score.score:g}/{score.max_score:g} here: keep going"
+        )
+        if first.window == Window.LATE:
+            after = [m for m in earning[1:] if m.window == Window.OPEN]
+            also = f"; module {after[0].key} is due {after[0].due}" if after else ""
+            return f"{doing}, {then}. It is {first.hand_in}{also}."
+        return f"{doing}, due {first.due}; {then}."
+    closed = [m.key for m in order]
+    past = (
+        f" Module(s) {', '.join(closed)}: hand-ins closed, pushes no longer count."
+        if closed
+        else ""
+    )
     upcoming = [m for m in modules if m.state == LOCKED]
     if upcoming:
         first = upcoming[0]
-        return f"All unlocked modules pass here. Module {first.key} opens on {first.release}."
-    return "Every module passes its visible tests here. Push, and read your hidden-test feedback."
+        return f"All open modules pass here.{past} Module {first.key} opens on {first.release}."
+    return (
+        f"Every open module passes its visible tests here.{past} Push, and read your "
+        "hidden-test feedback."
+    )
 
 
-def current_module(layout: Layout, course: Course, today: dt.date) -> ModuleSpec | None:
-    """The module the student is working on: the first unlocked one that does not yet pass
-    all its visible tests here (never graded, or below full marks); None when all do."""
-    for module in course.modules:
-        if module_state(layout, module, today) != UNLOCKED:
-            continue
-        score = last_score(layout, module)
-        if score is None or score.score < score.max_score:
-            return module
-    return None
+def current_module(
+    layout: Layout, course: Course, today: dt.date, now: dt.datetime | None = None
+) -> ModuleSpec | None:
+    """The module the student is working on: of the unlocked modules not yet at full
+    visible marks here, the one due first that still earns points (the order of `tito
+    status`'s next step); None when all pass."""
+    status = course_status(layout, course, today, now, with_milestones=False)
+    order = _work_order(status.modules, {m.key: m for m in course.modules})
+    return course.module(order[0].key) if order else None
 
 
-def course_status(layout: Layout, course: Course, today: dt.date) -> CourseStatus:
-    """The status of every module and milestone for the repository at `layout`."""
+def course_status(
+    layout: Layout,
+    course: Course,
+    today: dt.date,
+    now: dt.datetime | None = None,
+    *,
+    with_milestones: bool = True,
+) -> CourseStatus:
+    """The status of every module and milestone for the repository at `layout`, with each
+    module's window judged at `now` (default: now, or noon of `today` if it is another
+    day)."""
+    now = now or moment(course, today)
     modules = [
         ModuleStatus(
             key=m.key,
             title=m.title,
             state=module_state(layout, m, today),
             release=m.release.isoformat(),
-            due=m.due.date().isoformat(),
+            due=time_text(m.due, course),
+            window=window(m, course, now).value,
+            hand_in=window_text(m, course, now),
             points=m.points,
             last_score=last_score(layout, m),
         )
@@ -150,9 +198,11 @@ def course_status(layout: Layout, course: Course, today: dt.date) -> CourseStatu
     return CourseStatus(
         course=course.name,
         today=today.isoformat(),
+        now=now.astimezone(course.policies.timezone).isoformat(timespec="seconds"),
         modules=modules,
-        milestones=_milestones(layout, course),
-        next_step=_next_step(modules),
+        milestones=_milestones(layout, course) if with_milestones else [],
+        next_step=_next_step(modules, {m.key: m for m in course.modules}),
+        rules=summary(course),
     )
 
 
@@ -162,4 +212,3 @@ def score_text(score: LocalScore | None) -> str:
         return "-"
     scope = " (visible)" if score.visible_only else ""
     return f"{score.score:g}/{score.max_score:g}{scope}"
-

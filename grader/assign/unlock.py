@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.assign.sync import record_synced
-from grader.course import Course, ModuleSpec
+from grader.course import Course, ModuleSpec, not_published
 from grader.layout import Layout
 
 
@@ -50,10 +50,7 @@ def unlock_modules(
             report.waiting.append(f"{module.dirname}: releases on {module.release}")
             continue
         if not starter.is_dir():
-            report.waiting.append(
-                f"{module.dirname}: released on {module.release}, but your course has not "
-                "published it yet (ask your instructor)"
-            )
+            report.waiting.append(f"{module.dirname}: {not_published(module)}")
             continue
         if policies.require_prerequisites and prerequisite_score is not None:
             weak = [

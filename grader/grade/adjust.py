@@ -12,21 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 
 from grader.check.integrity import affects
-from grader.course import ModuleSpec, Policies
+from grader.course import ModuleSpec, Policies, late_fraction
 from grader.report.results import ModuleResult
-
-
-def late_fraction(module: ModuleSpec, policies: Policies, when: dt.datetime) -> tuple[float, int]:
-    """(fraction of the score lost, started days late) for a hand-in at `when`."""
-    if when <= module.due:
-        return 0.0, 0
-    days = math.ceil((when - module.due).total_seconds() / 86400)
-    if days > policies.max_late_days:
-        return 1.0, days
-    return min(1.0, days * policies.late_penalty_per_day), days
 
 
 def apply_late_policy(

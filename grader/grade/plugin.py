@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from grader.grade.protocol import CollectedTest, Kind, SuiteConfig, TestOutcome, record
+from grader.grade.pytest_words import plain_words
 from grader.remote import handles, session
 from grader.remote.errors import GradingStop, StudentError
 from grader.remote.isolation import make_undumpable
@@ -182,6 +183,7 @@ def feedback(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport
         message = f"{type(error).__name__}: {text}" if text else type(error).__name__
     else:
         message = report.longreprtext
+    message = plain_words(message)
     notes = "\n".join(getattr(error, "__notes__", []) or [])[:NOTE_LIMIT]
     notes = ADDRESS.sub("", notes)  # `<function f at 0x7f...>` differs from run to run
     if hidden:  # where and how much, never the expected values or the generated inputs

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.check.integrity import IntegrityReport
-from grader.course import Course, ModuleSpec
+from grader.course import Course, ModuleSpec, not_published
 from grader.grade.adjust import apply_integrity, apply_late_policy
 from grader.grade.engine import grade_module
 from grader.grade.suite import shard_count
@@ -65,20 +65,11 @@ def modules_to_grade(
         modules = [course.module(key) for key in keys]
         for module in modules:
             if not layout.visible_tests(module).is_dir():
-                raise RequestError(
-                    f"module {module.key} ({module.title}) cannot be graded yet: your course "
-                    f"has not published it (release date {module.release}). `tito status` "
-                    "shows what is open"
-                )
+                raise RequestError(f"{not_published(module)}. `tito status` shows what is open")
         return modules, []
     released = [m for m in course.modules if m.release <= today]
     ready = [m for m in released if layout.visible_tests(m).is_dir()]
-    notes = [
-        f"Module {m.dirname} was released on {m.release}, but this course has no tests for "
-        "it yet, so it is not graded."
-        for m in released
-        if m not in ready
-    ]
+    notes = [f"{not_published(m)}." for m in released if m not in ready]
     return ready, notes
 
 
@@ -124,7 +115,7 @@ def grade(
             results.append(result)
             if on_result is not None:
                 on_result(result)
-    preamble = [*notes, f"Your code ran in a worker with {isolation.description}."]
+    preamble = [*notes, isolation_note(isolation)]
     preamble += integrity.summary() if integrity else []
     return GradeRun(
         results=tuple(results),
@@ -132,6 +123,11 @@ def grade(
         flagged=bool(integrity and integrity.flagged),
         isolation=isolation,
     )
+
+
+def isolation_note(isolation: Isolation) -> str:
+    """The run's note on how the student's code was walled in."""
+    return f"Your code ran in a worker with {isolation.description}."
 
 
 def _not_graded(module: ModuleSpec, reason: str) -> ModuleResult:

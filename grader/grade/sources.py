@@ -15,7 +15,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from grader.course import Course, ModuleSpec
+from grader.course import Course, ModuleSpec, hand_ins_close
 from grader.layout import Layout
 from grader.package import ModuleSource
 from grader.submission import SubmissionCopies, UnsafeFileError
@@ -32,11 +32,6 @@ def display_path(path: Path, layout: Layout, submission: Path | None = None) -> 
         except ValueError:
             continue
     return str(path)
-
-
-def hand_ins_close(module: ModuleSpec, course: Course) -> dt.datetime:
-    """When the last late hand-in of `module` is due (the end of its late window)."""
-    return module.due + dt.timedelta(days=course.policies.max_late_days)
 
 
 def prerequisite_sources(

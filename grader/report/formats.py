@@ -175,18 +175,43 @@ def _status(test: TestResult) -> str:
     return "PASS" if test.passed else "FAIL"
 
 
-def _console_feedback(feedback: str) -> list[str]:
+def _console_feedback(feedback: str, shown: set[str]) -> list[str]:
     """A failure for the terminal: its traceback and message each cut in the middle (the
-    error line always kept), then what the code printed, capped."""
+    error line always kept), then what the code printed, capped. An error already in
+    `shown` (the same traceback and message under another test) gets one line."""
     report, heading, printed = feedback.partition(f"\n\n{OUTPUT_HEADING}\n")
-    lines = shorten_feedback(report, CONSOLE_TRACEBACK_LINES, CONSOLE_MESSAGE_LINES).splitlines()
+    error = _error_part(report)
+    if error in shown:
+        lines = [f"{_error_line(error)} (as above)"]
+    else:
+        shown.add(error)
+        lines = shorten_feedback(report, CONSOLE_TRACEBACK_LINES, CONSOLE_MESSAGE_LINES)
+        lines = lines.splitlines()
     if heading:
         lines += ["", OUTPUT_HEADING, *cap_output(printed).splitlines()]
     return lines
 
 
-def console_table(result: ModuleResult, width: int = 100) -> str:
-    """The per-test table with feedback under each failing test."""
+def _error_part(report: str) -> str:
+    """A failure without the test's own location (its indented first lines): what the
+    student's code did, the same whichever test ran into it."""
+    lines = report.splitlines()
+    start = next((i for i, line in enumerate(lines) if line and not line[0].isspace()), 0)
+    return "\n".join(lines[start:])
+
+
+def _error_line(error: str) -> str:
+    """The error's first line without its hint (`NotImplementedError: Task 01.1: ...`)."""
+    lines = [line for line in error.splitlines() if line and not line[0].isspace()]
+    first = next((line for line in lines if not line.startswith("Traceback")), error)
+    return first.split(" Hint:")[0].strip()
+
+
+def console_table(result: ModuleResult, width: int = 100, shown: set[str] | None = None) -> str:
+    """The per-test table with feedback under each failing test. An error that several
+    tests run into (a task not written yet) is printed in full once, under the first of
+    them; pass one `shown` set to every table of a run to keep that across modules."""
+    shown = set() if shown is None else shown
     scope = ", visible tests only: not the module's grade" if result.visible_only else ""
     lines = [f"Module {result.module} ({result.title}){scope}", ""]
     lines += [f"  note: {note}" for note in result.notes]
@@ -199,7 +224,7 @@ def console_table(result: ModuleResult, width: int = 100) -> str:
         score = f"{points_text(test.score)}/{points_text(test.max_score)}"
         lines.append(f"  {test.task:<6} {_status(test):<6} {score:>13}  {test.name}{where}")
         if test.feedback and not test.passed:
-            for paragraph in _console_feedback(test.feedback):
+            for paragraph in _console_feedback(test.feedback, shown):
                 lines += textwrap.wrap(
                     paragraph, width - 10, initial_indent=" " * 10, subsequent_indent=" " * 12
                 ) or [""]

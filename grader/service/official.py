@@ -22,8 +22,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
 
-from grader.course import Course, ModuleSpec
-from grader.grade.adjust import late_fraction
+from grader.course import Course, ModuleSpec, late_fraction
 from grader.report.results import ModuleResult
 from grader.service.state import OfficialGrade, Stage
 

@@ -22,8 +22,11 @@ def as_array(value: Any, what: str) -> np.ndarray:
     if isinstance(value, np.ndarray | np.generic | int | float):
         kind = "a NumPy array" if isinstance(value, np.ndarray) else f"a plain number ({value!r})"
         raise AssertionError(
-            f"{what} should return a Tensor, but it returned {kind}: wrap it, as in "
-            "`return Tensor(result)`"
+            f"{what} should return a Tensor, but it returned {kind}. Compute the result "
+            "with Tensor operations or the op's Function, as the lesson does (`return "
+            "SomeFn.apply(self, ...)`, whose forward returns the array): both give a Tensor "
+            "that autograd records. Wrapping the array yourself, `Tensor(result)`, would "
+            "cut it out of the graph, so backward() could not reach the inputs."
         )
     if not isinstance(value, Handle):
         raise AssertionError(f"{what} should return a Tensor, but it returned {_describe(value)}")

@@ -3,7 +3,7 @@ run, so `tito grade 05` and `make grade MODULE=05` are the same grading.
 
     tito status [--json]            every module: state, dates, last local score; milestones
     tito grade [05 [06 ...]|all] [--json]   no module: the one whose folder you are in,
-                                    else the first unlocked one not yet passing
+                                    else the one not yet passing that is due first
     tito sync 05 [--from py|notebook]
     tito milestone [03] [-- script arguments]
     tito notebook [05]              JupyterLab on your modules (installed on first use)
@@ -28,12 +28,13 @@ from grader.assign.status import (
     NOT_PUBLISHED,
     UNLOCKED,
     CourseStatus,
+    ModuleStatus,
     course_status,
     module_state,
     score_text,
 )
 from grader.assign.update import UpdateError, update
-from grader.course import Course, CourseConfigError, ModuleSpec, load_course
+from grader.course import Course, CourseConfigError, ModuleSpec, load_course, not_published
 from grader.layout import Layout
 from grader.tito import render
 from grader.tito.doctor import diagnose
@@ -47,6 +48,14 @@ def _today(course: Course, text: str | None) -> dt.date:
     return dt.date.fromisoformat(text) if text else dt.datetime.now(course.policies.timezone).date()
 
 
+def _now(course: Course, text: str | None) -> dt.datetime | None:
+    """`--now` (tests pin the clock): an ISO time, in the course's zone unless it names one."""
+    if not text:
+        return None
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=course.policies.timezone)
+
+
 def _module(layout: Layout, course: Course, key: str, today: dt.date) -> ModuleSpec:
     """The module `key` if it is in the student's repository, else a TitoError saying why."""
     try:
@@ -54,8 +63,7 @@ def _module(layout: Layout, course: Course, key: str, today: dt.date) -> ModuleS
     except CourseConfigError:
         known = f"{course.modules[0].key}-{course.modules[-1].key}"
         raise TitoError(
-            f"there is no module {key!r} in this course (modules {known}); "
-            "`tito status` lists them"
+            f"there is no module {key!r} in this course (modules {known}); `tito status` lists them"
         ) from None
     state = module_state(layout, module, today)
     if state == LOCKED:
@@ -64,10 +72,7 @@ def _module(layout: Layout, course: Course, key: str, today: dt.date) -> ModuleS
             "appears in your repository on that day (then run `git pull`)"
         )
     if state == NOT_PUBLISHED:
-        raise TitoError(
-            f"module {module.key} ({module.title}) was to open on {module.release}, but your "
-            "course has not published it yet; ask your instructor"
-        )
+        raise TitoError(not_published(module))
     if state != UNLOCKED:
         raise TitoError(
             f"module {module.key} ({module.title}) was released on {module.release} but is not "
@@ -91,26 +96,41 @@ def print_status(status: CourseStatus) -> None:
     """The status tables and the next step, for people."""
     render.table(
         f"{status.course} (today: {status.today})",
-        ["Module", "Title", "State", "Release", "Due", "Points", "Last score here"],
+        ["Module", "Title", "State", "Release", "Due", "Hand-in now", "Points", "Last score here"],
         [
-            [m.key, m.title, m.state, m.release, m.due, f"{m.points:g}", score_text(m.last_score)]
+            [m.key, m.title, m.state, m.release, m.due, _hand_in(m), f"{m.points:g}",
+             score_text(m.last_score)]
             for m in status.modules
         ],
-    )
+    )  # fmt: skip
+    for line in status.rules:
+        print(line)
+    print()
     render.table(
         "Milestones (tito milestone NN)",
         ["Milestone", "Title", "Needs modules", "Ready"],
         [
-            [m.key, m.title, ", ".join(m.modules), "ready" if m.ready else
-             "not yet: finish " + ", ".join(m.missing)]
+            [
+                m.key,
+                m.title,
+                ", ".join(m.modules),
+                "ready" if m.ready else "not yet: finish " + ", ".join(m.missing),
+            ]
             for m in status.milestones
         ],
     )
     render.next_step(status.next_step)
 
 
-def main_status(*, layout: Layout, course: Course, today: dt.date, as_json: bool) -> int:
-    status = course_status(layout, course, today)
+def _hand_in(module: ModuleStatus) -> str:
+    """The window of a module the student has; nothing for one still to come."""
+    return module.hand_in if module.state == UNLOCKED or module.window != "open" else ""
+
+
+def main_status(
+    *, layout: Layout, course: Course, today: dt.date, now: dt.datetime | None, as_json: bool
+) -> int:
+    status = course_status(layout, course, today, now)
     if as_json:
         print(status.to_json())
     else:
@@ -202,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--root", help="your course repository (default: this one)")
     parser.add_argument("--today", help=argparse.SUPPRESS)  # tests pin the calendar
+    parser.add_argument("--now", help=argparse.SUPPRESS)  # ... or the clock (ISO time)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="command")
     status = verbs.add_parser("status", help="every module and milestone, and what is next")
     status.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -234,10 +255,11 @@ def _dispatch(args: argparse.Namespace, script_args: list[str]) -> int:
     if args.verb == "milestone":
         return main_milestone(layout=layout, key=args.milestone, script_args=script_args)
     course = load_course(layout.manifest)
-    today = _today(course, args.today)
+    now = _now(course, args.now)
+    today = now.astimezone(course.policies.timezone).date() if now else _today(course, args.today)
     common = {"layout": layout, "course": course, "today": today}
     if args.verb == "status":
-        return main_status(**common, as_json=args.json)
+        return main_status(**common, now=now, as_json=args.json)
     if args.verb == "doctor":
         return main_doctor(**common, as_json=args.json)
     if args.verb == "grade":

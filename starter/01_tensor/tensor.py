@@ -175,6 +175,12 @@ class Function:
             except ValueError:
                 raise ValueError(f"{cls.__name__}: incompatible shapes {listed}: {error}") from None
             raise ValueError(f"{cls.__name__} on shapes {listed}: {error}") from None
+        if isinstance(out, Tensor):
+            raise TypeError(
+                f"{cls.__name__}.forward returned a Tensor: a forward works on NumPy arrays "
+                "and returns one (`return a + b`, not `Tensor(a + b)`); Function.apply "
+                "wraps it in a Tensor for you"
+            )
         ctx.output = out
         result = Tensor._wrap(out)
         if _engine is not None:
