@@ -17,7 +17,6 @@ left for the next run.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import os
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import Course
+from grader.github.repos import git_environment
 from grader.grade.session import grade
 from grader.layout import Layout
 from grader.remote.isolation import Isolation
@@ -110,15 +110,7 @@ def fetch_commit(clone_url: str, sha: str, target: Path, token: str, paths: list
     points nowhere for a link, mode 120000, be it the file or a folder on its way; a
     folder for a submodule; an empty sparse file of the blob's size for one too large).
     The commit's other files, however many its trees name, are never written."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
-    env |= {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
-    if token:
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        env |= {
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "http.extraHeader",
-            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
-        }
+    env = git_environment(token)
     repository = target.parent / f"{target.name}.git"
 
     def git(step: str, *arguments: str) -> bytes:

@@ -8,6 +8,8 @@
     regrade      a teacher's regrade (`--module NN|all [--student X] --by WHO --why WHY`):
                  plan, grade and publish it in one go, into state/, scores.json and the
                  gradebook; state/regrades.jsonl records who asked, why and what changed
+    sync-files   push the course's protected files (tests, engine, workflows, classroom.yml)
+                 to every student repository, one commit each, idempotent and resumable
     cost         estimate the billed Actions minutes a month (`--students N`)
 
 `--root` is the course (classroom.yml, the engine, the visible tests), `--bundle` the
@@ -194,6 +196,29 @@ def main_regrade(args: argparse.Namespace, layout: Layout) -> int:
     return main_publish(args, layout)
 
 
+def main_sync(args: argparse.Namespace, layout: Layout) -> int:
+    from grader.github.repos import student_repositories
+    from grader.service.sync import course_files, sync_all
+
+    delivery = load_delivery(layout.manifest)
+    github = _github(args)
+    repositories = student_repositories(github, delivery.organization, delivery.student_of)
+    report = sync_all(
+        repositories,
+        args.clone_url or f"{args.web_url}/{{repository}}.git",
+        os.environ.get("GRADER_TOKEN", ""),
+        course_files(layout),
+        args.message,
+        args.state.parent / "sync.json",
+    )
+    print(
+        f"{len(report.updated)} repositories updated, {len(report.unchanged)} already had "
+        f"the files, {len(report.skipped)} synced by an earlier run"
+    )
+    print("\n".join(report.problems))
+    return 0
+
+
 def main_cost(args: argparse.Namespace, layout: Layout) -> int:
     course = load_course(layout.manifest)
     platform = args.platform or load_delivery(layout.manifest).platform
@@ -265,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     regrade.add_argument("--time-budget", type=float, default=24 * 3600.0)
     regrade.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
     regrade.set_defaults(run=main_regrade)
+    sync = verbs.add_parser("sync-files", help="push protected files to every student")
+    sync.add_argument("--message", required=True, help="the commit message students see")
+    sync.add_argument("--clone-url", help="with {repository} for org/name")
+    sync.set_defaults(run=main_sync)
     cost = verbs.add_parser("cost", help="estimate the billed Actions minutes a month")
     cost.add_argument("--students", type=int, nargs="+", help="class sizes (30 60 200 500)")
     cost.add_argument(
