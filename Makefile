@@ -19,6 +19,7 @@
 #                               repository's state/: official, latest push, per test, Canvas, Moodle
 #   make dashboard [STATE=state] [ROSTER=roster.csv]   dashboard/index.html (one static page,
 #                               for teaching assistants too) and the gradebook, from one read
+#   make integrity [STATE=state]   integrity/: graded files, similarity.csv, suspicious.csv
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -67,7 +68,7 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 
 .PHONY: venv grade status doctor test parity starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows grader-strength classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
-	bench-cnn bench-gpt notebook gradebook dashboard
+	bench-cnn bench-gpt notebook gradebook dashboard integrity
 
 # The students' targets; the maintainers' ones too where their tests/ folder is.
 help:
@@ -234,6 +235,9 @@ gradebook: $(STAMP)
 
 dashboard: $(STAMP)
 	$(INSTRUCTOR) dashboard --out dashboard/index.html --gradebook gradebook
+
+integrity: $(STAMP)
+	$(INSTRUCTOR) integrity --out integrity
 
 check-config: $(STAMP)
 	$(GRADER) check-config

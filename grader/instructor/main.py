@@ -2,6 +2,7 @@
 
     gradebook  write official.csv, latest.csv, tests.csv, canvas.csv and moodle.csv
     dashboard  write one static HTML page (no external assets, no hidden test source)
+    integrity  export each graded module file, a similarity report and suspicious pushes
     synthetic  write a synthetic class (state/ and roster.csv) to try both on
 
 `--state` is the grader repository's `state/` folder, `--roster` Classroom 50's
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
@@ -102,6 +104,23 @@ def main_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def main_integrity(args: argparse.Namespace) -> int:
+    from grader.instructor.integrity import write_review  # fetching brings the engine
+
+    book = load_book(args)
+    web = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+    clone_url = args.clone_url or f"{web}/{{repository}}.git"
+    token = os.environ.get("GRADER_TOKEN", "")
+    problems = write_review(book, layout_of(args), clone_url, token, Path(args.out))
+    for problem in problems:
+        print(f"not exported: {problem}", file=sys.stderr)
+    print(
+        f"integrity review of {len(book.students)} students in {args.out}/: files/, "
+        "similarity.csv, suspicious.csv"
+    )
+    return 0
+
+
 def main_synthetic(args: argparse.Namespace) -> int:
     from grader.instructor.synthetic import write_class  # brings the grading engine
 
@@ -134,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--out", default="dashboard/index.html", help="the HTML file")
     dashboard.add_argument("--gradebook", help="also write the gradebook CSV files here")
     dashboard.set_defaults(run=main_dashboard)
+    integrity = verbs.add_parser("integrity", help="write an integrity review folder")
+    integrity.add_argument("--out", default="integrity", help="the review's folder")
+    integrity.add_argument("--clone-url", help="with {repository} for org/name")
+    integrity.set_defaults(run=main_integrity)
     synthetic = verbs.add_parser("synthetic", help="write a synthetic class to try these on")
     synthetic.add_argument("--students", type=int, default=500)
     synthetic.add_argument("--seed", type=int, default=0)
