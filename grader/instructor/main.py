@@ -27,13 +27,13 @@ from grader.instructor.classbook import ClassBook, read_class
 from grader.instructor.gradebook import latest_csv, official_csv, per_test_csv
 from grader.instructor.lms import canvas_csv, moodle_csv
 from grader.instructor.roster import read_roster
+from grader.instructor.secrets import Secrets
 from grader.layout import Layout
 from grader.service.exceptions import load_exceptions
 
 GRADEBOOK_FILES = {
     "official.csv": official_csv,
     "latest.csv": latest_csv,
-    "tests.csv": per_test_csv,
     "canvas.csv": canvas_csv,
     "moodle.csv": moodle_csv,
 }
@@ -65,19 +65,21 @@ def _refuse(message: str) -> dt.datetime:
     raise CourseConfigError(message)
 
 
-def write_gradebook(book: ClassBook, folder: Path) -> list[Path]:
+def write_gradebook(book: ClassBook, folder: Path, secrets: Secrets) -> list[Path]:
+    """The gradebook's CSV files; tests.csv withholds a message that echoes a secret."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, build in GRADEBOOK_FILES.items():
         (folder / name).write_text(build(book), encoding="utf-8")
         written.append(folder / name)
-    return written
+    (folder / "tests.csv").write_text(per_test_csv(book, secrets.shown), encoding="utf-8")
+    return [*written, folder / "tests.csv"]
 
 
 def main_gradebook(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     book = load_book(args)
-    written = write_gradebook(book, Path(args.out))
+    written = write_gradebook(book, Path(args.out), Secrets.of(layout_of(args)))
     seconds = time.perf_counter() - started
     print(
         f"{len(book.students)} students: "
@@ -94,7 +96,7 @@ def main_dashboard(args: argparse.Namespace) -> int:
     book = load_book(args)
     written = [write_dashboard(book, layout_of(args), Path(args.out))]
     if args.gradebook:
-        written += write_gradebook(book, Path(args.gradebook))
+        written += write_gradebook(book, Path(args.gradebook), Secrets.of(layout_of(args)))
     seconds = time.perf_counter() - started
     print(
         f"{len(book.students)} students: {written[0]}"
