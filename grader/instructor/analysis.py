@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import operator
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from grader.service.history import MODULE_FIELDS
 RISK_DAYS = 7
 RECENT_PUSHES = 5
 TIMEOUT_PUSHES = 3
-TIMEOUTS, NOT_GRADED = MODULE_FIELDS.index("timeouts"), MODULE_FIELDS.index("not_graded")
+TIMEOUTS = operator.itemgetter(MODULE_FIELDS.index("timeouts"))
+NOT_GRADED = operator.itemgetter(MODULE_FIELDS.index("not_graded"))
 
 
 @dataclass
@@ -142,7 +144,7 @@ def at_risk(book: ClassBook) -> list[tuple[str, str]]:
         if missing:
             reasons.append(f"{len(missing)} of {len(due)} due modules not complete")
         recent = student.pushes[-RECENT_PUSHES:]
-        timed_out = sum(any(v[TIMEOUTS] for v in p.modules.values()) for p in recent)
+        timed_out = sum(any(map(TIMEOUTS, p.modules.values())) for p in recent)
         if timed_out >= TIMEOUT_PUSHES:
             reasons.append(f"time limits hit on {timed_out} of the last {len(recent)} pushes")
         if reasons:
@@ -154,8 +156,8 @@ def health(book: ClassBook) -> list[tuple[str, str]]:
     """(measure, value) about the grader itself."""
     pushes = [push for student in book.students for push in student.pushes]
     isolation = Counter(push.isolation or "none" for push in pushes)
-    timeouts = sum(any(v[TIMEOUTS] for v in p.modules.values()) for p in pushes)
-    not_graded = sum(any(v[NOT_GRADED] for v in p.modules.values()) for p in pushes)
+    timeouts = sum(any(map(TIMEOUTS, p.modules.values())) for p in pushes)
+    not_graded = sum(any(map(NOT_GRADED, p.modules.values())) for p in pushes)
     failures = sum(student.failures for student in book.students)
     flagged = sum(
         any("protected files" in note for r in s.latest for note in r.notes) for s in book.students

@@ -125,7 +125,7 @@ def read_history(path: Path) -> tuple[list[Push], tuple[ModuleResult, ...], str]
             if moment is None:
                 raise ValueError(f"unreadable push time {line['pushed_at']!r}")
             modules = dict(line["modules"])
-            if any(len(values) != len(MODULE_FIELDS) for values in modules.values()):
+            if set(map(len, modules.values())) - {len(MODULE_FIELDS)}:
                 raise ValueError("a module line of the wrong length")
             seconds = float(line["seconds"])
             pushes.append(Push(line["sha"], moment, seconds, line["isolation"], modules))
