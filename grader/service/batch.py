@@ -80,13 +80,25 @@ class BatchReport:
         os.replace(partial, path)
 
 
-def read_batches(paths: list[Path]) -> list[JobResult]:
-    """Every job result in the given batch files (a missing or broken file is skipped by
-    the caller's report: its jobs are simply graded again next run)."""
-    found = []
+def read_batches(paths: list[Path]) -> tuple[list[JobResult], list[str]]:
+    """(every job result the batch files hold, problems): a file that is not a list of
+    results, or one result in it that is damaged, is named and skipped; its jobs are
+    graded again next run and every other result is published."""
+    found, problems = [], []
     for path in paths:
-        found += [JobResult.from_dict(item) for item in json.loads(path.read_text("utf-8"))]
-    return found
+        try:
+            items = json.loads(path.read_text("utf-8"))
+            if not isinstance(items, list):
+                raise ValueError("not a list of job results")
+        except (ValueError, OSError) as error:
+            problems.append(f"{path.name}: unreadable, skipped ({error})")
+            continue
+        for index, item in enumerate(items):
+            try:
+                found.append(JobResult.from_dict(item))
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                problems.append(f"{path.name}: result {index} damaged, skipped ({error!r})")
+    return found, problems
 
 
 REGULAR_FILE_MODES = ("100644", "100755")

@@ -150,7 +150,7 @@ def main_publish(args: argparse.Namespace, layout: Layout) -> int:
     delivery = load_delivery(layout.manifest)
     plan = Plan.from_json(Path(args.plan).read_text(encoding="utf-8"))
     files = sorted(Path(args.results).glob("**/batch-*.json"))
-    results = read_batches(files)
+    results, unreadable = read_batches(files)
     graded = {(r.job.repository, r.job.sha) for r in results}
     missing = [
         f"{job.repository} {job.sha[:7]}: its batch left no results (graded again next run)"
@@ -173,7 +173,7 @@ def main_publish(args: argparse.Namespace, layout: Layout) -> int:
         scores_github=_github(args, "SCORES_TOKEN"),
         exceptions=exceptions,
     )
-    report.problems += missing
+    report.problems += unreadable + missing
     summary = report.markdown(plan, github)
     print(summary)
     if args.summary:
