@@ -43,11 +43,14 @@ def _csv(rows: list[list]) -> str:
 def suspicious_pushes(book: ClassBook) -> list[list]:
     """[student, module, commit, pushed_at, share before, share after, what was seen]."""
     rows = []
+    modules = {module.dirname: module for module in book.course.modules}
     for student in book.students:
         first_stub: dict[str, dt.datetime] = {}
         before: dict[str, float] = {}
         for push in student.pushes:
             for module, values in push.modules.items():
+                if module not in modules:  # no longer in classroom.yml
+                    continue
                 share = values[SCORE] / values[MAX] if values[MAX] else 0.0
                 previous = before.get(module)
                 before[module] = share
@@ -59,7 +62,7 @@ def suspicious_pushes(book: ClassBook) -> list[list]:
                 stubbed = push.pushed_at - first_stub.get(module, push.pushed_at)
                 if share >= 1.0 and stubbed >= dt.timedelta(days=STUB_DAYS):
                     seen.append(f"finished in one push after {stubbed.days} days of stubs")
-                due = book.due(student, book.course.module(module))
+                due = book.due(student, modules[module])
                 if share - previous >= JUMP_SHARE and dt.timedelta(0) <= due - push.pushed_at \
                         <= dt.timedelta(hours=JUMP_HOURS):  # fmt: skip
                     seen.append(f"{share - previous:.0%} of the points within "
