@@ -15,7 +15,7 @@ from grader.service.main import main
 from grader.service.sync import course_files, sync_all
 from tests.classroom_helpers import GIT
 from tests.conftest import LAYOUT
-from tests.service_helpers import fake_github  # noqa: F401 (the `fake` fixture)
+from tests.service_helpers import fake_github, github  # noqa: F401 (the `fake` fixture)
 
 OLD = {
     "Makefile": "all:\n",
@@ -153,3 +153,25 @@ def test_the_command_lists_the_students_and_syncs_them(tmp_path, fake, monkeypat
     assert "1 repositories updated" in capsys.readouterr().out
     assert tree(tmp_path, ann)["classroom.yml"] == manifest
     assert json.loads((state.parent / "sync.json").read_text())["done"] == [ann.full_name]
+
+
+def test_as_pull_requests_each_repository_gets_one_branch_and_one_pull_request(tmp_path, fake):
+    layout = course(tmp_path)
+    ann = student(tmp_path, "ann")
+    fake.add_repository(ann.full_name)
+    url, log = f"file://{tmp_path}/remote/{{repository}}.git", tmp_path / "sync.json"
+    files = course_files(layout)
+    first = sync_all([ann], url, "", files, "Course update", log, github(fake))
+    assert first.updated == [f"{ann.full_name} (pull request #1)"]
+    assert commits(tmp_path, ann) == 1  # the default branch is the student's to merge into
+    pulls = fake.repositories[ann.full_name].pulls
+    assert [(p["title"], p["base"]["ref"]) for p in pulls] == [("Course update", "main")]
+    bare = tmp_path / "remote" / f"{ann.full_name}.git"
+    branch = pulls[0]["head"]["ref"]
+    show = ["git", "--git-dir", str(bare), "show", f"{branch}:grader/engine.py"]
+    assert subprocess.run(show, capture_output=True, text=True).stdout == NEW["grader/engine.py"]
+    log.unlink()  # checked again: the same branch and pull request, nothing new
+    again = sync_all([ann], url, "", files, "Course update", log, github(fake))
+    assert again.updated == [f"{ann.full_name} (pull request #1)"] and len(pulls) == 1
+    count = ["git", "--git-dir", str(bare), "rev-list", "--count", branch]
+    assert subprocess.run(count, capture_output=True, text=True).stdout.strip() == "2"

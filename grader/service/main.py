@@ -9,7 +9,8 @@
                  plan, grade and publish it in one go, into state/, scores.json and the
                  gradebook; state/regrades.jsonl records who asked, why and what changed
     sync-files   push the course's protected files (tests, engine, workflows, classroom.yml)
-                 to every student repository, one commit each, idempotent and resumable
+                 to every student repository, one commit (or `--pull-request`) each,
+                 idempotent and resumable
     cost         estimate the billed Actions minutes a month (`--students N`)
 
 `--root` is the course (classroom.yml, the engine, the visible tests), `--bundle` the
@@ -210,6 +211,7 @@ def main_sync(args: argparse.Namespace, layout: Layout) -> int:
         course_files(layout),
         args.message,
         args.state.parent / "sync.json",
+        github if args.pull_request else None,
     )
     print(
         f"{len(report.updated)} repositories updated, {len(report.unchanged)} already had "
@@ -293,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync = verbs.add_parser("sync-files", help="push protected files to every student")
     sync.add_argument("--message", required=True, help="the commit message students see")
     sync.add_argument("--clone-url", help="with {repository} for org/name")
+    sync.add_argument(
+        "--pull-request", action="store_true", help="open a pull request each, not a commit"
+    )
     sync.set_defaults(run=main_sync)
     cost = verbs.add_parser("cost", help="estimate the billed Actions minutes a month")
     cost.add_argument("--students", type=int, nargs="+", help="class sizes (30 60 200 500)")

@@ -1,5 +1,6 @@
 """Push the course's protected files (tests, the engine, workflows, classroom.yml, the
-integrity manifest) to every student repository, as one commit each.
+integrity manifest) to every student repository, as one commit each, or as one pull
+request each (on a branch `course-update-<digest>`) for the students to merge.
 
 The files come from the grader repository: `template/` (pristine copies of every
 protected file) and `integrity.json` (the manifest students' repositories keep as
@@ -24,10 +25,12 @@ from pathlib import Path
 
 from grader.check.integrity import MANIFEST, PROTECTED_FILES, PROTECTED_FOLDERS, protected_files
 from grader.course import CourseConfigError
+from grader.github.client import GitHub, GitHubError
 from grader.github.repos import StudentRepository, git_environment
 from grader.layout import Layout
 
 GIT_TIMEOUT_SECONDS = 300
+BRANCH_PREFIX = "course-update-"
 AUTHOR = ("-c", "user.name=tinytorch-grader", "-c",
           "user.email=tinytorch-grader@users.noreply.github.com")  # fmt: skip
 
@@ -110,18 +113,27 @@ def _apply(files: dict[str, bytes], checkout: Path) -> None:
 
 
 def sync_repository(
-    repository: StudentRepository, url: str, token: str, files: dict[str, bytes], message: str
-) -> bool:
-    """Commit and push the course's files to one repository; False when it had them."""
+    repository: StudentRepository,
+    url: str,
+    token: str,
+    files: dict[str, bytes],
+    message: str,
+    github: GitHub | None = None,
+) -> str:
+    """Bring one repository the course's files: "" when it had them; else "committed",
+    or, with `github`, "pull request #N" (on a branch named after the files' digest, so
+    a run again finds the same branch and pull request instead of opening another)."""
     env = git_environment(token)
+    branch = repository.default_branch
     with tempfile.TemporaryDirectory(prefix="tinytorch-sync-") as folder:
         checkout = Path(folder) / "repository"
-        branch = repository.default_branch
         _git(env, "clone", "--quiet", "--depth", "1", "--branch", branch, url, str(checkout))
         _apply(files, checkout)
         _git(env, "add", "--all", cwd=checkout)  # a fresh clone: only protected paths changed
         if not _git(env, "status", "--porcelain", cwd=checkout).strip():
-            return False
+            return ""
+        if github is not None:
+            return _pull_request(github, repository, env, checkout, files, message)
         _git(env, *AUTHOR, "commit", "--quiet", "-m", message, cwd=checkout)
         try:
             _git(env, "push", "--quiet", "origin", f"HEAD:{branch}", cwd=checkout)
@@ -129,7 +141,32 @@ def sync_repository(
             _git(env, "fetch", "--quiet", "--depth", "1", "origin", branch, cwd=checkout)
             _git(env, *AUTHOR, "rebase", "--quiet", f"origin/{branch}", cwd=checkout)
             _git(env, "push", "--quiet", "origin", f"HEAD:{branch}", cwd=checkout)
-    return True
+    return "committed"
+
+
+def _pull_request(
+    github: GitHub,
+    repository: StudentRepository,
+    env: dict[str, str],
+    checkout: Path,
+    files: dict[str, bytes],
+    message: str,
+) -> str:
+    """Push the change to its own branch (once) and open its pull request (once)."""
+    head = f"{BRANCH_PREFIX}{digest(files)[:12]}"
+    if not _git(env, "ls-remote", "--heads", "origin", head, cwd=checkout).strip():
+        _git(env, *AUTHOR, "commit", "--quiet", "-m", message, cwd=checkout)
+        _git(env, "push", "--quiet", "origin", f"HEAD:refs/heads/{head}", cwd=checkout)
+    owner = repository.full_name.split("/")[0]
+    path = f"/repos/{repository.full_name}/pulls"
+    found = github.get(path, {"head": f"{owner}:{head}", "state": "open"})
+    if found:
+        return f"pull request #{found[0]['number']}"
+    body = "The course's protected files (tests, grading engine, workflows) changed; merge " \
+        "this to keep your push runs unflagged. Your own work is not touched."  # fmt: skip
+    pull = github.post(path, {"title": message, "head": head, "base": repository.default_branch,
+                              "body": body})  # fmt: skip
+    return f"pull request #{pull['number']}"
 
 
 def sync_all(
@@ -139,8 +176,10 @@ def sync_all(
     files: dict[str, bytes],
     message: str,
     log_path: Path,
+    github: GitHub | None = None,
 ) -> SyncReport:
-    """Sync every repository not yet synced with exactly `files` (see the module doc)."""
+    """Sync every repository not yet synced with exactly `files` (see the module doc);
+    with `github`, as pull requests."""
     key = digest(files)
     report = SyncReport()
     try:
@@ -158,12 +197,15 @@ def sync_all(
             report.problems.append(f"{name}: archived, left as it is")
             continue
         try:
-            changed = sync_repository(repository, clone_url.format(repository=name), token,
-                                      files, message)  # fmt: skip
-        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+            url = clone_url.format(repository=name)
+            how = sync_repository(repository, url, token, files, message, github)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired, GitHubError) as error:
             report.problems.append(f"{name}: not synced, tried again next run ({error})")
             continue
-        (report.updated if changed else report.unchanged).append(name)
+        if how:
+            report.updated.append(f"{name} ({how})" if github is not None else name)
+        else:
+            report.unchanged.append(name)
         done.add(name)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         partial = log_path.with_suffix(".partial")
