@@ -122,7 +122,7 @@ def test_students_at_risk_are_found_for_the_reasons_given(book):
 
     def variant(name: str, **changes) -> Student:
         person = dataclasses.replace(quiet.person, username=name)
-        return dataclasses.replace(quiet, person=person, _completed=None, **changes)
+        return dataclasses.replace(quiet, person=person, _reached={}, **changes)
 
     timed_out = [
         dataclasses.replace(p, modules={k: [*v[:4], 1, v[5]] for k, v in p.modules.items()})
@@ -134,8 +134,8 @@ def test_students_at_risk_are_found_for_the_reasons_given(book):
         variant("absent", repository="", pushes=[]),
     ]
     risky = dict(analysis.at_risk(dataclasses.replace(book, students=people)))
-    assert f"no module newly complete in {analysis.RISK_DAYS} days" in risky["stalled"]
-    assert "due modules not complete" in risky["stalled"]
+    assert f"no module newly passing in {analysis.RISK_DAYS} days" in risky["stalled"]
+    assert "due modules not passing" in risky["stalled"]
     assert "time limits hit on 5 of the last 5 pushes" in risky["hung"]
     assert "time limits" not in risky.get("stalled", "")
     assert risky["absent"] == "never accepted the assignment"

@@ -103,8 +103,9 @@ def render(book: ClassBook, layout: Layout) -> str:
                ((t.module, t.name, t.failures, t.attempts, _percent(t.rate),
                  secrets.shown(t.common_message)) for t in tests), TABLE_ROWS),
         "<h2>Students at risk</h2>",
-        f'<p class="note">Never accepted; no module newly complete in {analysis.RISK_DAYS} '
-        "days; fewer modules complete than due; time limits on "
+        f'<p class="note">Never accepted; no module newly passing (at least '
+        f"{book.course.policies.prerequisite_min_score:.0%} of its points) in "
+        f"{analysis.RISK_DAYS} days; fewer modules passing than due; time limits on "
         f"{analysis.TIMEOUT_PUSHES} of the last {analysis.RECENT_PUSHES} pushes.</p>",
         _table(["student", "why"], analysis.at_risk(book)),
         "<h2>Late submissions</h2>",
