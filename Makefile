@@ -22,6 +22,8 @@
 #                               repository's state/: official, latest push, per test, Canvas, Moodle
 #   make dashboard [STATE=state] [ROSTER=roster.csv]   dashboard/index.html (one static page,
 #                               for teaching assistants too) and the gradebook, from one read
+#   make integrity [STATE=state]   integrity/: graded files, similarity.csv, suspicious.csv
+#   make bench-instructor       gradebook + dashboard for 500 synthetic students x 20 modules, timed
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -70,7 +72,7 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 
 .PHONY: venv grade status doctor update test parity starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows grader-strength classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
-	bench-cnn bench-gpt bench-compression notebook gradebook dashboard
+	bench-cnn bench-gpt bench-compression notebook gradebook dashboard integrity bench-instructor
 
 # The students' targets; the maintainers' ones too where their tests/ folder is.
 help:
@@ -247,6 +249,12 @@ gradebook: $(STAMP)
 
 dashboard: $(STAMP)
 	$(INSTRUCTOR) dashboard --out dashboard/index.html --gradebook gradebook
+
+integrity: $(STAMP)
+	$(INSTRUCTOR) integrity --out integrity
+
+bench-instructor: $(STAMP)
+	$(PY) benchmarks/instructor_build.py
 
 check-config: $(STAMP)
 	$(GRADER) check-config

@@ -73,8 +73,15 @@ run, and its secrets exist only here: no workflow in a student repository can re
   for prerequisite modules after their due date);
 - `state/grading.json` (written by the workflow): what was graded, official grades and
   the commits they came from; `state/gradebook.csv`: one row per student.
+- `state/pushes/<student>.json`: every graded push (the gradebook's latest-push side and
+  the dashboard's source); `state/regrades.jsonl`: each regrade, who asked and why;
+  `state/sync.json`: which repositories have the course's protected files (sync-files);
 - `exceptions.yml` (yours to write, reviewed in a pull request): extensions, excused
-  modules (see the course README, "Exceptions").
+  modules (see the course README, "Exceptions"); `roster.csv` (optional: Classroom 50's
+  roster) makes the dashboard and gradebook list students who never accepted.
+
+Each run's `dashboard` artifact holds the class dashboard and gradebook, for teaching
+assistants with read access here (see the course README, "Gradebook and dashboard").
 
 Secrets (Settings > Secrets and variables > Actions): `GRADER_TOKEN`, and on Classroom 50
 `SCORES_TOKEN` (see the course README, "The grader repository").

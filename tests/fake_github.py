@@ -212,9 +212,15 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict, body, handler)
     if (s := re.fullmatch(r"statuses/([0-9a-f]{40})", rest)) and method == "POST":
         repository.statuses.append({"sha": s.group(1), **body})
         return 201, body, {}
+    if rest == "pulls" and method == "POST":
+        number = len(repository.issues) + len(repository.pulls) + 1
+        pull = {"number": number, "title": body["title"], "body": body.get("body", ""),
+                "state": "open", "head": {"ref": body["head"]}, "base": {"ref": body["base"]},
+                "pull_request": {}}  # fmt: skip
+        repository.pulls.append(pull)
+        return 201, pull, {}
     if rest == "pulls":
-        found = [p for p in repository.pulls if p["base"]["ref"] == query.get("base")]
-        return 200, found, {}
+        return 200, [p for p in repository.pulls if _listed(repository, p, query)], {}
     if rest == "issues" and method == "GET":
         return _page(repository.issues + repository.pulls, query, path, handler)
     if rest == "issues" and method == "POST":
@@ -233,6 +239,16 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict, body, handler)
         repository.comments.append({"number": number, "body": body["body"], "html_url": url})
         return 201, {"html_url": url}, {}
     return 404, {"message": "Not Found"}, {}
+
+
+def _listed(repository: FakeRepository, pull: dict, query: dict) -> bool:
+    """Whether GitHub's pull request listing with these filters shows `pull`."""
+    head = f"{repository.full_name.split('/')[0]}:{pull.get('head', {}).get('ref', '')}"
+    return (
+        query.get("base") in (None, pull["base"]["ref"])
+        and query.get("head") in (None, head)
+        and query.get("state", "open") in ("all", pull.get("state", "open"))
+    )
 
 
 def _folder(repository: FakeRepository, folder: str, ref: str):

@@ -224,3 +224,10 @@ def test_the_bank_is_shared_by_the_modules_of_a_student(fake, tmp_path):
                  course=course)  # fmt: skip
     assert remembered.official["01"]["final"].score == pytest.approx(90)
     assert load_state(path).repositories[name].official["01"]["final"].late_days_used == 2
+
+
+def test_a_grade_of_a_module_no_longer_in_the_course_is_left_alone():
+    state = GradingState()
+    state.repository("course/ml-tinytorch-alice", "alice").official["99"] = {"on_time": on_time(5)}
+    assert drop_stale_stages(state, COURSE, parse_exceptions(EXTENSION, COURSE)) == []
+    assert "99" in state.repositories["course/ml-tinytorch-alice"].official

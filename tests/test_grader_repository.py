@@ -283,9 +283,18 @@ def test_a_teacher_regrades_one_students_module_with_one_command(setting, capsys
     common += ["--state", str(path), "--now", "2026-09-22T09:00:00Z"]
     clone = f"file://{fake_git_root(root)}/{{repository}}.git"
     arguments = ["regrade", "--student", "erin", "--module", "01", "--clone-url", clone]
+    arguments += ["--by", "prof-kim", "--why", "a grader fault on 09-21"]
     assert main([*common, *arguments, "--work", str(root / "regrade"), "--summary", ""]) == 0
     grade = load_state(path).repositories[f"{ORG}/{PREFIX}erin"].official["01"]["on_time"]
     assert grade.score == 100 and grade.commit == classroom.heads[f"{ORG}/{PREFIX}erin"]
+    assert grade.note.startswith("Regraded: a grader fault on 09-21.")
+    log = [
+        json.loads(line) for line in (root / "state" / "regrades.jsonl").read_text().splitlines()
+    ]
+    assert [(e["requested_by"], e["reason"], e["student"], e["module"]) for e in log] == [
+        ("prof-kim", "a grader fault on 09-21", "erin", "01")
+    ]
+    assert log[0]["recorded"] == [f"{ORG}/{PREFIX}erin 01 on_time: 100"]
     record = scores(fake)["assignments"]["tinytorch"]["entries"][0]["submissions"][0]
     assert record["tests"][0]["score"] == 100
     posted = fake.repositories[f"{ORG}/{PREFIX}erin"].comments[comments:]

@@ -3,6 +3,7 @@ the batch size from the job limit, and the billed minutes a month."""
 
 from __future__ import annotations
 
+import json
 import types
 
 import pytest
@@ -86,8 +87,9 @@ def test_a_batch_that_hits_its_time_limit_keeps_its_finished_results(tmp_path, m
     out = tmp_path / "results" / "batch-0.json"
     with pytest.raises(KeyboardInterrupt):
         grade_three(out)
-    kept = batch.read_batches([out])
+    kept, problems = batch.read_batches([out])
     assert [r.job.student for r in kept] == ["z0"] and kept[0].results[0].score == 100
+    assert problems == []
 
 
 def test_a_batch_starts_no_commit_that_could_outlast_its_job(tmp_path, monkeypatch):
@@ -101,7 +103,28 @@ def test_a_batch_starts_no_commit_that_could_outlast_its_job(tmp_path, monkeypat
     )
     assert [r.job.student for r in report.results] == ["z0", "z1"]
     assert [j.student for j in report.left] == ["z2"]
-    assert len(batch.read_batches([tmp_path / "b.json"])) == 2
+    assert len(batch.read_batches([tmp_path / "b.json"])[0]) == 2
+
+
+def test_a_damaged_results_file_or_result_is_named_and_the_rest_published(tmp_path):
+    """A truncated artifact, a file of the wrong shape and one damaged result among good
+    ones: each is named; every good result is still read."""
+    monkey_results = [
+        batch.JobResult(Job(f"org/r{i}", f"s{i}", f"{i:040x}", None, ("01",)), (result(80),))
+        for i in range(3)
+    ]
+    good, mixed = tmp_path / "batch-0.json", tmp_path / "batch-1.json"
+    good.write_text(batch.BatchReport(monkey_results[:2]).to_json())
+    items = json.loads(batch.BatchReport(monkey_results[2:]).to_json())
+    mixed.write_text(json.dumps([*items, {"job": {"repository": "org/x"}}]))
+    cut = tmp_path / "batch-2.json"
+    cut.write_text(good.read_text()[:200])
+    shaped = tmp_path / "batch-3.json"
+    shaped.write_text('{"not": "a list"}')
+    found, problems = batch.read_batches([good, mixed, cut, shaped])
+    assert [r.job.student for r in found] == ["s0", "s1", "s2"]
+    assert [p.split(":")[0] for p in problems] == ["batch-1.json", "batch-2.json", "batch-3.json"]
+    assert "result 1 damaged" in problems[0]
 
 
 def test_the_batch_size_follows_from_the_grade_jobs_time_limit():

@@ -14,9 +14,10 @@ import pytest
 
 from grader.instructor import analysis
 from grader.instructor.classbook import Student, read_class
-from grader.instructor.dashboard import WITHHELD, render, secret_lines, write_dashboard
-from grader.instructor.gradebook import official_total
+from grader.instructor.dashboard import render, write_dashboard
+from grader.instructor.gradebook import official_total, per_test_csv
 from grader.instructor.roster import read_roster
+from grader.instructor.secrets import WITHHELD, Secrets, secret_lines
 from grader.instructor.synthetic import write_class
 from tests.chromium import Browser
 from tests.conftest import COURSE, LAYOUT
@@ -112,6 +113,8 @@ def test_no_line_of_a_hidden_test_or_a_solution_reaches_the_page(book):
     assert leak_test not in page and leak_solution not in page and WITHHELD in page
     for line in secrets:
         assert line not in page or len(line) < 40, line
+    table = per_test_csv(attacked, Secrets(secrets).shown)  # the gradebook's tests.csv too
+    assert leak_test not in table and leak_solution not in table and WITHHELD in table
 
 
 def test_students_at_risk_are_found_for_the_reasons_given(book):
@@ -119,7 +122,7 @@ def test_students_at_risk_are_found_for_the_reasons_given(book):
 
     def variant(name: str, **changes) -> Student:
         person = dataclasses.replace(quiet.person, username=name)
-        return dataclasses.replace(quiet, person=person, _completed=None, **changes)
+        return dataclasses.replace(quiet, person=person, _reached={}, **changes)
 
     timed_out = [
         dataclasses.replace(p, modules={k: [*v[:4], 1, v[5]] for k, v in p.modules.items()})
@@ -131,8 +134,8 @@ def test_students_at_risk_are_found_for_the_reasons_given(book):
         variant("absent", repository="", pushes=[]),
     ]
     risky = dict(analysis.at_risk(dataclasses.replace(book, students=people)))
-    assert f"no module newly complete in {analysis.RISK_DAYS} days" in risky["stalled"]
-    assert "due modules not complete" in risky["stalled"]
+    assert f"no module newly passing in {analysis.RISK_DAYS} days" in risky["stalled"]
+    assert "due modules not passing" in risky["stalled"]
     assert "time limits hit on 5 of the last 5 pushes" in risky["hung"]
     assert "time limits" not in risky.get("stalled", "")
     assert risky["absent"] == "never accepted the assignment"

@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -141,6 +143,21 @@ def post_comment(github: GitHub, full_name: str, number: int, body: str) -> str:
     """Comment on pull request or issue `number`; returns the comment's web address."""
     comment = github.post(f"/repos/{full_name}/issues/{number}/comments", {"body": body})
     return str(comment.get("html_url", ""))
+
+
+def git_environment(token: str) -> dict[str, str]:
+    """An environment for `git` that reaches GitHub with `token` through a header (never
+    in a URL or a config file), ignores the caller's GIT_ settings and never prompts."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+    env |= {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
+    if token:
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        env |= {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+        }
+    return env
 
 
 def format_time(moment: dt.datetime) -> str:

@@ -3,9 +3,10 @@ completion against the schedule, what the class fails most, late work, students 
 risk and the grader's own health.
 
 Definitions (the dashboard states them too):
-- a module is *complete* for a student from the first graded push with all its points;
-- *at risk*: never accepted; no module newly complete in RISK_DAYS days while some
-  released module is not; fewer modules complete than are due; or tests stopped at their
+- a module is *complete* for a student from the first graded push with all its points,
+  and *passing* from the first with at least `unlock.prerequisite_min_score` of them;
+- *at risk*: never accepted; no module newly passing in RISK_DAYS days while some
+  released module is not; fewer modules passing than are due; or tests stopped at their
   time limit on at least TIMEOUT_PUSHES of the last RECENT_PUSHES pushes.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import operator
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -23,7 +25,8 @@ from grader.service.history import MODULE_FIELDS
 RISK_DAYS = 7
 RECENT_PUSHES = 5
 TIMEOUT_PUSHES = 3
-TIMEOUTS, NOT_GRADED = MODULE_FIELDS.index("timeouts"), MODULE_FIELDS.index("not_graded")
+TIMEOUTS = operator.itemgetter(MODULE_FIELDS.index("timeouts"))
+NOT_GRADED = operator.itemgetter(MODULE_FIELDS.index("not_graded"))
 
 
 @dataclass
@@ -96,7 +99,7 @@ def timeline(book: ClassBook) -> Timeline:
     end = book.now.astimezone(zone).date()
     days = [start + dt.timedelta(days=n) for n in range(max(1, (end - start).days + 1))]
     accepted = [s for s in book.students if s.repository]
-    done = [sorted(t.astimezone(zone).date() for t in s.completed().values()) for s in accepted]
+    done = [sorted(t.astimezone(zone).date() for t in s.reached().values()) for s in accepted]
     median, low, high = [], [], []
     for day in days:
         counts = sorted(bisect.bisect_right(dates, day) for dates in done) or [0]
@@ -122,7 +125,7 @@ def late_work(book: ClassBook) -> list[tuple[str, str, float, int, str]]:
 
 def at_risk(book: ClassBook) -> list[tuple[str, str]]:
     """(student, the reasons) for each student at risk now."""
-    now = book.now
+    now, passing = book.now, book.course.policies.prerequisite_min_score
     released = [m for m in book.course.modules if m.release <= now.astimezone(m.due.tzinfo).date()]
     found = []
     for student in book.students:
@@ -130,19 +133,19 @@ def at_risk(book: ClassBook) -> list[tuple[str, str]]:
             found.append((student.username, "never accepted the assignment"))
             continue
         reasons = []
-        done = student.completed()
+        done = student.reached(passing)
         open_modules = [
             m for m in released if m.dirname not in done and m.key not in student.excused
         ]
         newest = max(done.values(), default=None)
         if open_modules and (newest is None or now - newest > dt.timedelta(days=RISK_DAYS)):
-            reasons.append(f"no module newly complete in {RISK_DAYS} days")
+            reasons.append(f"no module newly passing in {RISK_DAYS} days")
         due = [m for m in released if book.due(student, m) < now and m.key not in student.excused]
         missing = [m.key for m in due if m.dirname not in done]
         if missing:
-            reasons.append(f"{len(missing)} of {len(due)} due modules not complete")
+            reasons.append(f"{len(missing)} of {len(due)} due modules not passing")
         recent = student.pushes[-RECENT_PUSHES:]
-        timed_out = sum(any(v[TIMEOUTS] for v in p.modules.values()) for p in recent)
+        timed_out = sum(any(map(TIMEOUTS, p.modules.values())) for p in recent)
         if timed_out >= TIMEOUT_PUSHES:
             reasons.append(f"time limits hit on {timed_out} of the last {len(recent)} pushes")
         if reasons:
@@ -154,8 +157,8 @@ def health(book: ClassBook) -> list[tuple[str, str]]:
     """(measure, value) about the grader itself."""
     pushes = [push for student in book.students for push in student.pushes]
     isolation = Counter(push.isolation or "none" for push in pushes)
-    timeouts = sum(any(v[TIMEOUTS] for v in p.modules.values()) for p in pushes)
-    not_graded = sum(any(v[NOT_GRADED] for v in p.modules.values()) for p in pushes)
+    timeouts = sum(any(map(TIMEOUTS, p.modules.values())) for p in pushes)
+    not_graded = sum(any(map(NOT_GRADED, p.modules.values())) for p in pushes)
     failures = sum(student.failures for student in book.students)
     flagged = sum(
         any("protected files" in note for r in s.latest for note in r.notes) for s in book.students

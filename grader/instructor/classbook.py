@@ -53,25 +53,23 @@ class Student:
     latest_sha: str = ""
     failures: int = 0
     """Commits that failed to grade (the grader's side, not the student's)."""
-    _completed: dict[str, dt.datetime] | None = field(default=None, repr=False)
+    _reached: dict[float, dict[str, dt.datetime]] = field(default_factory=dict, repr=False)
 
     @property
     def username(self) -> str:
         return self.person.username
 
-    def completed(self) -> dict[str, dt.datetime]:
-        """Module folder -> when a push of this student first had all its points."""
-        if self._completed is None:
-            self._completed = {}
+    def reached(self, share: float = 1.0) -> dict[str, dt.datetime]:
+        """Module folder -> when a push of this student first scored at least `share` of
+        its points (1.0: complete)."""
+        if share not in self._reached:
+            found: dict[str, dt.datetime] = {}
             for push in self.pushes:
                 for module, values in push.modules.items():
-                    if (
-                        module not in self._completed
-                        and values[MAX]
-                        and values[SCORE] >= values[MAX]
-                    ):
-                        self._completed[module] = push.pushed_at
-        return self._completed
+                    if module not in found and values[MAX] and values[SCORE] >= share * values[MAX]:
+                        found[module] = push.pushed_at
+            self._reached[share] = found
+        return self._reached[share]
 
 
 @dataclass
@@ -125,7 +123,7 @@ def read_history(path: Path) -> tuple[list[Push], tuple[ModuleResult, ...], str]
             if moment is None:
                 raise ValueError(f"unreadable push time {line['pushed_at']!r}")
             modules = dict(line["modules"])
-            if any(len(values) != len(MODULE_FIELDS) for values in modules.values()):
+            if set(map(len, modules.values())) - {len(MODULE_FIELDS)}:
                 raise ValueError("a module line of the wrong length")
             seconds = float(line["seconds"])
             pushes.append(Push(line["sha"], moment, seconds, line["isolation"], modules))

@@ -2,9 +2,8 @@
 lines of inline script to sort tables), readable by teaching assistants.
 
 It shows test names, tasks and the first line of the messages students read; never a
-hidden test's source or a solution: a message holding a line of a hidden test or of a
-reference solution (`secret_lines`, found anywhere in it: `Secrets`) is withheld, so an
-echo of either cannot reach the page.
+hidden test's source or a solution: a message holding a line of either is withheld
+(grader/instructor/secrets.py), so an echo of one cannot reach the page.
 """
 
 from __future__ import annotations
@@ -16,11 +15,9 @@ from pathlib import Path
 from grader.instructor import analysis, charts
 from grader.instructor.classbook import ClassBook
 from grader.instructor.gradebook import official_cell, official_total
+from grader.instructor.secrets import Secrets
 from grader.layout import Layout
 
-SECRET_LINE_MIN = 16
-"""Shorter lines (`return x`, `assert ok`) are too common to mean anything."""
-WITHHELD = "(message withheld: it repeats a line of a hidden test or a solution)"
 TABLE_ROWS = 200
 
 SCRIPT = """
@@ -56,40 +53,6 @@ th[data-order=asc]::after { content: " \\25B2"; } th[data-order=desc]::after { c
 """
 
 
-def secret_lines(layout: Layout) -> set[str]:
-    """Every long enough line of the hidden tests and the reference solutions."""
-    lines: set[str] = set()
-    for folder in (layout.hidden_tests, layout.reference):
-        for path in sorted(folder.rglob("*.py")) if folder.is_dir() else ():
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                if len(line.strip()) >= SECRET_LINE_MIN:
-                    lines.add(line.strip())
-    return lines
-
-
-class Secrets:
-    """Finds a secret line anywhere inside a message (after a prefix such as pytest's
-    `E   `, or cut short at the message's end), by each line's first SECRET_LINE_MIN
-    characters: one dictionary look-up per character of the message."""
-
-    def __init__(self, lines: set[str]) -> None:
-        self.by_start: dict[str, list[str]] = {}
-        for line in lines:
-            self.by_start.setdefault(line[:SECRET_LINE_MIN], []).append(line)
-
-    def found_in(self, message: str) -> bool:
-        for start in range(len(message) - SECRET_LINE_MIN + 1):
-            for line in self.by_start.get(message[start : start + SECRET_LINE_MIN], ()):
-                rest = message[start:]
-                if rest.startswith(line) or line.startswith(rest):
-                    return True
-        return False
-
-    def shown(self, message: str) -> str:
-        """The message, or WITHHELD when it holds a secret line (or the start of one)."""
-        return WITHHELD if self.found_in(message) else message
-
-
 def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], limit: int = 0) -> str:
     body = []
     for index, row in enumerate(rows):
@@ -109,7 +72,7 @@ def _percent(value: float) -> str:
 
 def render(book: ClassBook, layout: Layout) -> str:
     """The whole page."""
-    secrets = Secrets(secret_lines(layout))
+    secrets = Secrets.of(layout)
     tests, tasks = analysis.failure_rates(book)
     accepted = sum(1 for s in book.students if s.repository)
     sections = [
@@ -140,8 +103,9 @@ def render(book: ClassBook, layout: Layout) -> str:
                ((t.module, t.name, t.failures, t.attempts, _percent(t.rate),
                  secrets.shown(t.common_message)) for t in tests), TABLE_ROWS),
         "<h2>Students at risk</h2>",
-        f'<p class="note">Never accepted; no module newly complete in {analysis.RISK_DAYS} '
-        "days; fewer modules complete than due; time limits on "
+        f'<p class="note">Never accepted; no module newly passing (at least '
+        f"{book.course.policies.prerequisite_min_score:.0%} of its points) in "
+        f"{analysis.RISK_DAYS} days; fewer modules passing than due; time limits on "
         f"{analysis.TIMEOUT_PUSHES} of the last {analysis.RECENT_PUSHES} pushes.</p>",
         _table(["student", "why"], analysis.at_risk(book)),
         "<h2>Late submissions</h2>",

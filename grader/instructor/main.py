@@ -2,6 +2,7 @@
 
     gradebook  write official.csv, latest.csv, tests.csv, canvas.csv and moodle.csv
     dashboard  write one static HTML page (no external assets, no hidden test source)
+    integrity  export each graded module file, a similarity report and suspicious pushes
     synthetic  write a synthetic class (state/ and roster.csv) to try both on
 
 `--state` is the grader repository's `state/` folder, `--roster` Classroom 50's
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,13 +27,13 @@ from grader.instructor.classbook import ClassBook, read_class
 from grader.instructor.gradebook import latest_csv, official_csv, per_test_csv
 from grader.instructor.lms import canvas_csv, moodle_csv
 from grader.instructor.roster import read_roster
+from grader.instructor.secrets import Secrets
 from grader.layout import Layout
 from grader.service.exceptions import load_exceptions
 
 GRADEBOOK_FILES = {
     "official.csv": official_csv,
     "latest.csv": latest_csv,
-    "tests.csv": per_test_csv,
     "canvas.csv": canvas_csv,
     "moodle.csv": moodle_csv,
 }
@@ -63,19 +65,21 @@ def _refuse(message: str) -> dt.datetime:
     raise CourseConfigError(message)
 
 
-def write_gradebook(book: ClassBook, folder: Path) -> list[Path]:
+def write_gradebook(book: ClassBook, folder: Path, secrets: Secrets) -> list[Path]:
+    """The gradebook's CSV files; tests.csv withholds a message that echoes a secret."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, build in GRADEBOOK_FILES.items():
         (folder / name).write_text(build(book), encoding="utf-8")
         written.append(folder / name)
-    return written
+    (folder / "tests.csv").write_text(per_test_csv(book, secrets.shown), encoding="utf-8")
+    return [*written, folder / "tests.csv"]
 
 
 def main_gradebook(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     book = load_book(args)
-    written = write_gradebook(book, Path(args.out))
+    written = write_gradebook(book, Path(args.out), Secrets.of(layout_of(args)))
     seconds = time.perf_counter() - started
     print(
         f"{len(book.students)} students: "
@@ -92,12 +96,29 @@ def main_dashboard(args: argparse.Namespace) -> int:
     book = load_book(args)
     written = [write_dashboard(book, layout_of(args), Path(args.out))]
     if args.gradebook:
-        written += write_gradebook(book, Path(args.gradebook))
+        written += write_gradebook(book, Path(args.gradebook), Secrets.of(layout_of(args)))
     seconds = time.perf_counter() - started
     print(
         f"{len(book.students)} students: {written[0]}"
         + (f" and {len(written) - 1} gradebook files" if args.gradebook else "")
         + f" ({seconds:.2f} s)"
+    )
+    return 0
+
+
+def main_integrity(args: argparse.Namespace) -> int:
+    from grader.instructor.integrity import write_review  # fetching brings the engine
+
+    book = load_book(args)
+    web = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+    clone_url = args.clone_url or f"{web}/{{repository}}.git"
+    token = os.environ.get("GRADER_TOKEN", "")
+    problems = write_review(book, layout_of(args), clone_url, token, Path(args.out))
+    for problem in problems:
+        print(f"not exported: {problem}", file=sys.stderr)
+    print(
+        f"integrity review of {len(book.students)} students in {args.out}/: files/, "
+        "similarity.csv, suspicious.csv"
     )
     return 0
 
@@ -134,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--out", default="dashboard/index.html", help="the HTML file")
     dashboard.add_argument("--gradebook", help="also write the gradebook CSV files here")
     dashboard.set_defaults(run=main_dashboard)
+    integrity = verbs.add_parser("integrity", help="write an integrity review folder")
+    integrity.add_argument("--out", default="integrity", help="the review's folder")
+    integrity.add_argument("--clone-url", help="with {repository} for org/name")
+    integrity.set_defaults(run=main_integrity)
     synthetic = verbs.add_parser("synthetic", help="write a synthetic class to try these on")
     synthetic.add_argument("--students", type=int, default=500)
     synthetic.add_argument("--seed", type=int, default=0)

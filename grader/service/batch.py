@@ -17,7 +17,6 @@ left for the next run.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import os
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import Course
+from grader.github.repos import git_environment
 from grader.grade.session import grade
 from grader.layout import Layout
 from grader.remote.isolation import Isolation
@@ -80,13 +80,25 @@ class BatchReport:
         os.replace(partial, path)
 
 
-def read_batches(paths: list[Path]) -> list[JobResult]:
-    """Every job result in the given batch files (a missing or broken file is skipped by
-    the caller's report: its jobs are simply graded again next run)."""
-    found = []
+def read_batches(paths: list[Path]) -> tuple[list[JobResult], list[str]]:
+    """(every job result the batch files hold, problems): a file that is not a list of
+    results, or one result in it that is damaged, is named and skipped; its jobs are
+    graded again next run and every other result is published."""
+    found, problems = [], []
     for path in paths:
-        found += [JobResult.from_dict(item) for item in json.loads(path.read_text("utf-8"))]
-    return found
+        try:
+            items = json.loads(path.read_text("utf-8"))
+            if not isinstance(items, list):
+                raise ValueError("not a list of job results")
+        except (ValueError, OSError) as error:
+            problems.append(f"{path.name}: unreadable, skipped ({error})")
+            continue
+        for index, item in enumerate(items):
+            try:
+                found.append(JobResult.from_dict(item))
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                problems.append(f"{path.name}: result {index} damaged, skipped ({error!r})")
+    return found, problems
 
 
 REGULAR_FILE_MODES = ("100644", "100755")
@@ -110,15 +122,7 @@ def fetch_commit(clone_url: str, sha: str, target: Path, token: str, paths: list
     points nowhere for a link, mode 120000, be it the file or a folder on its way; a
     folder for a submodule; an empty sparse file of the blob's size for one too large).
     The commit's other files, however many its trees name, are never written."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
-    env |= {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
-    if token:
-        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        env |= {
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "http.extraHeader",
-            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
-        }
+    env = git_environment(token)
     repository = target.parent / f"{target.name}.git"
 
     def git(step: str, *arguments: str) -> bytes:

@@ -5,8 +5,12 @@
     grade-batch  grade one batch of the plan with the hidden tests, isolated
     publish      post feedback and statuses, record official grades, write scores.json
                  (Classroom 50) and state/gradebook.csv, save state/grading.json
-    regrade      a teacher's regrade of one student's module (`--student X --module NN`):
-                 plan, grade and publish it in one go, into state/ and scores.json
+    regrade      a teacher's regrade (`--module NN|all [--student X] --by WHO --why WHY`):
+                 plan, grade and publish it in one go, into state/, scores.json and the
+                 gradebook; state/regrades.jsonl records who asked, why and what changed
+    sync-files   push the course's protected files (tests, engine, workflows, classroom.yml)
+                 to every student repository, one commit (or `--pull-request`) each,
+                 idempotent and resumable
     cost         estimate the billed Actions minutes a month (`--students N`)
 
 `--root` is the course (classroom.yml, the engine, the visible tests), `--bundle` the
@@ -37,7 +41,7 @@ from grader.service.config import GRADE_JOB_MINUTES, JOB_SETUP_SECONDS, load_del
 from grader.service.cost import DEFAULT_PUSHES, table
 from grader.service.exceptions import Exceptions, drop_stale_stages, load_exceptions
 from grader.service.gradebook import assert_scores
-from grader.service.plan import Plan, Regrade, make_plan
+from grader.service.plan import ALL_MODULES, Plan, Regrade, make_plan
 from grader.service.state import GradingState, StateError, load_state
 
 
@@ -60,11 +64,20 @@ def _now(args: argparse.Namespace) -> dt.datetime:
     return moment
 
 
-def _regrade(args: argparse.Namespace) -> Regrade | None:
-    student, module = getattr(args, "student", None), getattr(args, "module", None)
-    if bool(student) != bool(module):
-        raise CourseConfigError("a regrade needs both --student and --module")
-    return Regrade(student, module) if student else None
+def _regrade(args: argparse.Namespace, course: Course) -> Regrade | None:
+    """The regrade asked for (`--module NN` or `all`, `--student` or everyone), with who
+    asked (`--by`) and why (`--why`): both required, they go on the record."""
+    student, module = getattr(args, "student", None) or "", getattr(args, "module", None) or ""
+    if not module:
+        if student:
+            raise CourseConfigError("a regrade needs --module (a module like 03, or all)")
+        return None
+    if module != ALL_MODULES:
+        module = course.module(module).key  # refuses a module the course does not have
+    by, why = (getattr(args, "by", None) or "").strip(), (getattr(args, "why", None) or "").strip()
+    if not by or not why:
+        raise CourseConfigError("a regrade needs --by (who asked) and --why (the reason)")
+    return Regrade(student, module, by, why)
 
 
 def exceptions_path(args: argparse.Namespace) -> Path:
@@ -87,9 +100,8 @@ def main_plan(args: argparse.Namespace, layout: Layout) -> int:
     delivery = load_delivery(layout.manifest)
     github = _github(args)
     state, exceptions = load_class(args, course)
-    plan = make_plan(
-        github, delivery, course, layout, state, _now(args), _regrade(args), exceptions
-    )
+    regrade = _regrade(args, course)
+    plan = make_plan(github, delivery, course, layout, state, _now(args), regrade, exceptions)
     Path(args.out).write_text(plan.to_json(), encoding="utf-8")
     print("\n".join(plan.report))
     if delivery.platform == "classroom50" and not plan.batches:
@@ -139,7 +151,7 @@ def main_publish(args: argparse.Namespace, layout: Layout) -> int:
     delivery = load_delivery(layout.manifest)
     plan = Plan.from_json(Path(args.plan).read_text(encoding="utf-8"))
     files = sorted(Path(args.results).glob("**/batch-*.json"))
-    results = read_batches(files)
+    results, unreadable = read_batches(files)
     graded = {(r.job.repository, r.job.sha) for r in results}
     missing = [
         f"{job.repository} {job.sha[:7]}: its batch left no results (graded again next run)"
@@ -162,7 +174,7 @@ def main_publish(args: argparse.Namespace, layout: Layout) -> int:
         scores_github=_github(args, "SCORES_TOKEN"),
         exceptions=exceptions,
     )
-    report.problems += missing
+    report.problems += unreadable + missing
     summary = report.markdown(plan, github)
     print(summary)
     if args.summary:
@@ -172,7 +184,7 @@ def main_publish(args: argparse.Namespace, layout: Layout) -> int:
 
 
 def main_regrade(args: argparse.Namespace, layout: Layout) -> int:
-    """Plan, grade and publish one student's module: the same three steps as a run."""
+    """Plan, grade and publish a regrade: the same three steps as a run."""
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     args.out, args.github_output = str(work / "plan.json"), ""
@@ -183,6 +195,30 @@ def main_regrade(args: argparse.Namespace, layout: Layout) -> int:
         args.batch, args.out = index, str(work / "results" / f"batch-{index}.json")
         main_grade_batch(args, layout)
     return main_publish(args, layout)
+
+
+def main_sync(args: argparse.Namespace, layout: Layout) -> int:
+    from grader.github.repos import student_repositories
+    from grader.service.sync import course_files, sync_all
+
+    delivery = load_delivery(layout.manifest)
+    github = _github(args)
+    repositories = student_repositories(github, delivery.organization, delivery.student_of)
+    report = sync_all(
+        repositories,
+        args.clone_url or f"{args.web_url}/{{repository}}.git",
+        os.environ.get("GRADER_TOKEN", ""),
+        course_files(layout),
+        args.message,
+        args.state.parent / "sync.json",
+        github if args.pull_request else None,
+    )
+    print(
+        f"{len(report.updated)} repositories updated, {len(report.unchanged)} already had "
+        f"the files, {len(report.skipped)} synced by an earlier run"
+    )
+    print("\n".join(report.problems))
+    return 0
 
 
 def main_cost(args: argparse.Namespace, layout: Layout) -> int:
@@ -196,6 +232,13 @@ def main_cost(args: argparse.Namespace, layout: Layout) -> int:
     print()
     print(table(course, sizes, args.pushes, platform), end="")
     return 0
+
+
+def _regrade_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--student", help="GitHub username (default: every student)")
+    parser.add_argument("--module", required=required, help="the module (03), or all")
+    parser.add_argument("--by", help="who asked for the regrade (recorded)")
+    parser.add_argument("--why", help="why (recorded, and told to the students regraded)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,8 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan = verbs.add_parser("plan", help="decide which commits to grade")
     plan.add_argument("--out", default="plan.json")
     plan.add_argument("--github-output", default=os.environ.get("GITHUB_OUTPUT"))
-    plan.add_argument("--student", help="plan only a regrade of this student's --module")
-    plan.add_argument("--module", help="the module to regrade (01)")
+    _regrade_arguments(plan, required=False)
     plan.set_defaults(run=main_plan)
     batch = verbs.add_parser("grade-batch", help="grade one batch of the plan")
     batch.add_argument("--plan", default="plan.json")
@@ -243,14 +285,20 @@ def build_parser() -> argparse.ArgumentParser:
     publish_verb.add_argument("--results", default="results")
     publish_verb.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
     publish_verb.set_defaults(run=main_publish)
-    regrade = verbs.add_parser("regrade", help="regrade one student's module, officially")
-    regrade.add_argument("--student", required=True, help="GitHub username")
-    regrade.add_argument("--module", required=True, help="module number (01)")
+    regrade = verbs.add_parser("regrade", help="regrade modules officially, on the record")
+    _regrade_arguments(regrade, required=True)
     regrade.add_argument("--work", default="regrade", help="folder for plan and results")
     regrade.add_argument("--clone-url", help="with {repository} for org/name")
     regrade.add_argument("--time-budget", type=float, default=24 * 3600.0)
     regrade.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
     regrade.set_defaults(run=main_regrade)
+    sync = verbs.add_parser("sync-files", help="push protected files to every student")
+    sync.add_argument("--message", required=True, help="the commit message students see")
+    sync.add_argument("--clone-url", help="with {repository} for org/name")
+    sync.add_argument(
+        "--pull-request", action="store_true", help="open a pull request each, not a commit"
+    )
+    sync.set_defaults(run=main_sync)
     cost = verbs.add_parser("cost", help="estimate the billed Actions minutes a month")
     cost.add_argument("--students", type=int, nargs="+", help="class sizes (30 60 200 500)")
     cost.add_argument(

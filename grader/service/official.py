@@ -40,28 +40,6 @@ def official_grade(
 ) -> OfficialGrade | None:
     """The grade to record, or None when it cannot be decided yet (grade again later);
     `late_days_left`: what remains of the student's late-day bank."""
-    grade = _decide(stage, module, course, sha, pushed_at, result, on_time, now, late_days_left)
-    if grade is None:
-        return None
-    grade = replace(grade, due=module.due)
-    if module.due != course.module(module.number).due:
-        extended = f"Due time extended to {module.due.strftime('%Y-%m-%d %H:%M %Z')}."
-        if extended not in grade.note:
-            grade = replace(grade, note=f"{extended} {grade.note}".strip())
-    return grade
-
-
-def _decide(
-    stage: Stage,
-    module: ModuleSpec,
-    course: Course,
-    sha: str,
-    pushed_at: dt.datetime | None,
-    result: ModuleResult | None,
-    on_time: OfficialGrade | None,
-    now: dt.datetime,
-    late_days_left: int,
-) -> OfficialGrade | None:
     if sha and (result is None or not_graded_reason([result])):
         return None
     if stage == Stage.FINAL and on_time is None:
@@ -69,14 +47,33 @@ def _decide(
     if not sha:
         note = "Nothing was pushed to the default branch before the due time."
         if stage == Stage.FINAL and on_time is not None:
-            return OfficialGrade(Stage.FINAL, **_same(on_time), graded_at=now)
-        return OfficialGrade(stage, "", None, 0.0, module.points, 0.0, note, now)
+            grade = OfficialGrade(Stage.FINAL, **_same(on_time), graded_at=now)
+        else:
+            grade = OfficialGrade(stage, "", None, 0.0, module.points, 0.0, note, now)
+        return _for_student(grade, module, course)
     assert result is not None
     raw = min(result.raw_score, module.points)
     if stage == Stage.ON_TIME:
-        return OfficialGrade(Stage.ON_TIME, sha, pushed_at, raw, module.points, 0.0, "", now)
+        grade = OfficialGrade(Stage.ON_TIME, sha, pushed_at, raw, module.points, 0.0, "", now)
+        return _for_student(grade, module, course)
     assert on_time is not None
     assert pushed_at is not None, "a graded commit was pushed"
+    grade = _final(module, course, sha, pushed_at, raw, on_time, now, late_days_left)
+    return _for_student(grade, module, course)
+
+
+def _final(
+    module: ModuleSpec,
+    course: Course,
+    sha: str,
+    pushed_at: dt.datetime,
+    raw: float,
+    on_time: OfficialGrade,
+    now: dt.datetime,
+    late_days_left: int,
+) -> OfficialGrade:
+    """The final grade: the late push with its penalty (banked days first), or the
+    on-time grade when that is higher."""
     fraction, days = late_fraction(module, course.policies, pushed_at)
     banked = min(days, late_days_left) if days <= course.policies.max_late_days else 0
     if banked:
@@ -98,6 +95,16 @@ def _decide(
     points = module.points
     grade = OfficialGrade(Stage.FINAL, sha, pushed_at, late_score, points, fraction, note, now)
     return replace(grade, late_days_used=banked)
+
+
+def _for_student(grade: OfficialGrade, module: ModuleSpec, course: Course) -> OfficialGrade:
+    """The grade with the due time it was taken against, and a word when it was extended."""
+    grade = replace(grade, due=module.due)
+    if module.due != course.module(module.number).due:
+        extended = f"Due time extended to {module.due.strftime('%Y-%m-%d %H:%M %Z')}."
+        if extended not in grade.note:
+            grade = replace(grade, note=f"{extended} {grade.note}".strip())
+    return grade
 
 
 def _same(grade: OfficialGrade) -> dict:

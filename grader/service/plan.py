@@ -12,10 +12,12 @@ Two reasons to grade a commit of a student repository:
   recorded (repository activity), never commit dates.
 A commit needed for several reasons is graded once. A repository's push history is read
 only when it was pushed to since the last run or an official grade is due, so a quiet
-class costs one listing per 100 repositories. A regrade (`Regrade`: a teacher's request
-for one student's module) plans that module's due stages again, whatever was recorded
-or failed before, and nothing else. Per-student exceptions (exceptions.yml) apply: an
-excused module has no official stage, an extended one is due at the student's own time.
+class costs one listing per 100 repositories. A regrade (`Regrade`: a teacher's request,
+for one student or everyone, one module or all) plans those modules' due stages again,
+whatever was recorded or failed before, and nothing else; the plan carries who asked
+and why (`Plan.request`), for the record publishing keeps. Per-student exceptions
+(exceptions.yml) apply: an excused module has no official stage, an extended one is due
+at the student's own time.
 """
 
 from __future__ import annotations
@@ -80,12 +82,30 @@ class Job:
         return dict(self.late_since).get(module, self.pushed_at)
 
 
+ALL_MODULES = "all"
+
+
 @dataclass(frozen=True)
 class Regrade:
-    """A teacher's request: grade this student's module again at every stage now due."""
+    """A teacher's request: grade modules again at every stage now due."""
 
     student: str
+    """A GitHub username, or "" for every student."""
     module: str
+    """A module ("03") or ALL_MODULES."""
+    requested_by: str
+    reason: str
+
+    def includes_module(self, module: ModuleSpec) -> bool:
+        return self.module == ALL_MODULES or module.number == int(self.module)
+
+    def includes_student(self, student: str) -> bool:
+        return not self.student or student.lower() == self.student.lower()
+
+    def describe(self) -> str:
+        who = self.student or "every student"
+        what = "every module" if self.module == ALL_MODULES else f"module {self.module}"
+        return f"regrade of {what} for {who}, asked by {self.requested_by}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,8 @@ class Plan:
     seen: dict[str, Seen] = field(default_factory=dict)
     """Repositories whose push history this run read."""
     report: tuple[str, ...] = ()
+    request: dict[str, str] = field(default_factory=dict)
+    """A regrade's request (`Regrade` as a dict): who asked, why, for whom, which modules."""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -116,7 +138,8 @@ class Plan:
         data = json.loads(text)
         batches = tuple(tuple(Job.from_dict(job) for job in batch) for batch in data["batches"])
         seen = {name: Seen(**value) for name, value in data.get("seen", {}).items()}
-        return cls(data["created_at"], batches, seen, tuple(data.get("report", ())))
+        report, request = tuple(data.get("report", ())), dict(data.get("request", {}))
+        return cls(data["created_at"], batches, seen, report, request)
 
 
 def _time(text: str) -> dt.datetime:
@@ -149,14 +172,14 @@ def make_plan(
     """List the course's repositories and decide what to grade (only `regrade`, if given)."""
     modules = graded_modules(course, layout)
     if regrade is not None:
-        modules = [m for m in modules if m.key == course.module(regrade.module).key]
+        modules = [m for m in modules if regrade.includes_module(m)]
     jobs: list[Job] = []
     seen: dict[str, Seen] = {}
     report: list[str] = []
     silent: list[str] = []
     repositories = student_repositories(github, delivery.organization, delivery.student_of)
     for repository in repositories:
-        if regrade is not None and repository.student.lower() != regrade.student.lower():
+        if regrade is not None and not regrade.includes_student(repository.student):
             continue
         remembered = state.repository(repository.full_name, repository.student)
         if regrade is not None:  # the stages again, as if never taken nor failed
@@ -204,7 +227,7 @@ def make_plan(
                 report.append(
                     f"{repository.full_name}: module {module.key} ({stage}) waits: commit "
                     f"{sha[:7]} failed to grade {MAX_ATTEMPTS} times; regrade it (Run workflow "
-                    f"with student {repository.student}, module {module.key})"
+                    f"with module {module.key}, student {repository.student} and a reason)"
                 )
                 continue
             entry = wanted.setdefault(sha, {"pushed_at": at, "modules": set(), "feedback": False})
@@ -233,16 +256,20 @@ def make_plan(
             )
     if silent:
         report.append(f"{len(silent)} without a push yet: " + ", ".join(silent))
+    if regrade is not None:
+        report.append(regrade.describe())
     if regrade is not None and not jobs:
         report.append(
-            f"regrade: nothing to grade for {regrade.student}, module {regrade.module} (no "
-            "such student repository, or the module is not due yet)"
+            f"regrade: nothing to grade for {regrade.student or 'anyone'}, module(s) "
+            f"{regrade.module} (no such student repository, or not due yet)"
         )
     report.append(
         f"{len(repositories)} student repositories, {len(jobs)} commit(s) to grade; "
         + github.stats.summary()
     )
-    return Plan(format_time(now), _batches(jobs, delivery.batch_size), seen, tuple(report))
+    request = asdict(regrade) if regrade is not None else {}
+    batches = _batches(jobs, delivery.batch_size)
+    return Plan(format_time(now), batches, seen, tuple(report), request)
 
 
 def _unchanged_since(

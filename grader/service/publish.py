@@ -17,13 +17,14 @@ each student is told once about an exception granted to them (grader/service/ann
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.course import Course
 from grader.github.client import GitHub, GitHubError
-from grader.github.repos import feedback_thread, post_comment, post_status
+from grader.github.repos import feedback_thread, format_time, post_comment, post_status
 from grader.service.announce import announce_exceptions
 from grader.service.batch import JobResult
 from grader.service.config import Delivery
@@ -92,6 +93,8 @@ def publish(
         # Official grades are saved, and queued for scores.json, before any network call:
         # a comment or status that fails cannot lose them.
         recorded = _record_official(course, exceptions, items, remembered, now, report)
+        if plan.request:  # a regrade: the students read why
+            recorded = _regraded(recorded, remembered, plan.request["reason"])
         failed = _count_failures(course, items, remembered, report)
         if recorded and repository not in state.scores_pending:
             state.scores_pending.append(repository)
@@ -112,9 +115,30 @@ def publish(
         )
         report.problems += problems
     save_state(state, state_path)
+    if plan.request:
+        _log_regrade(state_path.parent / "regrades.jsonl", plan.request, now, report)
     book = gradebook_csv(course, state, exceptions)
     (state_path.parent / "gradebook.csv").write_text(book, "utf-8")
     return report
+
+
+def _regraded(
+    recorded: list[tuple[str, OfficialGrade]], remembered: RepositoryState, reason: str
+) -> list[tuple[str, OfficialGrade]]:
+    """The grades a regrade recorded, each noting why (in state/ and the comment)."""
+    noted = []
+    for key, grade in recorded:
+        grade = replace(grade, note=f"Regraded: {reason}. {grade.note}".strip())
+        remembered.official[key][grade.stage] = grade
+        noted.append((key, grade))
+    return noted
+
+
+def _log_regrade(path: Path, request: dict, now: dt.datetime, report: PublishReport) -> None:
+    """Append the regrade to `state/regrades.jsonl`: when, who asked, why, what changed."""
+    entry = {"at": format_time(now), **request, "recorded": report.official}
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
 def _remember(state: GradingState, name: str, seen: Seen) -> None:
