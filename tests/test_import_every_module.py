@@ -54,6 +54,16 @@ USES = {
     14: "cache = tt.KVCache.for_model(gpt, 1); assert cache.nbytes == 2 * 1 * 2 * 8 * 4 * 4; "
     "assert tt.generate(gpt, ids, 3, seed=1).numpy().tolist() == "
     "tt.generate(gpt, ids, 3, seed=1, use_cache=False).numpy().tolist()",
+    15: "stats = tt.measure_latency(lambda: gpt(ids), warmup=1, repeats=3); "
+    "assert len(stats.samples) == 3 and stats.q1 <= stats.median <= stats.q3; "
+    "assert tt.count_flops(layer, tt.randn(4, 3)) == 2 * 4 * 3 * 2\n"
+    "with tt.profile(gpt) as prof: gpt(ids)\n"
+    "assert {row.name for row in prof.key_averages()} >= {'GPT', 'head: Linear', 'MatMulFn'}",
+    19: "report = tt.benchmark({'gpt': lambda: gpt(ids), 'layer': lambda: layer(tt.randn(4, 3))}, "
+    "warmup=1, windows=5, min_window_seconds=1e-4, resamples=50, threads=1); "
+    "assert report.order[:2] == ('gpt', 'layer'); "
+    "assert report.variants['gpt'].ci_low <= report.variants['gpt'].ci_high; "
+    "assert tt.BenchmarkReport.from_json(report.to_json()) == report",
     17: "small = tt.quantize_model(tt.Sequential(tt.Linear(3, 2), tt.ReLU()), [np.ones((4, 3))]); "
     "assert tt.model_size_bytes(small) == 6 + 2 * 4 + 2 * 4 + 4 + 4; "
     "assert small(tt.randn(5, 3)).shape == (5, 2)",

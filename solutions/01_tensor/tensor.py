@@ -32,6 +32,9 @@ __all__ = [
     "Context",
     "AutogradEngine",
     "install_autograd",
+    "OpHook",
+    "RemovableHandle",
+    "register_op_hook",
     "zeros",
     "ones",
     "full",
@@ -53,6 +56,8 @@ Dim = int | tuple[int, ...] | None
 # `Context` carries what a backward rule needs: the input arrays, the keyword
 # parameters, the output, and anything the forward chose to keep. `install_autograd`
 # is the one documented extension point module 05 uses to record the graph.
+# `register_op_hook` lets a tool watch every op start and finish (module 15's profiler
+# times and counts ops with it) without changing any op or any model.
 
 
 # %%
@@ -89,6 +94,57 @@ def install_autograd(engine: AutogradEngine | None) -> None:
     _engine = engine
 
 
+class RemovableHandle:
+    """What registering a hook returns: `remove()` takes that hook out again.
+
+    As `torch.utils.hooks.RemovableHandle`; it is also a context manager that removes
+    the hook when the block ends.
+    """
+
+    def __init__(self, hooks: list, hook: Any) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        """Unregister the hook (again is harmless)."""
+        for index, registered in enumerate(self._hooks):
+            if registered is self._hook:
+                del self._hooks[index]
+                return
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
+
+
+class OpHook(Protocol):
+    """What `register_op_hook` takes: told when each op starts and when it finishes.
+
+    `backward` is False for `Function.apply` and True for a backward rule (module 05).
+    `inputs` are the arrays the op was given (a rule: `grad_output`, then the op's
+    inputs), `outputs` the arrays it returned (a rule: one gradient or None per input).
+    """
+
+    def op_started(self, fn: type[Function], ctx: Context, backward: bool) -> None:
+        """Called right before the op computes."""
+
+    def op_finished(
+        self, fn: type[Function], ctx: Context, backward: bool, inputs: tuple, outputs: tuple
+    ) -> None:
+        """Called right after it (after autograd recorded it)."""
+
+
+op_hooks: list[OpHook] = []
+"""The registered op hooks, in order (module 05 tells them about backward rules too)."""
+
+
+def register_op_hook(hook: OpHook) -> RemovableHandle:
+    """Tell `hook` about every op from now on, until the returned handle is removed."""
+    op_hooks.append(hook)
+    return RemovableHandle(op_hooks, hook)
+
+
 class Function:
     """Base of every op: subclasses define `forward(ctx, *arrays, **params) -> ndarray`.
 
@@ -106,6 +162,9 @@ class Function:
         """Run `forward` on the inputs' arrays and wrap the result in a Tensor."""
         arrays = tuple([x.data if isinstance(x, Tensor) else x for x in inputs])
         ctx = Context(arrays, params)
+        if op_hooks:
+            for hook in tuple(op_hooks):
+                hook.op_started(cls, ctx, False)
         try:
             out = cls.forward(ctx, *arrays, **params)
         except ValueError as error:
@@ -120,6 +179,9 @@ class Function:
         result = Tensor._wrap(out)
         if _engine is not None:
             _engine.record(cls, ctx, inputs, result)
+        if op_hooks:
+            for hook in tuple(op_hooks):
+                hook.op_finished(cls, ctx, False, arrays, (out,))
         return result
 
 

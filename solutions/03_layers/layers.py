@@ -19,13 +19,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from tinytorch.core.activations import gelu, relu, sigmoid, softmax, tanh
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import RemovableHandle, Tensor
 
 __all__ = [
     "Parameter",
@@ -38,6 +38,8 @@ __all__ = [
     "Tanh",
     "GELU",
     "Softmax",
+    "register_module_forward_pre_hook",
+    "register_module_forward_hook",
 ]
 
 
@@ -132,7 +134,14 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        if not (_forward_pre_hooks or _forward_hooks):
+            return self.forward(*args, **kwargs)
+        for pre_hook in tuple(_forward_pre_hooks):
+            pre_hook(self, args)
+        output = self.forward(*args, **kwargs)
+        for hook in tuple(_forward_hooks):
+            hook(self, args, output)
+        return output
 
     # ---- Task 03.1: registration and discovery ----
     def __setattr__(self, name: str, value: Any) -> None:
@@ -310,6 +319,38 @@ class Module:
         if not lines:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+# %% [markdown]
+# ## Watching every module (given)
+#
+# Calling a module runs `forward` through `Module.__call__`, so a tool can watch every
+# call of every module without touching any of them: `register_module_forward_pre_hook`
+# and `register_module_forward_hook` (PyTorch's global hooks) are called before and after
+# each forward. Module 15's profiler times layers this way.
+
+
+# %%
+_forward_pre_hooks: list[Callable[[Module, tuple], object]] = []
+_forward_hooks: list[Callable[[Module, tuple, Any], object]] = []
+
+
+def register_module_forward_pre_hook(hook: Callable[[Module, tuple], object]) -> RemovableHandle:
+    """Call `hook(module, args)` before the forward of every module, until removed.
+
+    Hooks watch: what they return is ignored (PyTorch's may replace the input).
+    """
+    _forward_pre_hooks.append(hook)
+    return RemovableHandle(_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook: Callable[[Module, tuple, Any], object]) -> RemovableHandle:
+    """Call `hook(module, args, output)` after the forward of every module, until removed.
+
+    Hooks watch: what they return is ignored (PyTorch's may replace the output).
+    """
+    _forward_hooks.append(hook)
+    return RemovableHandle(_forward_hooks, hook)
 
 
 # %% [markdown]

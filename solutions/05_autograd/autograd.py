@@ -57,6 +57,7 @@ from tinytorch.core.tensor import (
     Tensor,
     WhereFn,
     install_autograd,
+    op_hooks,
 )
 
 __all__ = ["backward_rule", "no_grad", "is_grad_enabled", "Node", "Engine"]
@@ -71,12 +72,20 @@ def backward_rule(fn: type[Function]) -> Callable[[BackwardRule], BackwardRule]:
     """Register the decorated function as the backward rule of op `fn`.
 
     Later modules (convolution in module 09, attention ...) use it for their own ops.
-    The engine calls the rule through `_keep_contract` (given, at the end of this file).
+    The engine calls the rule through `_keep_contract` (given, at the end of this file),
+    and tells module 01's op hooks (a profiler) when the rule starts and finishes.
     """
 
     def register(rule: BackwardRule) -> BackwardRule:
         def checked_rule(ctx: Context, grad_output: np.ndarray) -> Gradients:
-            return _keep_contract(fn, rule, ctx, rule(ctx, grad_output))
+            if not op_hooks:
+                return _keep_contract(fn, rule, ctx, rule(ctx, grad_output))
+            for hook in tuple(op_hooks):
+                hook.op_started(fn, ctx, True)
+            grads = _keep_contract(fn, rule, ctx, rule(ctx, grad_output))
+            for hook in tuple(op_hooks):
+                hook.op_finished(fn, ctx, True, (grad_output, *ctx.inputs), grads)
+            return grads
 
         _RULES[fn] = checked_rule
         return rule

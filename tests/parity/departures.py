@@ -38,6 +38,10 @@ DEPARTURES: dict[str, list[str]] = {
         "A `Parameter` is always float32 (PyTorch keeps float64 data as float64).",
         "`Linear(..., rng=)` and `Dropout(p, rng=)` take a NumPy generator: the "
         "distributions are PyTorch's, the numbers are not. `Dropout` has no `inplace`.",
+        "`register_module_forward_pre_hook` and `register_module_forward_hook` (PyTorch's "
+        "global hooks) only watch: a value a hook returns is ignored (PyTorch's may replace "
+        "the input or the output), and there are no per-module `register_forward_hook` "
+        "methods.",
         "`Softmax()` normalises the last dim by default (PyTorch: an implicit, deprecated "
         "choice); `zero_grad()` always sets `.grad` to None; a module registered under two "
         "names is listed under each.",
@@ -139,6 +143,29 @@ DEPARTURES: dict[str, list[str]] = {
         "gives the uncached tokens at the uncached speed; a model with rotary or relative "
         "positions could shift its cache instead.",
     ],
+    "15_profiling": [
+        "`count_flops` counts what `torch.utils.flop_counter.FlopCounterMode` counts (matrix "
+        "products, convolutions, attention; 2 FLOPs per multiply-add), for the forward pass "
+        "only, from the ops tinytorch runs.",
+        "`profile` is a small cousin of `torch.profiler.profile`: CPU time only, rows per op "
+        'class (backward rules as `"<Op>.backward"`) and per module path, bytes counted as the '
+        "memory of the arrays an op returns (views are free), no traces or schedules.",
+        "`measure_latency` is a small cousin of `torch.utils.benchmark.Timer`: it reports the "
+        "median and quartiles of single calls after a warm-up, without Timer's adaptive run "
+        "counts, and takes the clock as an argument.",
+    ],
+    "19_benchmarking": [
+        "`benchmark` chooses the calls per window by doubling until a window lasts "
+        "`min_window_seconds` (`Timer.blocked_autorange` grows its block tenfold until the"
+        " timer's overhead is negligible) and times variants in interleaved windows in one"
+        " process (`Compare` tabulates measurements taken one after the other).",
+        'The median gets a seeded bootstrap interval and `compare` may answer "cannot '
+        'rank" (`Measurement` reports the median and IQR and flags a large IQR as a '
+        "warning, without an interval or a verdict).",
+        "`pin_threads` sets the thread variables and resizes OpenBLAS's pool through "
+        "`ctypes` (`torch.set_num_threads` resizes PyTorch's own pool; threadpoolctl does "
+        "the rest).",
+    ],
     "17_quantization": [
         "Weights are symmetric per channel over `[-127, 127]` with `scale = max|w| / 127`, "
         "as PyTorch's `PerChannelMinMaxObserver(qscheme=torch.per_channel_symmetric, "
@@ -201,6 +228,42 @@ NOT_COMPARABLE: dict[str, str] = {
     "KVCache": "no PyTorch class (Hugging Face's static cache is the closest); the hidden "
     "tests compare cached logits with the uncached model and a NumPy GPT",
     "generate": "GPT.generate with a fresh KVCache; the hidden tests recompute its tokens",
+    "OpHook": "what module 01's register_op_hook takes (PyTorch's RecordFunction callbacks "
+    "live in C++)",
+    "RemovableHandle": "torch.utils.hooks.RemovableHandle's twin: remove() unregisters a hook",
+    "register_op_hook": "module 01's hook point for profilers; PyTorch's is the C++ "
+    "RecordFunction machinery behind torch.profiler",
+    "op_flops": "the FLOPs of one recorded tinytorch op; compared through count_flops",
+    "allocated_bytes": "bytes of the arrays an op made (views free); the hidden tests check "
+    "it on views, copies and fresh arrays",
+    "MemoryReport": "what memory_footprint returns; no PyTorch twin",
+    "memory_footprint": "exact bytes of parameters, gradients, optimizer state and activations;"
+    " no PyTorch twin (torchinfo's summary is the closest)",
+    "ProfileRow": "one row of key_averages() (torch.profiler's FunctionEventAvg is the closest)",
+    "profile": "torch.profiler.profile's small cousin; its times are the machine's, checked on "
+    "a scripted clock",
+    "LatencyStats": "median and quartiles of timed calls (torch.utils.benchmark.Measurement "
+    "is the closest); the hidden tests time a scripted clock",
+    "measure_latency": "a warm-up-then-repeat timer (torch.utils.benchmark.Timer is the "
+    "closest); the hidden tests check its statistics on a scripted clock",
+    "time_window": "module 19's timed window of repeated calls (timeit.Timer.timeit's twin); "
+    "the hidden tests read it on a scripted clock",
+    "calibrate": "chooses calls per window by doubling (Timer.blocked_autorange grows tenfold);"
+    " the hidden tests recompute the count from scripted durations",
+    "median_interval": "a seeded bootstrap interval of the median (no PyTorch twin); the hidden "
+    "tests redo the bootstrap with the same seed",
+    "VariantStats": "one variant's samples, median, quartiles and interval "
+    "(torch.utils.benchmark.Measurement is the closest)",
+    "BenchmarkReport": "what benchmark returns, with its JSON form; no PyTorch twin",
+    "Comparison": "compare's verdict, possibly 'cannot rank'; no PyTorch twin",
+    "compare": "ranks two variants only when their intervals are apart and their IQRs small; "
+    "no PyTorch twin",
+    "THREAD_VARIABLES": "the thread variables pin_threads sets (OMP, OpenBLAS, MKL)",
+    "pin_threads": "sets the thread variables and OpenBLAS's pool for a block "
+    "(torch.set_num_threads sets PyTorch's own pool)",
+    "thread_settings": "the thread variables and OpenBLAS's live thread count; no PyTorch twin",
+    "machine_info": "CPU, cores, Python, NumPy and its BLAS build (torch.__config__.show is the "
+    "closest)",
     "PercentileObserver": "no PyTorch twin (its HistogramObserver searches a histogram "
     "instead); the hidden tests recompute its range with np.percentile",
     "quantize_model": "PyTorch's prepare, calibrate and convert in one call; the hidden tests "
@@ -243,6 +306,12 @@ COMPARED_IN: dict[str, tuple[str, ...]] = {
         "MultiheadAttention",
     ),
     "test_transformer_parity.py": ("layer_norm", "LayerNorm", "MLP", "TransformerBlock"),
+    "test_profiling_parity.py": (
+        "register_module_forward_pre_hook", "register_module_forward_hook", "count_parameters",
+        "matmul_flops", "linear_flops", "conv2d_flops", "attention_flops", "count_flops",
+        "optimizer_state_bytes",
+    ),
+    "test_benchmarking_parity.py": ("summarize", "benchmark"),
     "test_quantization_parity.py": (
         "quantize_per_channel", "dequantize", "affine_qparams", "quantize_affine",
         "MinMaxObserver", "int8_matmul", "QuantizedLinear", "QuantizedConv2d",
