@@ -17,12 +17,11 @@ import numpy as np
 from milestones.datasets.text import load_austen, load_text
 from milestones.tradeoff import Step
 from tinytorch.core.kv_caching import KVCache, generate
-from tinytorch.core.losses import cross_entropy
 from tinytorch.core.optimizers import AdamW
 from tinytorch.core.quantization import model_size_bytes
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.tokenization import CharTokenizer
-from tinytorch.core.training import CosineWarmupLR, clip_grad_norm_
+from tinytorch.core.training import CosineWarmupLR
 from tinytorch.core.transformers import GPT
 
 TRANSFORMER = importlib.import_module("milestones.05_transformer.transformer")
@@ -61,19 +60,10 @@ def train(model: GPT, ids: np.ndarray, steps: int, rng: np.random.Generator) -> 
     """AdamW with warm-up and cosine decay on random windows; the last step's loss."""
     optimizer = AdamW(model.parameters(), lr=LR, betas=(0.9, 0.99), weight_decay=0.1)
     scheduler = CosineWarmupLR(optimizer, max(1, min(100, steps // 10)), steps, eta_min=LR / 10)
-    context, loss = model.context_length, None
+    loss = float("nan")
     for _ in range(steps):
-        starts = rng.integers(0, len(ids) - context - 1, BATCH)
-        rows = np.stack([ids[s : s + context + 1] for s in starts])
-        logits = model(Tensor(rows[:, :-1], dtype=np.int64))
-        loss = cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                             Tensor(rows[:, 1:].reshape(-1), dtype=np.int64))  # fmt: skip
-        optimizer.zero_grad()
-        loss.backward()
-        clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-    return float("nan") if loss is None else loss.item()
+        loss = TRANSFORMER.train_step(model, optimizer, scheduler, ids, BATCH, rng)
+    return loss
 
 
 def gpt_steps(args: argparse.Namespace, text: str) -> list[Step]:
