@@ -190,12 +190,20 @@ def test_the_systems_milestone_measures_every_step_on_the_solutions(tmp_path):
     assert (tmp_path / "systems-digits.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_the_systems_milestone_refuses_a_text_shorter_than_its_context(tmp_path):
+def test_the_systems_milestone_refuses_bad_settings_with_a_message(tmp_path):
     text = _tiny_text(tmp_path)
     result = _run("06", "--submission", "solutions", "--", "--text", str(text),
                   "--context", "400")  # fmt: skip
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "fewer than --context + 1 (401)" in result.stderr
+    for bad, message in (
+        (["--d-model", "30", "--heads", "4"], "--d-model (30) must be a multiple of --heads (4)"),
+        (["--new-tokens", "64"], "--new-tokens must be between 1 and --context - 1 (63)"),
+        (["--windows", "4"], "--windows of at least 5"),
+    ):
+        result = _run("06", "--submission", "solutions", "--", "--text", str(text), *bad)
+        assert result.returncode == 2 and message in result.stderr, result.stderr[-600:]
+        assert "Traceback" not in result.stderr
 
 
 def test_the_systems_milestone_lists_the_open_tasks_of_its_modules(tmp_path):

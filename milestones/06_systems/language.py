@@ -42,11 +42,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--eval-windows", type=int, default=64, help="held-out windows scored")
 
 
+def argument_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with the GPT's options, or None."""
+    for name in ("gpt_steps", "context", "d_model", "heads", "layers", "eval_windows"):
+        if getattr(args, name) < 1:
+            return f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}"
+    if args.d_model % args.heads:
+        return f"--d-model ({args.d_model}) must be a multiple of --heads ({args.heads})"
+    if not 0 < args.new_tokens < args.context:
+        return f"--new-tokens must be between 1 and --context - 1 ({args.context - 1})"
+    return None
+
+
 def load(args: argparse.Namespace) -> str:
     """The text: `--text`, else Austen's novels (downloaded once, see milestone 05)."""
     text = load_text(args.text) if args.text else load_austen()
-    if not 0 < args.new_tokens < args.context:
-        raise ValueError(f"--new-tokens must be between 1 and --context - 1 ({args.context - 1})")
     held_out = len(TRANSFORMER.split(text)[1])
     if held_out < args.context + 1:
         raise ValueError(

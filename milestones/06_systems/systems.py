@@ -157,6 +157,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs"), help="where the table goes")
     language.add_arguments(parser)
     args = parser.parse_args()
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    if args.windows < 5 or not args.window_seconds > 0:
+        parser.error("the harness needs --windows of at least 5 and --window-seconds above 0")
+    if args.part != "mlp" and (problem := language.argument_error(args)):
+        parser.error(problem)
     try:
         text = language.load(args) if args.part != "mlp" else None  # data first: fail fast
     except ValueError as error:  # a text file or settings that cannot be used
@@ -167,7 +173,8 @@ def main() -> None:
         steps += language.gpt_steps(args, text)
     print("\nEvery version measured in this run (latency: module 19's harness, interleaved):")
     print(table(steps))
-    tsv, png = write_tradeoff(args.out / f"systems-{args.dataset}", steps,
+    name = "systems-gpt" if args.part == "gpt" else f"systems-{args.dataset}"
+    tsv, png = write_tradeoff(args.out / name, steps,
                               "Milestone 06: what each systems step costs and buys")  # fmt: skip
     print(f"table: {tsv}; trade-off plot: {png}")
 
