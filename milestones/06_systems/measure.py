@@ -16,6 +16,7 @@ from tinytorch.core.profiling import count_flops, measure_latency, memory_footpr
 from tinytorch.core.quantization import model_size_bytes, quantize_model
 from tinytorch.core.tensor import Tensor
 
+MAX_RELATIVE_IQR = 0.25  # module 19's default: noisier timings are not ranked
 Version = tuple[Module, int, str]
 """A model, its bytes, and how they are stored."""
 
@@ -57,12 +58,12 @@ def versus_first(report: BenchmarkReport, name: str) -> str:
     first = next(iter(report.variants))
     if name == first:
         return "1.00x (the reference)"
-    ratio = report.variants[name].median / report.variants[first].median
-    verdict = report.compare(first, name)
+    a, b = report.variants[first], report.variants[name]
+    verdict = report.compare(first, name, max_relative_iqr=MAX_RELATIVE_IQR)
     if not verdict.rankable:
-        why = "overlap" if "overlap" in verdict.reason else "too noisy"
-        return f"{ratio:.2f}x (cannot rank: {why})"
-    return f"{ratio:.2f}x ({'faster' if verdict.faster == name else 'slower'})"
+        noisy = max(a.relative_iqr, b.relative_iqr) > MAX_RELATIVE_IQR
+        return f"{b.median / a.median:.2f}x (cannot rank: {'too noisy' if noisy else 'overlap'})"
+    return f"{b.median / a.median:.2f}x ({'faster' if verdict.faster == name else 'slower'})"
 
 
 def step(
@@ -77,7 +78,7 @@ def step(
     quality: float,
     quality_name: str,
 ) -> Step:
-    """A table row: `count` units of `per` are timed per call."""  # fmt: skip
+    """A table row: `count` units of `per` are timed per call."""
     stats = report.variants[name]
     parameters, nonzero = values(net)
     return Step(model_name, name, parameters, nonzero, size, stored_as, stats.median / count,
