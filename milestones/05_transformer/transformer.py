@@ -120,6 +120,30 @@ def earlier_rows(table: Path, last_step: int) -> list[dict[str, float]]:
     return [{**row, "step": int(row["step"])} for row in rows if row["step"] <= last_step]
 
 
+def train_step(
+    model: GPT,
+    optimizer: AdamW,
+    scheduler: CosineWarmupLR,
+    ids: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator,
+) -> float:
+    """One step on `batch_size` random windows of `ids` (gradients clipped to norm 1);
+    its loss in nats per character."""  # fmt: skip
+    context = model.context_length
+    starts = rng.integers(0, len(ids) - context - 1, batch_size)
+    batch = np.stack([ids[s : s + context + 1] for s in starts])
+    logits = model(Tensor(batch[:, :-1], dtype=np.int64))
+    loss = cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                         Tensor(batch[:, 1:].reshape(-1), dtype=np.int64))  # fmt: skip
+    optimizer.zero_grad()
+    loss.backward()
+    clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
+
+
 def generation_speed(model: GPT, prompt: np.ndarray, tokens: int) -> dict[str, float]:
     """Tokens per second generating `tokens` at batch 1, with and without the KV cache,
     and the cache's size; both runs must give the same tokens (same seed)."""
@@ -173,18 +197,9 @@ def train_text(args: argparse.Namespace) -> None:
     )
     loss_sum, loss_steps = 0.0, 0
     for step in range(first + 1, args.steps + 1):
-        starts = rng.integers(0, len(train_ids) - args.context - 1, args.batch_size)
-        batch = np.stack([train_ids[s : s + args.context + 1] for s in starts])
-        logits = model(Tensor(batch[:, :-1], dtype=np.int64))
-        loss = cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                             Tensor(batch[:, 1:].reshape(-1), dtype=np.int64))  # fmt: skip
-        optimizer.zero_grad()
-        loss.backward()
-        clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        loss_sum, loss_steps = loss_sum + loss.item(), loss_steps + 1
-        progress.update(step, f"loss {loss.item():.3f}", batch[:, 1:].size)
+        loss = train_step(model, optimizer, scheduler, train_ids, args.batch_size, rng)
+        loss_sum, loss_steps = loss_sum + loss, loss_steps + 1
+        progress.update(step, f"loss {loss:.3f}", args.batch_size * args.context)
         if step % every == 0 or step == args.steps:
             val = validation_nats(model, val_ids, quick, args.context)
             rows.append({"step": step, "train_loss": loss_sum / loss_steps, "val_nats": val})
