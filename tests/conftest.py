@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 
 import pytest
 
@@ -10,6 +11,7 @@ from grader.assign.starter import built_modules
 from grader.course import Course, ModuleSpec, load_course
 from grader.grade.engine import grade_module
 from grader.layout import Layout
+from grader.remote.isolation import Isolation, choose, isolation_required
 from grader.report.results import ModuleResult
 
 LAYOUT = Layout()
@@ -27,6 +29,12 @@ def course() -> Course:
     return COURSE
 
 
+@cache
+def default_isolation() -> Isolation:
+    """What `python -m grader grade` chooses here, chosen once for the test session."""
+    return choose(isolation_required())
+
+
 _GRADES: dict[tuple[str, str], ModuleResult] = {}
 
 
@@ -34,7 +42,9 @@ def graded(module: ModuleSpec, tree: str) -> ModuleResult:
     """Grade `module` in `solutions` or `starter` once per test session."""
     key = (module.dirname, tree)
     if key not in _GRADES:
-        _GRADES[key] = grade_module(LAYOUT, COURSE, module, LAYOUT.root / tree)
+        _GRADES[key] = grade_module(
+            LAYOUT, COURSE, module, LAYOUT.root / tree, True, default_isolation()
+        )
     return _GRADES[key]
 
 

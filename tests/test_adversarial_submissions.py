@@ -12,7 +12,8 @@ import pytest
 from grader.grade.engine import grade_module
 from grader.grade.session import grade, modules_to_grade
 from grader.grade.suite import shard_count
-from grader.remote.isolation import choose, isolation_required
+
+from .conftest import default_isolation
 
 TIME_LIMIT = 2.0
 HANG_BUDGET = 6.0
@@ -41,7 +42,8 @@ def _submission(tmp_path, layout, replace_from, replace_to, prefix=""):
 
 def _grade(layout, course, root, include_hidden=True):
     started = time.monotonic()
-    result = grade_module(layout, course, course.module(1), root, include_hidden)
+    isolation = default_isolation()
+    result = grade_module(layout, course, course.module(1), root, include_hidden, isolation)
     return result, time.monotonic() - started
 
 
@@ -145,7 +147,7 @@ def test_deleting_a_module_folder_keeps_its_points_in_the_total(tmp_path, layout
     shutil.copytree(layout.solutions / "01_tensor", root / "01_tensor")
     modules, _ = modules_to_grade(course, layout, ["all"], dt.date(2026, 9, 15))
     assert [m.dirname for m in modules] == ["01_tensor", "02_activations"]
-    isolation = choose(isolation_required())
+    isolation = default_isolation()
     run = grade(layout=layout, course=course, modules=modules, submission=root, isolation=isolation)
     scores = {r.module: (r.score, r.max_score) for r in run.results}
     assert scores == {"01_tensor": (100, 100), "02_activations": (0, 100)}
@@ -161,7 +163,8 @@ def test_a_hidden_test_file_that_does_not_load_is_named_never_shown(tmp_path, la
         "import a_module_that_does_not_exist  # SECRET-HIDDEN-LINE\n"
     )
     broken = Layout(layout.root, bundle)
-    result = grade_module(broken, course, course.module(1), layout.solutions)
+    isolation = default_isolation()
+    result = grade_module(broken, course, course.module(1), layout.solutions, True, isolation)
     report = str(to_gradescope(result))
     assert result.score == 0 and result.max_score == 100
     assert any("tests/hidden/test_broken.py did not load" in note for note in result.notes)
@@ -178,7 +181,10 @@ def test_a_failing_hidden_assert_shows_its_values_never_its_expression(tmp_path,
         "@pytest.mark.points(1)\n@pytest.mark.task('01.1')\n"
         "def test_rows():\n    assert secret_expected_rows(2) == 2\n"
     )
-    result = grade_module(Layout(layout.root, bundle), course, course.module(1), layout.solutions)
+    result = grade_module(
+        Layout(layout.root, bundle), course, course.module(1), layout.solutions, True,
+        default_isolation(),
+    )
     (failed,) = [t for t in result.tests if t.hidden and not t.passed]
     assert failed.feedback == "AssertionError: assert 3 == 2"
     assert "secret_expected_rows" not in str(result)

@@ -25,6 +25,8 @@ from grader.report.shorten import OUTPUT_HEADING
 from grader.testing.checks import as_array, assert_array
 from grader.worker import server, wire
 
+from .conftest import default_isolation
+
 
 def _result(feedback: str) -> ModuleResult:
     test = TestResult("tests/visible/t.py::test_x", "01.2", 0.0, 1.0, False, feedback, False, 0.1)
@@ -242,7 +244,7 @@ def faulty(tmp_path_factory, layout, course):
         course.policies, time_limit_seconds=2.0, hang_budget_seconds=20.0
     )
     strict = dataclasses.replace(course, policies=policies)
-    result = grade_module(layout, strict, course.module(1), root, include_hidden=False)
+    result = grade_module(layout, strict, course.module(1), root, False, default_isolation())
     return {t.name: t.feedback for t in result.tests if not t.passed}, console_table(result)
 
 
@@ -286,7 +288,7 @@ def test_hidden_feedback_with_printed_output_never_shows_hidden_source(tmp_path,
     path = root / "01_tensor" / "tensor.py"
     old = "        return a + b\n"
     path.write_text(path.read_text().replace(old, FAULTS[old], 1))
-    result = grade_module(layout, course, course.module(1), root)
+    result = grade_module(layout, course, course.module(1), root, True, default_isolation())
     hidden = [t for t in result.tests if t.hidden and not t.passed]
     assert hidden and all("helper_typo" in t.feedback and "step 0" in t.feedback for t in hidden)
     source = (layout.hidden_tests_for(course.module(1)) / "test_01_tensor_hidden.py").read_text()

@@ -11,7 +11,7 @@ from grader.assign.regions import find_regions, stub_lines
 from grader.grade.engine import grade_module
 from grader.report.formats import classroom_result, markdown_summary, points_line, to_gradescope
 
-from .conftest import BUILT, graded
+from .conftest import BUILT, default_isolation, graded
 
 
 @pytest.mark.parametrize("module", BUILT, ids=lambda m: m.dirname)
@@ -69,11 +69,12 @@ def _comparable(result):
 def test_two_gradings_of_the_same_code_are_identical(tmp_path, layout, course):
     module = course.module(1)
     first = _comparable(graded(module, "starter"))
-    second = _comparable(grade_module(layout, course, module, layout.starter))
+    isolation = default_isolation()
+    second = _comparable(grade_module(layout, course, module, layout.starter, True, isolation))
     assert first == second
     partial = _partial_submission(tmp_path, layout, module, stubbed_tasks={"01.3", "01.7"})
-    third = _comparable(grade_module(layout, course, module, partial))
-    fourth = _comparable(grade_module(layout, course, module, partial))
+    third = _comparable(grade_module(layout, course, module, partial, True, isolation))
+    fourth = _comparable(grade_module(layout, course, module, partial, True, isolation))
     assert third == fourth
     assert 0 < third["score"] < module.points, "the partial fixture should earn some points"
 

@@ -25,6 +25,11 @@ def result_row(name: str, passed: bool, score: int, max_score: int, **details: o
             **details}  # fmt: skip
 
 
+def row_totals(rows: list[dict] | tuple[dict, ...]) -> tuple[int, int]:
+    """A document's `score` and `max-score`: the sums of its rows' (summed here only)."""
+    return sum(row["score"] for row in rows), sum(row["max-score"] for row in rows)
+
+
 def _utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from grader.classroom50.record import result_row
+from grader.classroom50.record import result_row, row_totals
 from grader.classroom50.schema import SCHEMA, validate
 from grader.report.feedback import results_markdown
 from grader.report.results import ModuleResult
@@ -33,6 +33,7 @@ def classroom50_result(results: Sequence[ModuleResult], env: Mapping[str, str]) 
             name = f"{result.module} {test.task} {test.name}" + (" (hidden)" * test.hidden)
             tests.append(result_row(name, test.passed, points if test.passed else 0, points))
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    score, max_score = row_totals(tests)
     document = {
         "schema": SCHEMA,
         "classroom": env.get("CLASSROOM", ""),
@@ -43,8 +44,8 @@ def classroom50_result(results: Sequence[ModuleResult], env: Mapping[str, str]) 
         "review": env.get("REVIEW_URL") or "local",
         "datetime": now,
         "graded_at": now,
-        "score": sum(t["score"] for t in tests),
-        "max-score": sum(t["max-score"] for t in tests),
+        "score": score,
+        "max-score": max_score,
         "tests": tests,
     }
     validate(document, document["classroom"], document["assignment"])

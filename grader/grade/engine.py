@@ -26,13 +26,7 @@ from grader.grade.sources import display_path, prerequisite_sources
 from grader.grade.suite import run_suite
 from grader.layout import Layout
 from grader.package import HEADER_LINES, ModuleSource, build_package
-from grader.remote.isolation import (
-    Isolation,
-    WorkerPaths,
-    choose,
-    isolation_required,
-    prepare_for_worker,
-)
+from grader.remote.isolation import Isolation, WorkerPaths, prepare_for_worker
 from grader.remote.session import StudentFile, WorkerConfig
 from grader.report.live import LiveReport
 from grader.report.results import ModuleResult, TestResult
@@ -97,19 +91,18 @@ def grade_module(
     course: Course,
     module: ModuleSpec,
     submission: Path,
-    include_hidden: bool = True,
-    isolation: Isolation | None = None,
+    include_hidden: bool,
+    isolation: Isolation,
     shards: int | None = None,
     progress: LiveReport | None = None,
 ) -> ModuleResult:
     """Grade `module` in the submission tree `submission` (which holds `NN_slug/` folders).
 
-    `isolation`: what the run chose (`grade(...)` passes it down); a module graded alone
-    (tests, benchmarks) gets the command line's default. `shards`: how many test processes
-    share the tests (default: one per core, at most 2). `progress` hears what runs.
+    `isolation`: what the caller chose for the whole run (this never chooses again).
+    `shards`: how many test processes share the tests (default: one per core, at most 2).
+    `progress` hears what runs.
     """
     started = time.monotonic()
-    isolation = isolation or choose(isolation_required())
     policies = course.policies
     with TemporaryDirectory(prefix="tinytorch-grade-") as tmp:
         copies = SubmissionCopies(submission, Path(tmp) / "submission")

@@ -15,7 +15,7 @@ import io
 import time
 from collections.abc import Callable
 
-from grader.classroom50.record import OfficialScore, result_row
+from grader.classroom50.record import OfficialScore, result_row, row_totals
 from grader.course import Course
 from grader.github.client import GitHub, GitHubError
 from grader.github.repos import format_time
@@ -56,10 +56,11 @@ def official_score(
         if grade.commit and grade.pushed_at and (latest[1] is None or grade.pushed_at >= latest[1]):
             latest = (grade.commit, grade.pushed_at)
     base = f"{web_url}/{repository}"
+    score, max_score = row_totals(rows)
     return OfficialScore(
         owner=remembered.student,
-        score=sum(row["score"] for row in rows),
-        max_score=sum(row["max-score"] for row in rows),
+        score=score,
+        max_score=max_score,
         tests=tuple(rows),
         commit_url=f"{base}/commit/{latest[0]}" if latest[0] else base,
         feedback_url=f"{base}/issues/{remembered.thread}" if remembered.thread else base,
