@@ -68,15 +68,15 @@ def _module(layout: Layout, course: Course, key: str, today: dt.date) -> ModuleS
     state = module_state(layout, module, today)
     if state == LOCKED:
         raise TitoError(
-            f"module {module.key} ({module.title}) is locked until {module.release}; it "
-            "appears in your repository on that day (then run `git pull`)"
+            f"module {module.key} ({module.title}) is locked until {module.release}; on that "
+            "day, `tito update` (or `make update`) brings it into your repository"
         )
     if state == NOT_PUBLISHED:
         raise TitoError(not_published(module))
     if state != UNLOCKED:
         raise TitoError(
             f"module {module.key} ({module.title}) was released on {module.release} but is not "
-            "in your repository yet: run `git pull` to get it"
+            "in your repository yet: run `tito update` (or `make update`) to bring it in"
         )
     return module
 
