@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 
 from grader.assign.given import three_way
-from grader.assign.notebook import py_to_notebook, read_notebook, write_notebook
+from grader.assign.notebook import is_module_cell, py_to_notebook, read_notebook, write_notebook
 from grader.assign.regions import make_starter_text
-from grader.assign.sync import BACKUP_DIR, record_synced, same_code
+from grader.assign.sync import BACKUP_DIR, record_synced, same_code, sync_module
 from grader.tito.cli import main as tito
 
-from .classroom_helpers import git, released  # noqa: F401 - a fixture
+from .classroom_helpers import first_commit, git, released  # noqa: F401 - a fixture
 from .conftest import LAYOUT
-from .test_update import changes, clone, update
+from .test_update import bare_clone, changes, clone, update
 
 TODAY = "2026-09-16"
 """Modules 01 and 02 are released, and nothing new unlocks."""
@@ -74,12 +74,7 @@ def github(released, tmp_path, monkeypatch) -> Path:  # noqa: F811
     write_module(seed / "starter", old_starter)
     write_module(seed / "assignments", old_starter)
     record_synced(seed / "assignments/01_tensor", TENSOR.name)
-    git(seed, "init", "--quiet", "--initial-branch=main")
-    git(seed, "add", "--all")
-    git(seed, "commit", "--quiet", "-m", "Initial commit")
-    bare = tmp_path / "github.git"
-    git(tmp_path, "clone", "--quiet", "--bare", str(seed), str(bare))
-    return bare
+    return bare_clone(first_commit(seed))
 
 
 def publish(github: Path, workspace: Path, files: dict[str, bytes], message: str) -> None:
@@ -132,6 +127,27 @@ def test_solved_tasks_are_kept_and_the_new_given_code_comes_in(github, tmp_path,
         cwd=student, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert profiler.returncode == 0, profiler.stderr
+
+
+def test_notebook_edits_are_brought_in_before_the_merge(github, tmp_path, capsys):
+    student = clone(github, tmp_path / "student")
+    tensor = solve(student, OLD_SOLUTION)
+    sync_module(tensor.parent, tensor.name)  # as `make grade` does
+    notebook_path = student / "assignments" / NOTEBOOK
+    notebook = read_notebook(notebook_path.read_text(encoding="utf-8"))
+    last = [cell for cell in notebook.cells if is_module_cell(notebook, cell)][-1]
+    last.source += "\n\nMY_NOTEBOOK_WORK = 1"
+    notebook_path.write_text(write_notebook(notebook), encoding="utf-8")  # not synced yet
+    publish_the_hooks(github, tmp_path / "maintainers")
+
+    code, out, err = update(student, TODAY, capsys)
+    assert code == 0, err
+    assert HOOKS_ADDED in out
+    text = tensor.read_text(encoding="utf-8")
+    assert "MY_NOTEBOOK_WORK = 1" in text and "def register_op_hook(" in text
+    assert text.replace("\n\nMY_NOTEBOOK_WORK = 1", "") == SOLUTION
+    assert same_code(tensor, read_notebook(notebook_path.read_text(encoding="utf-8")))
+    assert changes(student) == []
 
 
 def test_given_code_the_student_changed_too_leaves_the_file_alone(github, tmp_path, capsys):
