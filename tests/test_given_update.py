@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.assign.given import three_way
+from grader.assign.given import starter_it_came_from, three_way, what_changed
 from grader.assign.notebook import is_module_cell, py_to_notebook, read_notebook, write_notebook
 from grader.assign.regions import make_starter_text
 from grader.assign.sync import BACKUP_DIR, record_synced, same_code, sync_module
@@ -228,3 +228,35 @@ def test_a_changed_hint_keeps_the_students_code_and_reaches_open_tasks():
     assert merge.conflicts == ()
     assert "return x + 1" in merge.text and "Hint: use +." not in merge.text
     assert "Hint: new." in merge.text and "Hint: old." not in merge.text
+
+
+OLD_GIVEN = """import numpy as np
+
+
+def outer(x):
+    def inner(y):
+        return y + 1
+
+    return inner(x)
+
+
+def helper():
+    return 1
+"""
+
+
+def test_what_changed_names_new_changed_and_removed_definitions():
+    new = OLD_GIVEN.replace("y + 1", "y + 2").replace(
+        "def helper():\n    return 1\n", "class Hooks:\n    def add(self):\n        pass\n"
+    )
+    assert what_changed(OLD_GIVEN, new) == "new: Hooks; changed: outer.inner; removed: helper"
+
+
+def test_the_starter_a_file_came_from_is_found_also_when_given_code_was_removed():
+    newer = OLD_GIVEN.replace("def helper():\n    return 1\n", "")
+    student = OLD_GIVEN.replace("import numpy as np\n", "import numpy as np\n\nMY_WORK = 1\n")
+    assert starter_it_came_from(student, [newer, OLD_GIVEN]) == OLD_GIVEN
+    assert starter_it_came_from(newer + "\nMY_WORK = 1\n", [newer, OLD_GIVEN]) == newer
+    assert starter_it_came_from(OLD_GIVEN, [OLD_GIVEN, OLD_GIVEN + "\n"]) == OLD_GIVEN
+    merge = three_way(student, OLD_GIVEN, newer, "m.py")
+    assert merge.conflicts == () and "def helper" not in merge.text and "MY_WORK" in merge.text

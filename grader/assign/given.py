@@ -102,7 +102,8 @@ def _resolve(merged: str, name: str) -> Merge:
             else:
                 first = next((s for s in sides["yours"] + sides["new"] if s.strip()), "")
                 where = enclosing_scope([*(s.rstrip("\n") for s in out), first], len(out))
-                conflicts.append(f"line {len(out) + 1}, in {where}")
+                inside = "at module level" if where == "module level" else f"in {where}"
+                conflicts.append(f"line {len(out) + 1}, {inside}")
                 out += [YOURS.format(name=name), *sides["yours"], "=======\n"]
                 out += [*sides["new"], THEIRS]
             sides = None
@@ -171,7 +172,8 @@ def what_changed(old: str, new: str) -> str:
                 name == n or name.startswith(f"{n}.") for n in added + removed
             ):
                 changed[name] = None
-    shown = [n if n != "module level" else "lines at module level" for n in changed]
+    outer = _outermost(list(changed), [])
+    shown = [n if n != "module level" else "lines at module level" for n in outer]
     parts = {"new": added, "changed": shown, "removed": removed}
     return "; ".join(f"{label}: {', '.join(names)}" for label, names in parts.items() if names)
 
