@@ -129,6 +129,25 @@ def test_solved_tasks_are_kept_and_the_new_given_code_comes_in(github, tmp_path,
     assert profiler.returncode == 0, profiler.stderr
 
 
+def test_a_starter_pulled_earlier_still_brings_its_given_code(github, tmp_path, capsys):
+    """The student pulled the new starter by hand (a merge commit), before this feature
+    existed: nothing new comes in, and the given code is brought in all the same."""
+    student = clone(github, tmp_path / "student")
+    tensor = solve(student, OLD_SOLUTION)
+    publish_the_hooks(github, tmp_path / "maintainers")
+    git(student, "pull", "--quiet", "--no-rebase", "--no-edit")
+    tensor.write_text(OLD_SOLUTION + "\nWORK_IN_PROGRESS = 1\n", encoding="utf-8")
+
+    code, out, err = update(student, TODAY, capsys)
+    assert code == 0, err
+    assert "Nothing new on origin/main." in out and HOOKS_ADDED in out
+    assert tensor.read_text(encoding="utf-8") == SOLUTION + "\nWORK_IN_PROGRESS = 1\n"
+    assert (
+        "with the changes you had not committed in assignments/01_tensor/tensor.py (`git show"
+    ) in out
+    assert changes(student) == []
+
+
 def test_notebook_edits_are_brought_in_before_the_merge(github, tmp_path, capsys):
     student = clone(github, tmp_path / "student")
     tensor = solve(student, OLD_SOLUTION)

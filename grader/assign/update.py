@@ -267,6 +267,8 @@ def _history(git: Git) -> History:
 
 def _refresh_given(git: Git, layout: Layout, course: Course, say: Callable[[str], None]) -> None:
     """Step 4: the new given code into the student's module files, in a commit of its own."""
+    status = git.run("status", "--porcelain", "--untracked-files=all", "--", "assignments")
+    uncommitted = {line[3:] for line in status.stdout.splitlines()}  # "XY path"
     refresh = refresh_given_code(layout, course, _history(git))
     for line in refresh.lines:
         say(line)
@@ -277,7 +279,9 @@ def _refresh_given(git: Git, layout: Layout, course: Course, say: Callable[[str]
     message = f"The course's new given code, brought in by tito update: {_listing(paths)}"
     git.run(*git.identity(), "commit", "--quiet", "--no-verify", "-m", message, "--", *paths)
     commit = git.out("rev-parse", "--short", "HEAD")
-    say(f"Committed these updates as {commit} (`git show {commit}` shows every change).")
+    mixed = [path for path in paths if path in uncommitted]
+    also = f", with the changes you had not committed in {', '.join(mixed)}" if mixed else ""
+    say(f"Committed these updates as {commit}{also} (`git show {commit}` shows every change).")
 
 
 def _local_scores(layout: Layout) -> Callable[[ModuleSpec], float]:
