@@ -35,10 +35,15 @@ def git(repo: Path, *args: str) -> str:
 def student_repository(template: Path, target: Path) -> Path:
     """A git repository whose first commit is the student template, as Classroom makes."""
     shutil.copytree(template, target)
-    git(target, "init", "--quiet", "--initial-branch=main")
-    git(target, "add", "--all")
-    git(target, "commit", "--quiet", "-m", "Initial commit")
-    return target
+    return first_commit(target)
+
+
+def first_commit(folder: Path) -> Path:
+    """Make `folder` a git repository whose first commit holds all of it."""
+    git(folder, "init", "--quiet", "--initial-branch=main")
+    git(folder, "add", "--all")
+    git(folder, "commit", "--quiet", "-m", "Initial commit")
+    return folder
 
 
 def commit_solution(repo: Path, dirname: str, filename: str) -> None:

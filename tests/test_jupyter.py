@@ -148,7 +148,9 @@ def test_launch_says_when_the_module_is_not_unlocked(workspace, monkeypatch, cap
     layout, _ = workspace
     monkeypatch.setattr(jupyter.subprocess, "Popen", _refuse_to_start)
     assert launch(layout, course.module(2)) == 1
-    assert "is not unlocked in your repository" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is not in your repository yet. Once it is released (`make status` shows" in err
+    assert "`make update` brings it in." in err and "git pull" not in err
 
 
 def _refuse_to_start(*args, **kwargs):

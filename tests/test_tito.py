@@ -82,14 +82,26 @@ def test_unknown_and_locked_modules_say_what_to_do(repo, capsys, verb, key, mess
     assert "Traceback" not in err + out
 
 
-def test_a_released_module_missing_from_the_repository_says_git_pull(repo, capsys):
+def test_a_released_module_missing_from_the_repository_says_tito_update(repo, capsys):
     shutil.rmtree(repo / "assignments" / "02_activations")
     code, _, err = run(repo, capsys, "grade", "02")
     assert code == 2
-    assert "run `git pull`" in err
+    assert "not in your repository yet: run `tito update` (or `make update`) to bring" in err
+    assert "git pull" not in err
     _, out, _ = run(repo, capsys, "status", "--json")
-    assert json.loads(out)["modules"][1]["state"] == "released: run git pull"
+    assert json.loads(out)["modules"][1]["state"] == "released: run tito update"
     assert "Module 02 is released: run `tito update`" in json.loads(out)["next_step"]
+
+
+@pytest.mark.parametrize("verb", ["grade", "sync", "notebook"])
+def test_a_locked_module_says_tito_update_brings_it_on_its_day(repo, capsys, verb):
+    code, _, err = run(repo, capsys, verb, "03")
+    assert code == 2
+    assert (
+        "locked until 2026-09-21; on that day, `tito update` (or `make update`) brings it "
+        "into your repository"
+    ) in err
+    assert "git pull" not in err
 
 
 def test_sync_reports_a_module_in_step(repo, capsys):
@@ -128,6 +140,14 @@ def test_doctor_sees_a_notebook_out_of_step(repo, capsys):
     checks = {c["name"]: c for c in json.loads(out)["checks"]}
     assert checks["Notebooks"]["outcome"] == "warn"
     assert "01: tensor.py and tensor.ipynb differ" in checks["Notebooks"]["detail"]
+
+
+def test_doctor_restores_an_unreadable_pyproject_from_git(repo, capsys):
+    (repo / "pyproject.toml").write_text("[project\n", encoding="utf-8")
+    _, out, _ = run(repo, capsys, "doctor", "--json")
+    packages = {c["name"]: c for c in json.loads(out)["checks"]}["Packages"]
+    assert packages["outcome"] == "fail" and "cannot read pyproject.toml" in packages["detail"]
+    assert packages["fix"] == "restore the course's copy: `git restore pyproject.toml`"
 
 
 def test_without_the_course_environment_tito_says_make_venv(repo, tmp_path):

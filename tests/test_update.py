@@ -14,7 +14,7 @@ import pytest
 
 from grader.tito.cli import main as tito
 
-from .classroom_helpers import git, released  # noqa: F401 - a fixture
+from .classroom_helpers import first_commit, git, released  # noqa: F401 - a fixture
 
 MORNING_1 = "2026-09-22"
 """Module 03 (layers) was released on 2026-09-21: the workflow runs a day late."""
@@ -29,11 +29,13 @@ def github(released, tmp_path, monkeypatch) -> Path:  # noqa: F811
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")  # no identity: tito update must cope
     seed = tmp_path / "seed"
     subprocess.run(["cp", "-r", str(released.template), str(seed)], check=True)
-    git(seed, "init", "--quiet", "--initial-branch=main")
-    git(seed, "add", "--all")
-    git(seed, "commit", "--quiet", "-m", "Initial commit")
-    bare = tmp_path / "github.git"
-    git(tmp_path, "clone", "--quiet", "--bare", str(seed), str(bare))
+    return bare_clone(first_commit(seed))
+
+
+def bare_clone(repo: Path) -> Path:
+    """A bare clone beside `repo`: its repository on GitHub."""
+    bare = repo.parent / "github.git"
+    git(repo.parent, "clone", "--quiet", "--bare", str(repo), str(bare))
     return bare
 
 

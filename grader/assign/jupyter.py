@@ -128,8 +128,8 @@ def _sync_before_opening(layout: Layout, module: ModuleSpec | None) -> bool:
         if not layout.module_file(layout.assignments, module).is_file():
             print(
                 f"{shown(directory)}/{module.filename} does not exist yet: module {module.key} "
-                f"is not unlocked in your repository. Once it is released, `make unlock` (or "
-                f"`git pull`) adds it.",
+                f"is not in your repository yet. Once it is released (`make status` shows the "
+                "date), `make update` brings it in.",
                 file=sys.stderr,
             )
             return False

@@ -81,7 +81,7 @@ def find_regions(text: str, filename: str = "<solution>") -> list[Region]:
                     index,
                     match.group("indent"),
                     hint,
-                    _scope(lines, open_at),
+                    enclosing_scope(lines, open_at),
                 )
             )
             open_at = None
@@ -90,7 +90,7 @@ def find_regions(text: str, filename: str = "<solution>") -> list[Region]:
     return regions
 
 
-def _scope(lines: list[str], index: int) -> str:
+def enclosing_scope(lines: list[str], index: int) -> str:
     """Qualified name of the def/class chain that encloses line `index`."""
     names: list[str] = []
     width = len(lines[index]) - len(lines[index].lstrip())
@@ -169,11 +169,17 @@ def open_tasks(path: Path) -> list[str]:
     if not path.is_file():
         return [f"{path.name} is missing"]
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tasks = stub_tasks(path.read_text(encoding="utf-8"), str(path))
     except SyntaxError as error:
         return [f"{path.name} has a syntax error on line {error.lineno}"]
+    return [f"Task {task} ({_few(scopes)})" for task, scopes in sorted(tasks.items())]
+
+
+def stub_tasks(source: str, filename: str = "<module>") -> dict[str, list[str]]:
+    """The tasks whose stubs (`stub_lines`) are still in `source`, each with the scopes
+    they sit in; SyntaxError when `source` does not parse."""
     tasks: dict[str, list[str]] = {}
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(source, filename=filename)):
         if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
             continue
         call = node.exc
@@ -183,7 +189,7 @@ def open_tasks(path: Path) -> list[str]:
                 match = STUB_MESSAGE.match(message.value)
                 if match:
                     tasks.setdefault(match["task"], []).append(match["scope"])
-    return [f"Task {task} ({_few(scopes)})" for task, scopes in sorted(tasks.items())]
+    return tasks
 
 
 def _few(names: list[str], shown: int = 3) -> str:

@@ -23,7 +23,7 @@ from grader.report.results import LocalScore
 
 UNLOCKED = "unlocked"
 LOCKED = "locked"
-WAITING = "released: run git pull"
+WAITING = "released: run tito update"
 NOT_PUBLISHED = "not published yet"
 CURRENT = "current"
 """The module key meaning "the module the student is working on" (`current_module`)."""

@@ -14,7 +14,10 @@ tree files would be overwritten"). `update` always gets through, and loses nothi
    starter file, a `.sync-state.json`, or a generated `tinytorch/` file); any other
    conflict stops the merge (`git merge --abort`) and names the files, the work safe in
    its commit;
-4. it unlocks here, adding files only, the modules released by today that the workflow
+4. it brings the course's new given code into the module files the student has, their
+   code kept (`given.py`: module 15 added profiler hooks to modules 01, 03 and 05), and
+   commits what it changed;
+5. it unlocks here, adding files only, the modules released by today that the workflow
    has not committed yet (the workflow's commit of the same files merges cleanly later).
 
 Each step is said in a line as it is done (`say`), so a stop still shows what came before.
@@ -28,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.assign.given import History, refresh_given_code
 from grader.assign.status import last_score
 from grader.assign.sync import STATE_FILE
 from grader.assign.unlock import unlock_modules
@@ -36,6 +40,8 @@ from grader.layout import Layout
 
 GIT_TIMEOUT = 300
 """Seconds: a fetch over a slow network, or a merge of a large repository."""
+HISTORY_KEPT = 50
+"""Versions of a starter file searched for the one a student's file was unlocked from."""
 FALLBACK_IDENTITY = ("-c", "user.name=tito update", "-c", "user.email=tito-update@localhost")
 """Commits need a name; used only when git has none configured."""
 
@@ -212,13 +218,14 @@ def _merge(git: Git, upstream: str) -> list[str]:
     return conflicted
 
 
-def _bring_in(git: Git, say: Callable[[str], None]) -> None:
-    """Steps 1-3: fetch and merge the upstream, saving local work first."""
+def _bring_in(git: Git, say: Callable[[str], None]) -> str | None:
+    """Steps 1-3: fetch and merge the upstream, saving local work first; the upstream
+    merged (None when there was none to fetch)."""
     branch = _check_state(git)
     upstream = _upstream(git, branch)
     if upstream is None:
         say("This repository has no `origin` remote: nothing to fetch.")
-        return
+        return None
     remote = upstream.split("/", 1)[0]
     fetched = git.run("fetch", "--quiet", remote, check=False)
     if fetched.returncode != 0:
@@ -226,10 +233,10 @@ def _bring_in(git: Git, say: Callable[[str], None]) -> None:
             f"Could not fetch from {remote} ({_first_line(fetched)}): checking for modules "
             "released by today here only."
         )
-        return
+        return None
     if not git.ok("rev-parse", "--verify", "--quiet", upstream):
         say(f"{upstream} does not exist yet: nothing to merge.")
-        return
+        return None
     subjects = git.out("log", "--format=%s", f"HEAD..{upstream}").splitlines()
     if not subjects:
         say(f"Nothing new on {upstream}.")
@@ -244,12 +251,37 @@ def _bring_in(git: Git, say: Callable[[str], None]) -> None:
         say(f"Merged {merged} of {upstream} ({titles}): {_folders(brought)}.")
         for path in kept:
             say(f"Kept your version of {path} (what came in is what unlocking writes).")
-    ahead = int(git.out("rev-list", "--count", f"{upstream}..HEAD"))
-    if ahead:
-        say(
-            f"Your branch is {_plural(ahead, 'commit')} ahead of {upstream}: `git push` sends "
-            "your work to be graded."
-        )
+    return upstream
+
+
+def _history(git: Git) -> History:
+    """The committed versions of a file, newest first (none before the first commit)."""
+
+    def versions(path: str) -> list[bytes]:
+        found = git.run("rev-list", f"--max-count={HISTORY_KEPT}", "HEAD", "--", path, check=False)
+        blobs = (git.blob(f"{commit}:{path}") for commit in found.stdout.split())
+        return [blob for blob in blobs if blob is not None]
+
+    return versions
+
+
+def _refresh_given(git: Git, layout: Layout, course: Course, say: Callable[[str], None]) -> None:
+    """Step 4: the new given code into the student's module files, in a commit of its own."""
+    status = git.run("status", "--porcelain", "--untracked-files=all", "--", "assignments")
+    uncommitted = {line[3:] for line in status.stdout.splitlines()}  # "XY path"
+    refresh = refresh_given_code(layout, course, _history(git))
+    for line in refresh.lines:
+        say(line)
+    if not refresh.changed:
+        return
+    paths = [path.relative_to(layout.root).as_posix() for path in refresh.changed]
+    git.run("add", "--", *paths)
+    message = f"The course's new given code, brought in by tito update: {_listing(paths)}"
+    git.run(*git.identity(), "commit", "--quiet", "--no-verify", "-m", message, "--", *paths)
+    commit = git.out("rev-parse", "--short", "HEAD")
+    mixed = [path for path in paths if path in uncommitted]
+    also = f", with the changes you had not committed in {', '.join(mixed)}" if mixed else ""
+    say(f"Committed these updates as {commit}{also} (`git show {commit}` shows every change).")
 
 
 def _local_scores(layout: Layout) -> Callable[[ModuleSpec], float]:
@@ -267,7 +299,15 @@ def update(
 ) -> list[str]:
     """Bring in what GitHub has, then unlock what is released by today (see the module's
     docstring); each step is `say`-ed. Returns the modules unlocked here."""
-    _bring_in(Git(layout.root), say)
+    git = Git(layout.root)
+    upstream = _bring_in(git, say)
+    _refresh_given(git, layout, course, say)
+    ahead = int(git.out("rev-list", "--count", f"{upstream}..HEAD")) if upstream else 0
+    if ahead:
+        say(
+            f"Your branch is {_plural(ahead, 'commit')} ahead of {upstream}: `git push` sends "
+            "your work to be graded."
+        )
     unlocked = unlock_modules(layout, course, today, _local_scores(layout))
     modules = {m.dirname: m for m in course.modules}
     for name in unlocked.unlocked:

@@ -8,7 +8,8 @@ run, so `tito grade 05` and `make grade MODULE=05` are the same grading.
     tito milestone [03] [-- script arguments]
     tito notebook [05]              JupyterLab on your modules (installed on first use)
     tito doctor [--json]            is this machine ready, and what to do next
-    tito update                     bring in released modules (saves and merges your work)
+    tito update                     bring in released modules and the course's new given
+                                    code (saves and merges your work)
 """
 
 from __future__ import annotations
@@ -68,15 +69,15 @@ def _module(layout: Layout, course: Course, key: str, today: dt.date) -> ModuleS
     state = module_state(layout, module, today)
     if state == LOCKED:
         raise TitoError(
-            f"module {module.key} ({module.title}) is locked until {module.release}; it "
-            "appears in your repository on that day (then run `git pull`)"
+            f"module {module.key} ({module.title}) is locked until {module.release}; on that "
+            "day, `tito update` (or `make update`) brings it into your repository"
         )
     if state == NOT_PUBLISHED:
         raise TitoError(not_published(module))
     if state != UNLOCKED:
         raise TitoError(
             f"module {module.key} ({module.title}) was released on {module.release} but is not "
-            "in your repository yet: run `git pull` to get it"
+            "in your repository yet: run `tito update` (or `make update`) to bring it in"
         )
     return module
 
@@ -245,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = verbs.add_parser("doctor", help="check this machine and say what to do next")
     doctor.add_argument("--json", action="store_true", help="print JSON instead of a table")
     verbs.add_parser(
-        "update", help="bring in released modules, whatever you changed (never loses work)"
+        "update",
+        help="bring in released modules and new given code, whatever you changed (never "
+        "loses work)",
     )
     return parser
 

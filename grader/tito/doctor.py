@@ -69,7 +69,12 @@ def check_packages(layout: Layout) -> Check:
         project = tomllib.loads((layout.root / "pyproject.toml").read_text(encoding="utf-8"))
         pins = project["project"]["dependencies"]
     except (OSError, ValueError, KeyError) as error:
-        return Check("Packages", FAIL, f"cannot read pyproject.toml ({error})", "git pull")
+        return Check(
+            "Packages",
+            FAIL,
+            f"cannot read pyproject.toml ({error})",
+            "restore the course's copy: `git restore pyproject.toml`",
+        )
     wrong = []
     for pin in pins:
         name, _, wanted = pin.partition("==")
