@@ -20,6 +20,10 @@
 #                               repository's state/: official, latest push, per test, Canvas, Moodle
 #   make dashboard [STATE=state] [ROSTER=roster.csv]   dashboard/index.html (one static page,
 #                               for teaching assistants too) and the gradebook, from one read
+#   make capstone-measure SUBMISSION=dir STUDENT=name   TinyMLPerf's official measurement of
+#                               one student's repository, appended to leaderboard/records.jsonl
+#   make leaderboard [TOP=3]    leaderboard/index.html and leaderboard.csv from the records;
+#                               make leaderboard-final re-measures the top TOP of each table first
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -68,7 +72,8 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 
 .PHONY: venv grade status doctor test parity starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows grader-strength classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
-	bench-cnn bench-gpt bench-compression notebook gradebook dashboard
+	bench-cnn bench-gpt bench-compression notebook gradebook dashboard capstone-measure leaderboard \
+	leaderboard-final
 
 # The students' targets; the maintainers' ones too where their tests/ folder is.
 help:
@@ -242,6 +247,17 @@ gradebook: $(STAMP)
 
 dashboard: $(STAMP)
 	$(INSTRUCTOR) dashboard --out dashboard/index.html --gradebook gradebook
+
+TINYMLPERF = $(PY) -I -m grader.tinymlperf
+capstone-measure: $(STAMP)
+	@test -n "$(SUBMISSION)" -a -n "$(STUDENT)" || { echo "usage: make capstone-measure SUBMISSION=dir STUDENT=name"; exit 2; }
+	$(TINYMLPERF) measure "$(SUBMISSION)" --student "$(STUDENT)"
+
+leaderboard: $(STAMP)
+	$(TINYMLPERF) leaderboard --top $(or $(TOP),3)
+
+leaderboard-final: $(STAMP)
+	$(TINYMLPERF) finalize --top $(or $(TOP),3)
 
 check-config: $(STAMP)
 	$(GRADER) check-config

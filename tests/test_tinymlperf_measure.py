@@ -186,7 +186,6 @@ def test_a_missing_or_bad_submission_file_is_a_record_not_a_crash(tmp_path):
 
 def test_the_harness_is_the_reference_solution_and_leaves_this_process_tinytorch_alone():
     import tinytorch
-
     from grader.tinymlperf.measure import reference_harness
 
     before = {name for name in sys.modules if name.startswith("tinytorch")}
