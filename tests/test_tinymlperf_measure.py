@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grader.testing.capstone import factorized, mlp_logits
 from grader.tinymlperf import tasks
 from grader.tinymlperf.measure import Settings, _Batches, measure
 from grader.tinymlperf.schema import SCHEMA_FILE, SubmissionError, parse_submission
@@ -93,12 +94,10 @@ def _tree(tmp_path: Path, submission: dict, source: str | None = None) -> Path:
 
 def _low_rank_accuracy() -> float:
     """The reference submission's accuracy, recomputed here in NumPy."""
-    params = list(tasks.baseline_weights("digits"))
-    for index, rank in ((0, 48), (2, 32)):
-        u, s, vt = np.linalg.svd(params[index].astype(np.float64), full_matrices=False)
-        params[index] = ((u[:, :rank] * s[:rank]) @ vt[:rank]).astype(np.float32)
+    params = factorized(tasks.baseline_weights("digits"), (48, 32))
     held_out = tasks.task_data("digits").held_out
-    return tasks.accuracy(tasks.baseline_logits(params, held_out.images), held_out.labels)
+    logits = mlp_logits(params, held_out.images.astype(np.float64))
+    return tasks.accuracy(logits, held_out.labels)
 
 
 def test_self_reported_numbers_that_disagree_are_listed_and_the_measurement_ranks(tmp_path):

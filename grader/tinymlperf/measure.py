@@ -45,6 +45,7 @@ from grader.remote.handles import RemoteName
 from grader.remote.isolation import WorkerPaths, choose, isolation_required, prepare_for_worker
 from grader.remote.session import Session, StudentFile, WorkerConfig
 from grader.submission import SubmissionCopies, UnsafeFileError, read_submission_file
+from grader.testing.capstone import mlp_in_worker
 from grader.tinymlperf import tasks
 from grader.tinymlperf.schema import SUBMISSION_FILE, SubmissionError, parse_submission
 from grader.worker.wire import Op
@@ -133,22 +134,6 @@ def _worker_config(
         cpu_seconds=int(limit),
         hang_budget=limit,
     )
-
-
-def _baseline(params: tuple[np.ndarray, ...]) -> Any:
-    """The baseline MLP in the active worker's layers, holding the trained weights."""
-    layers = RemoteName("tinytorch.core.layers")
-    linears = []
-    for i in range(0, len(params), 2):
-        out_features, in_features = params[i].shape
-        linear = layers.Linear(in_features, out_features)
-        linear.weight.data = params[i]
-        linear.bias.data = params[i + 1]
-        linears.append(linear)
-    parts = [linears[0]]
-    for linear in linears[1:]:
-        parts += [layers.ReLU(), linear]
-    return layers.Sequential(*parts)
 
 
 def _checked_logits(answer: Any, rows: int) -> np.ndarray:
@@ -301,11 +286,11 @@ def _run(entry, params, data, harness, settings, mine, theirs, student, fields) 
         session.begin_test(f"tinymlperf {fields['task']} {fields['track']}")
     try:
         handles.activate(theirs)
-        reference = _baseline(params)
+        reference = mlp_in_worker(params)
         handles.activate(mine)
         build = RemoteName("tinytorch.core.capstone", entry.entry_point)
         training = (data.train.images, data.train.labels) if entry.track == "open" else None
-        model = build(_baseline(params), data.calibration, training)
+        model = build(mlp_in_worker(params), data.calibration, training)
         accuracy = _held_out_accuracy(mine, model, data.held_out)
     except (StudentError, GradingStop, ValueError) as error:
         return _record(

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.testing.capstone import draw_mlp
+
 DIGITS_FILE = Path(__file__).with_name("digits.npz")  # the grader's own copy of the digits
 DIGITS_SHA256 = "58847471d0f8df554b28ea961de1318e44130caa50529622458d1bdda9d75342"
 CALIBRATION = 256
@@ -115,24 +117,6 @@ def task_data(name: str) -> TaskData:
     return TASKS[name].load()
 
 
-def _init(rng: np.random.Generator, sizes: list[int]) -> list[np.ndarray]:
-    params = []
-    for inputs, outputs in zip(sizes, sizes[1:], strict=False):
-        bound = 1.0 / np.sqrt(inputs)
-        params.append(rng.uniform(-bound, bound, (outputs, inputs)).astype(np.float32))
-        params.append(rng.uniform(-bound, bound, outputs).astype(np.float32))
-    return params
-
-
-def baseline_logits(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
-    """The baseline MLP's logits (PyTorch layout: a weight is `(out, in)`)."""
-    for i in range(0, len(params), 2):
-        x = x @ params[i].T + params[i + 1]
-        if i + 2 < len(params):
-            x = np.maximum(x, 0.0)
-    return x
-
-
 def _gradients(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     """Gradients of the mean cross-entropy, by hand (the forward keeps each layer's input)."""
     inputs = []
@@ -158,8 +142,8 @@ def _gradients(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[n
 def baseline_weights(name: str, seed: int = 0) -> tuple[np.ndarray, ...]:
     """The task's baseline, trained here with Adam (lr 1e-3, batches of 128, fixed seed)."""
     task, data = TASKS[name], task_data(name)
-    rng = np.random.default_rng(seed)
-    params = _init(rng, [data.train.images.shape[1], *HIDDEN, CLASSES])
+    params = draw_mlp(seed, [data.train.images.shape[1], *HIDDEN, CLASSES])
+    rng = np.random.default_rng(seed + 1)
     moments = [np.zeros_like(p) for p in params]
     squares = [np.zeros_like(p) for p in params]
     step = 0
