@@ -64,8 +64,8 @@ AGREEMENT = {"accuracy": 0.005}
 @dataclass(frozen=True)
 class Settings:
     warmup: int = 3
-    windows: int = 10
-    min_window_seconds: float = 0.05
+    windows: int = 20
+    min_window_seconds: float = 0.1
     seed: int = 0
     time_limit_seconds: float = 600.0
 
