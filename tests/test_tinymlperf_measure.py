@@ -196,3 +196,55 @@ def test_the_harness_is_the_reference_solution_and_leaves_this_process_tinytorch
     )
     source = Path(harness.__file__).read_text()
     assert (LAYOUT.solutions / "19_benchmarking" / "benchmarking.py").read_text() in source
+
+
+SLOWED_LAYERS = '''
+import time
+
+from tinytorch.core import layers
+
+_forward = layers.Linear.forward
+
+
+def _slow_forward(self, x):
+    time.sleep(0.005)
+    return _forward(self, x)
+
+
+layers.Linear.forward = _slow_forward  # every Linear in this process, the baseline's too
+
+
+def build(baseline, calibration, training=None):
+    return baseline
+'''
+
+
+def test_the_baseline_runs_apart_from_the_students_code_so_slowing_layers_only_slows_theirs(
+    tmp_path,
+):
+    """An attack: a module that slows every Linear in its process hoping to slow the
+    baseline. The baseline runs in a worker of reference code: only the student's own
+    model (the unchanged baseline, 3 Linears, 15 ms of sleep a call) gets slower."""
+    record = measure(_tree(tmp_path, GOOD, SLOWED_LAYERS), "eve", settings=QUICK)
+    assert record["status"] == "ranked", record["message"]
+    assert record["speedup_high"] < 0.5, record  # digits: about 1 ms of work per call
+
+
+TRACK_CHECK = '''
+def build(baseline, calibration, training=None):
+    assert calibration.shape == (256, 64) and str(calibration.dtype) == "float32"
+    assert 0.0 <= calibration.min() and calibration.max() <= 1.0
+    if training is not None:
+        images, labels = training
+        assert images.shape == (1438, 64) and labels.shape == (1438,)
+        assert (images[:256] == calibration).all() and set(labels.tolist()) == set(range(10))
+        raise RuntimeError("open track: got the labelled training set")
+    raise RuntimeError("closed track: no training set")
+'''
+
+
+@pytest.mark.parametrize("track", ["closed", "open"])
+def test_only_the_open_track_gets_the_labelled_training_set(tmp_path, track):
+    record = measure(_tree(tmp_path, {**GOOD, "track": track}, TRACK_CHECK), "fay")
+    assert record["status"] == "invalid" and record["track"] == track
+    assert f"RuntimeError: {track} track: " in record["message"], record["message"]
