@@ -198,7 +198,7 @@ def test_the_harness_is_the_reference_solution_and_leaves_this_process_tinytorch
     assert (LAYOUT.solutions / "19_benchmarking" / "benchmarking.py").read_text() in source
 
 
-SLOWED_LAYERS = '''
+SLOWED_LAYERS = """
 import time
 
 from tinytorch.core import layers
@@ -216,7 +216,7 @@ layers.Linear.forward = _slow_forward  # every Linear in this process, the basel
 
 def build(baseline, calibration, training=None):
     return baseline
-'''
+"""
 
 
 def test_the_baseline_runs_apart_from_the_students_code_so_slowing_layers_only_slows_theirs(
@@ -230,7 +230,7 @@ def test_the_baseline_runs_apart_from_the_students_code_so_slowing_layers_only_s
     assert record["speedup_high"] < 0.5, record  # digits: about 1 ms of work per call
 
 
-TRACK_CHECK = '''
+TRACK_CHECK = """
 def build(baseline, calibration, training=None):
     assert calibration.shape == (256, 64) and str(calibration.dtype) == "float32"
     assert 0.0 <= calibration.min() and calibration.max() <= 1.0
@@ -240,7 +240,7 @@ def build(baseline, calibration, training=None):
         assert (images[:256] == calibration).all() and set(labels.tolist()) == set(range(10))
         raise RuntimeError("open track: got the labelled training set")
     raise RuntimeError("closed track: no training set")
-'''
+"""
 
 
 @pytest.mark.parametrize("track", ["closed", "open"])
