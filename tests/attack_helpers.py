@@ -1,5 +1,6 @@
-"""Shared pieces of the second-pass attack tests: a student's module 01 made from the
-starter, and official grading through the command line with its peak memory measured."""
+"""Shared pieces of the attack tests: a student's module 01 made from the starter, a
+solution with an attack appended and its grade, and official grading through the command
+line with its peak memory measured."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+from grader.grade.engine import grade_module
+from grader.report.results import ModuleResult
 
 from .conftest import COURSE, LAYOUT
 
@@ -33,6 +38,17 @@ def starter_with(tmp_path: Path, code: str) -> Path:
     path = starter_file(repo / "assignments", TENSOR)
     path.write_text(path.read_text() + "\n\n# ---- the attack ----\n" + code)
     return repo
+
+
+def grade_solution_with(tmp_path: Path, number: int, code: str, isolation: Any) -> ModuleResult:
+    """The grade of module `number`'s solution with `code` appended (it may redefine any
+    name of the module), every test run, under `isolation`."""
+    module = COURSE.module(number)
+    path = tmp_path / "solutions" / module.dirname / module.filename
+    path.parent.mkdir(parents=True)
+    text = LAYOUT.module_file(LAYOUT.solutions, module).read_text()
+    path.write_text(text + "\n\n# ---- the attack ----\n" + code)
+    return grade_module(LAYOUT, COURSE, module, path.parent.parent, True, isolation)
 
 
 def official_cli(

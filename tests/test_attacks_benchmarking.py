@@ -7,10 +7,9 @@ thread variables never put back. Each must lose the points of the tests named.""
 
 import pytest
 
-from grader.grade.engine import grade_module
 from grader.remote.isolation import choose
 
-from .conftest import COURSE, LAYOUT
+from .attack_helpers import grade_solution_with
 
 # Times every window of one variant before the next, and reports the interleaved order.
 SEQUENTIAL = """
@@ -100,12 +99,7 @@ def isolation():
     ids=["sequential", "skips-warmup", "own-clock", "z-interval", "medians-only", "no-restore"],
 )
 def test_a_dishonest_harness_loses_the_points_of_its_tests(tmp_path, isolation, code, caught):
-    module = COURSE.module(19)
-    path = tmp_path / "solutions" / module.dirname / module.filename
-    path.parent.mkdir(parents=True)
-    text = LAYOUT.module_file(LAYOUT.solutions, module).read_text()
-    path.write_text(text + "\n\n# ---- the attack ----\n" + code)
-    result = grade_module(LAYOUT, COURSE, module, path.parent.parent, True, isolation)
+    result = grade_solution_with(tmp_path, 19, code, isolation)
     failed = {t.name for t in result.tests if not t.passed}
     assert caught <= failed, f"not caught by {sorted(caught - failed)}; failed: {sorted(failed)}"
     assert result.score < 100

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.attention import AttentionFn
-from tinytorch.core.autograd import _owner, no_grad
+from tinytorch.core.autograd import no_grad
 from tinytorch.core.layers import (
     Module,
     register_module_forward_hook,
@@ -50,6 +50,7 @@ __all__ = [
     "attention_flops",
     "op_flops",
     "count_flops",
+    "memory_block",
     "allocated_bytes",
     "optimizer_state_bytes",
     "MemoryReport",
@@ -71,8 +72,15 @@ __all__ = [
 
 
 # %%
+def _check_model(model: Any, what: str) -> None:
+    """A clear error for a model that is not a Module (a function, a Tensor ...)."""
+    if not isinstance(model, Module):
+        raise TypeError(f"{what} takes a Module (a layer or a model), got {type(model).__name__}")
+
+
 def count_parameters(model: Module, trainable_only: bool = False) -> int:
     """How many numbers `model` learns: `sum(p.numel() for p in model.parameters())`."""
+    _check_model(model, "count_parameters")
     # BEGIN SOLUTION 15.1
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
     # END SOLUTION
@@ -236,6 +244,7 @@ def watch_ops(callback: OpCallback) -> Iterator[None]:
 
 def count_flops(model: Module, *inputs: Any, **kwargs: Any) -> int:
     """FLOPs of one forward pass `model(*inputs, **kwargs)`, counted op by op."""
+    _check_model(model, "count_flops")
     # BEGIN SOLUTION 15.2
     # HINT: total = [0]; a callback adding op_flops(fn, ctx); with no_grad(), watch_ops(...).
     total = [0]
@@ -264,28 +273,34 @@ def count_flops(model: Module, *inputs: Any, **kwargs: Any) -> int:
 # - **activations**: what the forward pass allocates. `allocated_bytes(inputs, outputs)`
 #   is the bytes of the memory behind an op's outputs that the op made itself: a view of
 #   an input (a reshape, a transpose, a slice) costs nothing, and several outputs that
-#   share one block count it once. `_owner(array)` (module 05) names the block an array
-#   lives in. The activations of a batch are the `allocated_bytes` of every op that
-#   `model(*inputs)` runs, under `no_grad` (recording the graph allocates nothing more;
-#   it keeps these arrays alive until backward).
+#   share one block count it once. `memory_block(array)` (given) is the array that owns
+#   the block an array lives in. The activations of a batch are the `allocated_bytes` of
+#   every op that `model(*inputs)` runs, under `no_grad` (recording the graph allocates
+#   nothing more; it keeps these arrays alive until backward).
 #
 # `memory_footprint(model, *inputs, optimizer=None)` puts the four in a `MemoryReport`.
 
 
 # %%
+def memory_block(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory `array` lives in (a view's base, followed to the end)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
 def allocated_bytes(inputs: tuple, outputs: tuple) -> int:
     """Bytes of the memory behind `outputs` that is not the memory of any of `inputs`."""
     # BEGIN SOLUTION 15.3
-    # HINT: skip what is not an ndarray; collect the blocks: {_owner(a): base array}; an
-    # HINT: owner's size is the nbytes of the base array (walk .base as _owner does).
-    taken = {_owner(a) for a in inputs if isinstance(a, np.ndarray)}
+    # HINT: skip what is not an ndarray; the ids of the inputs' memory_block are taken;
+    # HINT: collect {id(block): block.nbytes} for the outputs' other blocks and add them up.
+    taken = {id(memory_block(a)) for a in inputs if isinstance(a, np.ndarray)}
     blocks: dict[int, int] = {}
     for array in outputs:
-        if isinstance(array, np.ndarray) and _owner(array) not in taken:
-            base = array
-            while isinstance(base.base, np.ndarray):
-                base = base.base
-            blocks[id(base)] = base.nbytes
+        if isinstance(array, np.ndarray):
+            block = memory_block(array)
+            if id(block) not in taken:
+                blocks[id(block)] = block.nbytes
     return sum(blocks.values())
     # END SOLUTION
 
@@ -302,7 +317,8 @@ def optimizer_state_bytes(optimizer: Optimizer) -> int:
         elif isinstance(optimizer, SGD):
             buffers = 1 if group["momentum"] != 0 else 0
         else:
-            raise TypeError(f"optimizer_state_bytes does not know {type(optimizer).__name__}")
+            name = type(optimizer).__name__
+            raise TypeError(f"optimizer_state_bytes knows SGD, Adam and AdamW, not {name}")
         total += buffers * sum(p.data.nbytes for p in group["params"])
     return total
     # END SOLUTION
@@ -331,6 +347,7 @@ def memory_footprint(
     model: Module, *inputs: Any, optimizer: Optimizer | None = None, **kwargs: Any
 ) -> MemoryReport:
     """Exact bytes of parameters, gradients, optimizer state and the batch's activations."""
+    _check_model(model, "memory_footprint")
     # BEGIN SOLUTION 15.3
     # HINT: activations: with no_grad(), watch_ops(a callback adding allocated_bytes(...)).
     params = list(model.parameters())
@@ -499,6 +516,10 @@ class profile:  # noqa: N801 (PyTorch's name)
     def __init__(
         self, model: Module | None = None, clock: Callable[[], float] = time.perf_counter
     ) -> None:
+        if model is not None:
+            _check_model(model, "profile")
+        if not callable(clock):
+            raise TypeError(f"profile: clock must be a callable giving seconds, got {clock!r}")
         self.model, self.clock = model, clock
         self._names: dict[int, str] = {}
         if model is not None:

@@ -472,6 +472,8 @@ def compare(a: VariantStats, b: VariantStats, *, max_relative_iqr: float = 0.25)
     """Which of `a` and `b` is faster, or not rankable when noise could explain the gap."""
     _check_positive(max_relative_iqr, "max_relative_iqr")
     # BEGIN SOLUTION 19.4
+    # HINT: check both relative IQRs first; then a.ci_high < b.ci_low means a is faster,
+    # HINT: b.ci_high < a.ci_low means b is; anything else overlaps.
     ratio = b.median / a.median
     for stats in (a, b):
         if stats.relative_iqr > max_relative_iqr:
@@ -507,6 +509,8 @@ def pin_threads(threads: int) -> Iterator[dict[str, Any]]:
     """Set the thread variables (and OpenBLAS's pool) to `threads` inside the block."""
     _check_count(threads, "threads", 1)
     # BEGIN SOLUTION 19.5
+    # HINT: before = {name: os.environ.get(name) ...}; blas = _openblas() (get, set or None);
+    # HINT: try: set them, yield thread_settings(); finally: put every one back.
     before = {name: os.environ.get(name) for name in THREAD_VARIABLES}
     blas = _openblas()
     blas_before = blas[0]() if blas else None
@@ -564,6 +568,7 @@ def _field(data: Any, key: str, kind: type, where: str) -> Any:
 
 def _report_to_dict(report: BenchmarkReport) -> dict[str, Any]:
     # BEGIN SOLUTION 19.6
+    # HINT: {**asdict(stats), "samples": list(stats.samples), "iqr": ..., "relative_iqr": ...}
     variants = {}
     for name, stats in report.variants.items():
         fields = asdict(stats)
@@ -584,6 +589,8 @@ def _report_from_dict(data: Any) -> BenchmarkReport:
     if _field(data, "format", str, "") != FORMAT:
         raise ValueError(f"benchmark report: format must be {FORMAT!r}")
     # BEGIN SOLUTION 19.6
+    # HINT: _field(fields, key, kind, f"variants.{name}.") for each of _STATS_FIELDS; samples
+    # HINT: must all be numbers; every name in order must be a variant.
     variants = {}
     for name, fields in _field(data, "variants", dict, "").items():
         where = f"variants.{name}."

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.attention import AttentionFn
-from tinytorch.core.autograd import _owner, no_grad
+from tinytorch.core.autograd import no_grad
 from tinytorch.core.layers import (
     Module,
     register_module_forward_hook,
@@ -50,6 +50,7 @@ __all__ = [
     "attention_flops",
     "op_flops",
     "count_flops",
+    "memory_block",
     "allocated_bytes",
     "optimizer_state_bytes",
     "MemoryReport",
@@ -71,8 +72,15 @@ __all__ = [
 
 
 # %%
+def _check_model(model: Any, what: str) -> None:
+    """A clear error for a model that is not a Module (a function, a Tensor ...)."""
+    if not isinstance(model, Module):
+        raise TypeError(f"{what} takes a Module (a layer or a model), got {type(model).__name__}")
+
+
 def count_parameters(model: Module, trainable_only: bool = False) -> int:
     """How many numbers `model` learns: `sum(p.numel() for p in model.parameters())`."""
+    _check_model(model, "count_parameters")
     # TODO (Task 15.1)
     raise NotImplementedError('Task 15.1: implement count_parameters.')
 
@@ -218,6 +226,7 @@ def watch_ops(callback: OpCallback) -> Iterator[None]:
 
 def count_flops(model: Module, *inputs: Any, **kwargs: Any) -> int:
     """FLOPs of one forward pass `model(*inputs, **kwargs)`, counted op by op."""
+    _check_model(model, "count_flops")
     # TODO (Task 15.2)
     raise NotImplementedError(
         'Task 15.2: implement count_flops. Hint: total = [0]; a callback adding op_flops(fn, ctx); '
@@ -240,22 +249,29 @@ def count_flops(model: Module, *inputs: Any, **kwargs: Any) -> int:
 # - **activations**: what the forward pass allocates. `allocated_bytes(inputs, outputs)`
 #   is the bytes of the memory behind an op's outputs that the op made itself: a view of
 #   an input (a reshape, a transpose, a slice) costs nothing, and several outputs that
-#   share one block count it once. `_owner(array)` (module 05) names the block an array
-#   lives in. The activations of a batch are the `allocated_bytes` of every op that
-#   `model(*inputs)` runs, under `no_grad` (recording the graph allocates nothing more;
-#   it keeps these arrays alive until backward).
+#   share one block count it once. `memory_block(array)` (given) is the array that owns
+#   the block an array lives in. The activations of a batch are the `allocated_bytes` of
+#   every op that `model(*inputs)` runs, under `no_grad` (recording the graph allocates
+#   nothing more; it keeps these arrays alive until backward).
 #
 # `memory_footprint(model, *inputs, optimizer=None)` puts the four in a `MemoryReport`.
 
 
 # %%
+def memory_block(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory `array` lives in (a view's base, followed to the end)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
 def allocated_bytes(inputs: tuple, outputs: tuple) -> int:
     """Bytes of the memory behind `outputs` that is not the memory of any of `inputs`."""
     # TODO (Task 15.3)
     raise NotImplementedError(
-        'Task 15.3: implement allocated_bytes. Hint: skip what is not an ndarray; collect the '
-        "blocks: {_owner(a): base array}; an owner's size is the nbytes of the base array (walk "
-        '.base as _owner does).'
+        'Task 15.3: implement allocated_bytes. Hint: skip what is not an ndarray; the ids of the '
+        "inputs' memory_block are taken; collect {id(block): block.nbytes} for the outputs' other "
+        'blocks and add them up.'
     )
 
 
@@ -292,6 +308,7 @@ def memory_footprint(
     model: Module, *inputs: Any, optimizer: Optimizer | None = None, **kwargs: Any
 ) -> MemoryReport:
     """Exact bytes of parameters, gradients, optimizer state and the batch's activations."""
+    _check_model(model, "memory_footprint")
     # TODO (Task 15.3)
     raise NotImplementedError(
         'Task 15.3: implement memory_footprint. Hint: activations: with no_grad(), watch_ops(a '
@@ -441,6 +458,10 @@ class profile:  # noqa: N801 (PyTorch's name)
     def __init__(
         self, model: Module | None = None, clock: Callable[[], float] = time.perf_counter
     ) -> None:
+        if model is not None:
+            _check_model(model, "profile")
+        if not callable(clock):
+            raise TypeError(f"profile: clock must be a callable giving seconds, got {clock!r}")
         self.model, self.clock = model, clock
         self._names: dict[int, str] = {}
         if model is not None:

@@ -431,7 +431,10 @@ def compare(a: VariantStats, b: VariantStats, *, max_relative_iqr: float = 0.25)
     """Which of `a` and `b` is faster, or not rankable when noise could explain the gap."""
     _check_positive(max_relative_iqr, "max_relative_iqr")
     # TODO (Task 19.4)
-    raise NotImplementedError('Task 19.4: implement compare.')
+    raise NotImplementedError(
+        'Task 19.4: implement compare. Hint: check both relative IQRs first; then a.ci_high < '
+        'b.ci_low means a is faster, b.ci_high < a.ci_low means b is; anything else overlaps.'
+    )
 
 
 # %% [markdown]
@@ -451,7 +454,11 @@ def pin_threads(threads: int) -> Iterator[dict[str, Any]]:
     """Set the thread variables (and OpenBLAS's pool) to `threads` inside the block."""
     _check_count(threads, "threads", 1)
     # TODO (Task 19.5)
-    raise NotImplementedError('Task 19.5: implement pin_threads.')
+    raise NotImplementedError(
+        'Task 19.5: implement pin_threads. Hint: before = {name: os.environ.get(name) ...}; blas = '
+        '_openblas() (get, set or None); try: set them, yield thread_settings(); finally: put '
+        'every one back.'
+    )
 
 
 # %% [markdown]
@@ -491,11 +498,18 @@ def _field(data: Any, key: str, kind: type, where: str) -> Any:
 
 def _report_to_dict(report: BenchmarkReport) -> dict[str, Any]:
     # TODO (Task 19.6)
-    raise NotImplementedError('Task 19.6: implement _report_to_dict.')
+    raise NotImplementedError(
+        'Task 19.6: implement _report_to_dict. Hint: {**asdict(stats), "samples": '
+        'list(stats.samples), "iqr": ..., "relative_iqr": ...}'
+    )
 
 
 def _report_from_dict(data: Any) -> BenchmarkReport:
     if _field(data, "format", str, "") != FORMAT:
         raise ValueError(f"benchmark report: format must be {FORMAT!r}")
     # TODO (Task 19.6)
-    raise NotImplementedError('Task 19.6: implement _report_from_dict.')
+    raise NotImplementedError(
+        'Task 19.6: implement _report_from_dict. Hint: _field(fields, key, kind, '
+        'f"variants.{name}.") for each of _STATS_FIELDS; samples must all be numbers; every name '
+        'in order must be a variant.'
+    )

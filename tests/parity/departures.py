@@ -242,6 +242,8 @@ NOT_COMPARABLE: dict[str, str] = {
     "register_op_hook": "module 01's hook point for profilers; PyTorch's is the C++ "
     "RecordFunction machinery behind torch.profiler",
     "op_flops": "the FLOPs of one recorded tinytorch op; compared through count_flops",
+    "memory_block": "the ndarray that owns a view's memory (NumPy's .base, followed); no "
+    "PyTorch twin (untyped_storage() is the closest)",
     "allocated_bytes": "bytes of the arrays an op made (views free); the hidden tests check "
     "it on views, copies and fresh arrays",
     "MemoryReport": "what memory_footprint returns; no PyTorch twin",
