@@ -53,7 +53,12 @@ def test_ranks_follow_the_measurement_and_overlapping_intervals_tie():
     records = [
         record("ann", 3.0),
         record("bea", 2.9),  # [2.8, 3.0] overlaps ann's [2.9, 3.1]: tied, rank 1
-        record("cal", 2.0, self_reported={"speedup": 100.0}),  # claims change nothing
+        record(
+            "cal",
+            2.0,
+            self_reported={"speedup": 100.0},  # claims change nothing
+            disagreements=["self-reported speedup 100.00x, measured [1.90, 2.10]x"],
+        ),
         record("dan", 1.5, task="digits", track="open"),
         {**record("eve", 9.0), "status": "under_floor", "message": "accuracy 50% < floor"},
     ]
@@ -65,6 +70,7 @@ def test_ranks_follow_the_measurement_and_overlapping_intervals_tie():
     page = board.render(records, top=2)
     assert "eve" in page.split('id="unranked"')[1] and "accuracy 50% &lt; floor" in page
     assert "Floor: 95% accuracy" in page and "Provisional" in page
+    assert "<td>self-reported speedup 100.00x, measured [1.90, 2.10]x</td>" in page
 
 
 def test_the_top_entries_are_remeasured_until_the_board_is_final():
@@ -163,3 +169,34 @@ def test_the_board_opens_in_chromium_without_errors_and_names_cannot_inject(tmp_
         assert browser.errors() == []
     finally:
         browser.close()
+
+
+def test_the_commands_measure_then_finalize_a_board_from_a_students_repository(
+    tmp_path, monkeypatch
+):
+    """`measure` appends the grader's record; `finalize` measures the top entry again and
+    writes a final board (quick harness settings, the real workers)."""
+    from functools import partial
+
+    from grader.tinymlperf import __main__ as command
+    from grader.tinymlperf.measure import measure
+    from tests.test_tinymlperf_measure import GOOD, QUICK, _tree
+
+    monkeypatch.setattr(command, "measure", partial(measure, settings=QUICK))
+    tree, records = _tree(tmp_path, {**GOOD, "name": "<b>mine</b>"}), tmp_path / "r.jsonl"
+    assert main(["measure", str(tree), "--student", "ann", "--records", str(records)]) == 0
+    first = board.read_records(records)
+    assert [(r["student"], r["status"], r["submission"]) for r in first] == [
+        ("ann", "ranked", str(tree.resolve()))
+    ]
+    out = tmp_path / "board"
+    assert main(["leaderboard", "--records", str(records), "--out", str(out), "--top", "1"]) == 0
+    assert "Provisional" in (out / "index.html").read_text()
+    assert main(["finalize", "--records", str(records), "--out", str(out), "--top", "1"]) == 0
+    both = board.read_records(records)
+    assert [r.get("remeasured", False) for r in both] == [False, True]
+    page = (out / "index.html").read_text()
+    assert "Final" in page and "&lt;b&gt;mine&lt;/b&gt;" in page
+    rows = list(csv.DictReader((out / "leaderboard.csv").open()))
+    assert [(r["student"], r["remeasured"]) for r in rows] == [("ann", "True")]
+    assert float(rows[0]["speedup"]) == both[1]["speedup"]

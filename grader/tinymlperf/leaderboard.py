@@ -215,10 +215,12 @@ def _table(task: str, track: str, entries: list[Entry]) -> str:
             f"{r['accuracy']:.2%}",
             f"{r['latency_ms']:.2f} / {r['baseline_ms']:.2f}",
             "yes" if r.get("remeasured") else "no",
+            _e("; ".join(r.get("disagreements", []))),
         ]
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     headers = ("Rank", "Submission", "Student", "Speedup", "95% interval", "", "Accuracy",
-               "ms per batch (yours / baseline)", "Re-measured")  # fmt: skip
+               "ms per batch (yours / baseline)", "Re-measured",
+               "Self-reported numbers the measurement does not bear out")  # fmt: skip
     return (
         head
         + "<table><thead><tr>"
