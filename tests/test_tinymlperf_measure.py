@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grader.remote.isolation import choose, isolation_required
 from grader.testing.capstone import factorized, mlp_logits
 from grader.tinymlperf import tasks
 from grader.tinymlperf.measure import Settings, _Batches, measure
@@ -104,6 +105,7 @@ def test_self_reported_numbers_that_disagree_are_listed_and_the_measurement_rank
     claims = {"accuracy": 0.999, "speedup": 50.0}
     record = measure(_tree(tmp_path, {**GOOD, "self_reported": claims}), "ada", settings=QUICK)
     assert record["status"] == "ranked", record["message"]
+    assert record["isolation"] == choose(isolation_required()).description  # as in grading
     held_out = tasks.task_data("digits").held_out
     assert abs(record["accuracy"] - _low_rank_accuracy()) <= 1 / len(held_out.labels)
     assert record["floor"] == tasks.TASKS["digits"].floor <= record["accuracy"]
