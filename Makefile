@@ -24,6 +24,10 @@
 #                               for teaching assistants too) and the gradebook, from one read
 #   make integrity [STATE=state]   integrity/: graded files, similarity.csv, suspicious.csv
 #   make bench-instructor       gradebook + dashboard for 500 synthetic students x 20 modules, timed
+#   make capstone-measure SUBMISSION=dir STUDENT=name   TinyMLPerf's official measurement of
+#                               one student's repository, appended to leaderboard/records.jsonl
+#   make leaderboard [TOP=3]    leaderboard/index.html and leaderboard.csv from the records;
+#                               make leaderboard-final re-measures the top TOP of each table first
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -72,7 +76,8 @@ INSTALL_BUBBLEWRAP = if [ "$$(uname -s)" = Linux ] && ! command -v bwrap >/dev/n
 
 .PHONY: venv grade status doctor update test parity starter package unlock sync check-config lint clean help reseed \
 	release lint-workflows grader-strength classroom-verify classroom-grade classroom-unlock milestone bench-mlp \
-	bench-cnn bench-gpt bench-compression notebook gradebook dashboard integrity bench-instructor
+	bench-cnn bench-gpt bench-compression notebook gradebook dashboard integrity bench-instructor \
+	capstone-measure leaderboard leaderboard-final
 
 # The students' targets; the maintainers' ones too where their tests/ folder is.
 help:
@@ -255,6 +260,17 @@ integrity: $(STAMP)
 
 bench-instructor: $(STAMP)
 	$(PY) benchmarks/instructor_build.py
+
+TINYMLPERF = $(PY) -I -m grader.tinymlperf
+capstone-measure: $(STAMP)
+	@test -n "$(SUBMISSION)" -a -n "$(STUDENT)" || { echo "usage: make capstone-measure SUBMISSION=dir STUDENT=name"; exit 2; }
+	$(TINYMLPERF) measure "$(SUBMISSION)" --student "$(STUDENT)"
+
+leaderboard: $(STAMP)
+	$(TINYMLPERF) leaderboard --top $(or $(TOP),3)
+
+leaderboard-final: $(STAMP)
+	$(TINYMLPERF) finalize --top $(or $(TOP),3)
 
 check-config: $(STAMP)
 	$(GRADER) check-config

@@ -1,11 +1,14 @@
 """classroom.yml: the real file is valid, and each kind of mistake names its key."""
 
 import copy
+import shutil
 
 import pytest
 import yaml
 
 from grader.course import CourseConfigError, load_course, parse_course
+
+from .conftest import LAYOUT
 
 
 def test_the_shipped_manifest_is_valid_and_lists_20_modules(layout):
@@ -111,11 +114,14 @@ def test_cli_reports_config_errors_without_a_traceback(tmp_path, capsys):
     assert "modules: expected a non-empty list" in err and "Traceback" not in err
 
 
-def test_grading_a_module_that_is_not_built_yet_says_so(capsys):
+def test_grading_a_module_that_is_not_built_yet_says_so(tmp_path, capsys):
+    """A module classroom.yml lists but whose tests the course has not published."""
     from grader.cli import main
 
-    assert main(["grade", "--module", "20"]) == 2
+    shutil.copy(LAYOUT.root / "classroom.yml", tmp_path / "classroom.yml")
+    (tmp_path / "starter").mkdir()  # no module's tests are published here
+    assert main(["--root", str(tmp_path), "grade", "--module", "16"]) == 2
     err = capsys.readouterr().err
-    assert "module 20 (Capstone: TinyMLPerf) is not published yet" in err
+    assert "module 16 (Acceleration) is not published yet" in err
     assert "cannot be unlocked or graded" in err
     assert "Traceback" not in err

@@ -70,6 +70,10 @@ USES = {
     18: "small = tt.magnitude_prune(tt.Linear(4, 3), 'weight', 0.5); "
     "assert tt.model_size(small).nonzero == 6 + 3\nif grad: "
     "small(tt.randn(2, 4)).sum().backward(); assert small.weight_orig.grad.shape == (3, 4)",
+    20: "mlp = tt.Sequential(tt.Linear(6, 8), tt.ReLU(), tt.Linear(8, 3)); "
+    "x = np.random.default_rng(0).random((20, 6)).astype(np.float32); "
+    "thin = tt.factorize(mlp, (2,)); assert tt.predict(thin, x, batch_size=7).shape == (20,); "
+    "assert 0.0 <= tt.agreement(thin, mlp, x) <= 1.0; assert tt.build(mlp, x, None) is not mlp",
 }
 
 PROGRAM = """

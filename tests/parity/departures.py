@@ -198,6 +198,14 @@ DEPARTURES: dict[str, list[str]] = {
         'F.softmax(t / T, 1), reduction="batchmean") * T**2` weighted by `alpha`, plus `(1 - '
         "alpha) * F.cross_entropy(s, y)`.",
     ],
+    "20_capstone": [
+        "The closed track allows post-training transformations without labels (MLPerf Tiny's "
+        "closed division fixes the model and allows quantization calibration); `agreement` "
+        "with the baseline stands in for accuracy where there are no labels.",
+        "`predict`, `agreement`, `factorize`, `build` and `write_submission` have no "
+        "PyTorch twins: `factorize` applies module 18's `low_rank_linear` (PyTorch's "
+        "nearest is `torch.svd_lowrank` on a weight) to the first Linear layers of a copy.",
+    ],
 }
 
 NOT_COMPARABLE: dict[str, str] = {
@@ -278,6 +286,14 @@ NOT_COMPARABLE: dict[str, str] = {
     "model_size": "no PyTorch twin; the hidden tests count values, non-zeros and bytes exactly",
     "low_rank_linear": "no PyTorch twin; the hidden tests compare with their own truncated SVD",
     "rank_for_energy": "no PyTorch twin; the hidden tests recompute the squared singular values",
+    "TASKS": "the names of TinyMLPerf's tasks (grader/tinymlperf/tasks.py)",
+    "TRACKS": "the closed and open tracks of TinyMLPerf",
+    "CANDIDATE_RANKS": "the ranks module 20's build tries",
+    "predict": "batched argmax of a model's logits without gradients; checked against NumPy",
+    "agreement": "no PyTorch twin; the share of equal predictions, recounted by the tests",
+    "factorize": "no PyTorch twin; the hidden tests compare with their own truncated SVD",
+    "build": "TinyMLPerf's entry point; the hidden tests redo its choice of rank in NumPy",
+    "write_submission": "TinyMLPerf's submission file, read back by the grader's checker",
 }
 
 # fmt: off

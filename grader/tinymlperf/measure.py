@@ -1,0 +1,356 @@
+"""The official TinyMLPerf measurement of one submission, on the grader's side.
+
+Nothing the student's process reports is believed. The student's module 20 runs in a
+grading worker, isolated exactly as in grading; the baseline model (the same MLP in the
+course's reference tinytorch) runs in a second worker, isolated the same way, that holds
+none of the student's code. This process:
+1. reads and checks `20_capstone/submission.json` (schema.py),
+2. trains the task's baseline here (tasks.py) and calls the student's entry point,
+   `build(baseline, calibration_images, training_set)`, with the baseline in the student's
+   own layers; the closed track gets `training_set=None` (no labels: no retraining),
+3. computes the accuracy here, from the logits the finished model returns for the
+   held-out images, against labels only this process holds,
+4. times both models with module 19's harness (the reference solution, imported here),
+   interleaved in one job on this process's clock: each timed call sends a batch of
+   held-out images, each made unique (one pixel per image changed by 1/255) so no
+   answer can be replayed from a cache, and
+   the answers of the timed calls must stay as accurate (same code path for both),
+5. returns a record: the speedup `baseline median / submission median` with the interval
+   from the two medians' bootstrap intervals, and any self-reported number that disagrees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from grader.check.static import check_source
+from grader.course import Course, load_course
+from grader.grade.sources import prerequisite_sources
+from grader.layout import Layout
+from grader.package import ModuleSource, build_package
+from grader.remote import handles
+from grader.remote.errors import GradingStop, StudentError
+from grader.remote.handles import RemoteName
+from grader.remote.isolation import WorkerPaths, choose, isolation_required, prepare_for_worker
+from grader.remote.session import Session, StudentFile, WorkerConfig
+from grader.submission import SubmissionCopies, UnsafeFileError, read_submission_file
+from grader.testing.capstone import mlp_in_worker
+from grader.tinymlperf import tasks
+from grader.tinymlperf.schema import SUBMISSION_FILE, SubmissionError, parse_submission
+from grader.worker.wire import Op
+
+RUNTIME = Path(__file__).resolve().parent.parent / "worker"
+MODULE = 20
+BATCH = 1024
+"""Images per timed call (or the whole held-out set when it is smaller): large enough that
+a call's fixed cost (a round trip to a worker) is small beside the model's work."""
+TIMED_ACCURACY_SLACK = 0.02
+"""How far the timed calls' accuracy may fall under the held-out pass's."""
+AGREEMENT = {"accuracy": 0.005}
+"""How far a self-reported accuracy may be from the measured one and still agree."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    warmup: int = 3
+    windows: int = 20
+    min_window_seconds: float = 0.1
+    seed: int = 0
+    time_limit_seconds: float = 600.0
+
+
+@functools.cache
+def reference_harness(root: Path | None = None) -> ModuleType:
+    """Module 19's reference `benchmarking` (and what it imports), built from the course's
+    reference solutions into a folder of this process's own: trusted code only. It is
+    imported with that folder first on the path and any `tinytorch` already loaded here
+    set aside, then put back, so the two never mix."""
+    layout = Layout(root) if root else Layout()
+    course = load_course(layout.manifest)
+    module = course.module(19)
+    folder = Path(tempfile.mkdtemp(prefix="tinymlperf-harness-"))
+    wanted = [*course.prerequisite_closure(module), module]
+    build_package(
+        folder,
+        [ModuleSource(m, layout.module_file(layout.reference, m), m.dirname) for m in wanted],
+    )
+    loaded = {n: sys.modules.pop(n) for n in list(sys.modules) if n.split(".")[0] == "tinytorch"}
+    sys.path.insert(0, str(folder))
+    try:
+        return importlib.import_module("tinytorch.core.benchmarking")
+    finally:
+        sys.path.remove(str(folder))
+        for name in [n for n in sys.modules if n.split(".")[0] == "tinytorch"]:
+            del sys.modules[name]
+        sys.modules.update(loaded)
+
+
+def _explained(error: Exception) -> str:
+    """The student's error with their traceback lines; the grader's own as it is."""
+    return error.explain() if isinstance(error, StudentError) else str(error)
+
+
+def _record(student: str, status: str, message: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "student": student,
+        "status": status,
+        "message": message,
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **fields,
+    }
+
+
+def _worker_config(
+    root: Path, sources: list[ModuleSource], copies: Path, course: Course, limit: float
+) -> WorkerConfig:
+    stage, scratch = root / "stage", root / "scratch"
+    for folder in (stage, scratch):
+        folder.mkdir(parents=True)
+    build_package(stage, sources)
+    prepare_for_worker(stage, writable=scratch)
+    policies = course.policies
+    return WorkerConfig(
+        paths=WorkerPaths(stage=stage, runtime=RUNTIME, scratch=scratch),
+        modules=tuple(f"tinytorch.core.{s.module.slug}" for s in sources),
+        student_files={
+            f"tinytorch/core/{s.module.filename}": StudentFile(s.shown, 1)
+            for s in sources
+            if s.path.is_relative_to(copies)
+        },
+        isolation=choose(isolation_required()),
+        time_per_test=limit,
+        memory_mb=policies.memory_limit_mb,
+        cpu_seconds=int(limit),
+        hang_budget=limit,
+    )
+
+
+def _checked_logits(answer: Any, rows: int) -> np.ndarray:
+    if not isinstance(answer, np.ndarray) or answer.shape != (rows, tasks.CLASSES):
+        got = getattr(answer, "shape", type(answer).__name__)
+        raise ValueError(
+            f"the model must return logits of shape ({rows}, {tasks.CLASSES}), got {got}"
+        )
+    if not np.all(np.isfinite(answer)):
+        raise ValueError("the model returned logits that are not finite (NaN or inf)")
+    return answer
+
+
+LOGITS = RemoteName("tinyworker.aids.capstone", "logits")
+
+
+class _Batches:
+    """Held-out batches for timed calls, each made unique by flipping the lowest bit of one
+    random pixel in every image (no answer can be replayed from a cache, and the image
+    changes by 1/255 at most), with the answers of the calls judged here."""
+
+    def __init__(self, held_out: tasks.Split, seed: int) -> None:
+        self.held_out, self.rng = held_out, np.random.default_rng(seed)
+        self.size = min(BATCH, len(held_out.labels))
+        self.correct = self.seen = 0
+
+    def call(self, session: Session, model: Any) -> None:
+        size = self.size
+        start = int(self.rng.integers(0, len(self.held_out.labels) - size + 1))
+        rows = slice(start, start + size)
+        pixels = self.held_out.pixels[rows].copy()
+        pixels[np.arange(size), self.rng.integers(0, pixels.shape[1], size)] ^= 1
+        answer = session.request(Op.CALL, [LOGITS, [model, pixels, self.held_out.scale], {}])
+        logits = _checked_logits(answer, size)
+        self.correct += int(np.sum(logits.argmax(axis=1) == self.held_out.labels[rows]))
+        self.seen += size
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.seen if self.seen else 0.0
+
+
+def _held_out_accuracy(session: Session, model: Any, held_out: tasks.Split) -> float:
+    """Accuracy of the model's logits for every held-out image, in batches."""
+    correct = 0
+    for start in range(0, len(held_out.labels), BATCH):
+        pixels = held_out.pixels[start : start + BATCH]
+        answer = session.request(Op.CALL, [LOGITS, [model, pixels, held_out.scale], {}])
+        logits = _checked_logits(answer, len(pixels))
+        correct += int(np.sum(logits.argmax(axis=1) == held_out.labels[start : start + BATCH]))
+    return correct / len(held_out.labels)
+
+
+def _disagreements(
+    claimed: dict[str, float], accuracy: float, low: float, high: float
+) -> list[str]:
+    """Self-reported numbers that the measurement does not bear out (they change nothing)."""
+    found = []
+    if "accuracy" in claimed and abs(claimed["accuracy"] - accuracy) > AGREEMENT["accuracy"]:
+        found.append(f"self-reported accuracy {claimed['accuracy']:.4f}, measured {accuracy:.4f}")
+    if "speedup" in claimed and not low <= claimed["speedup"] <= high:
+        found.append(
+            f"self-reported speedup {claimed['speedup']:.2f}x, measured [{low:.2f}, {high:.2f}]x"
+        )
+    return found
+
+
+def _stage(
+    layout: Layout, course: Course, submission: Path, root: Path, limit: float
+) -> tuple[WorkerConfig | None, WorkerConfig | None, str]:
+    """Worker configurations: the student's module 20 with its prerequisites, and the
+    reference solutions of those prerequisites for the baseline; a problem that stops the
+    student's code from running, or ""."""
+    module = course.module(MODULE)
+    copies = SubmissionCopies(submission, root / "copies")
+    shown = f"{module.dirname}/{module.filename}"
+    try:
+        path = copies.copy(module)
+        problems = [str(p) for p in check_source(path, shown)]
+    except FileNotFoundError:
+        return None, None, f"{shown} is missing"
+    except UnsafeFileError as error:
+        return None, None, f"{shown}: {error}"
+    prerequisites, _ = prerequisite_sources(layout, course, module, copies)
+    sources = [*prerequisites, ModuleSource(module, path, shown)]
+    student = _worker_config(root / "s", sources, copies.folder, course, limit)
+    trusted = [
+        ModuleSource(m, layout.module_file(layout.reference, m), m.dirname)
+        for m in course.prerequisite_closure(module)
+    ]
+    reference = _worker_config(root / "r", trusted, copies.folder, course, limit)
+    return student, reference, "; ".join(problems)
+
+
+def measure(
+    submission: Path,
+    student: str,
+    *,
+    layout: Layout | None = None,
+    settings: Settings = Settings(),
+) -> dict[str, Any]:
+    """The measurement record of the submission tree `submission` (holding `20_capstone/`).
+    Never raises for the student's mistakes: they become the record's status and message."""
+    layout = layout or Layout()
+    course = load_course(layout.manifest)
+    try:
+        text = read_submission_file(
+            submission, f"{course.module(MODULE).dirname}/{SUBMISSION_FILE}"
+        )
+        entry = parse_submission(text)
+    except FileNotFoundError:
+        return _record(student, "invalid", f"{SUBMISSION_FILE} is missing from 20_capstone/")
+    except (SubmissionError, UnsafeFileError) as error:
+        return _record(student, "invalid", str(error))
+    task = tasks.TASKS[entry.task]
+    fields: dict[str, Any] = {
+        "name": entry.name or student,
+        "task": entry.task,
+        "track": entry.track,
+        "floor": task.floor,
+        "self_reported": entry.self_reported,
+    }
+    try:
+        data = tasks.task_data(entry.task)
+    except tasks.DataUnavailableError as error:
+        return _record(student, "failed", f"not measured: {error}", **fields)
+    params = tasks.baseline_weights(entry.task)
+    harness = reference_harness(layout.root)
+    with tempfile.TemporaryDirectory(prefix="tinymlperf-") as tmp:
+        student_config, reference_config, problem = _stage(
+            layout, course, submission, Path(tmp), settings.time_limit_seconds
+        )
+        if problem or student_config is None or reference_config is None:
+            return _record(student, "invalid", f"your module cannot run: {problem}", **fields)
+        mine, theirs = (
+            Session(student_config, Path(tmp) / "s"),
+            Session(reference_config, Path(tmp) / "r"),
+        )
+        try:
+            return _run(entry, params, data, harness, settings, mine, theirs, student, fields)
+        finally:
+            handles.activate(None)
+            mine.close()
+            theirs.close()
+
+
+def _run(entry, params, data, harness, settings, mine, theirs, student, fields) -> dict[str, Any]:  # noqa: ANN001
+    """Steps 2 to 5 of the module docstring, with both workers running."""
+    for session in (mine, theirs):
+        session.begin_test(f"tinymlperf {fields['task']} {fields['track']}")
+    try:
+        handles.activate(theirs)
+        reference = mlp_in_worker(params)
+        handles.activate(mine)
+        build = RemoteName("tinytorch.core.capstone", entry.entry_point)
+        training = (data.train.images, data.train.labels) if entry.track == "open" else None
+        model = build(mlp_in_worker(params), data.calibration, training)
+        accuracy = _held_out_accuracy(mine, model, data.held_out)
+    except (StudentError, GradingStop, ValueError) as error:
+        return _record(
+            student,
+            "invalid",
+            f"your entry point {entry.entry_point} failed: {_explained(error)}",
+            **fields,
+        )
+    fields["accuracy"] = round(accuracy, 4)
+    if accuracy < fields["floor"]:
+        message = (
+            f"accuracy {accuracy:.2%} on the held-out set is under the floor of "
+            f"{fields['floor']:.0%} for {tasks.TASKS[fields['task']].title}: not ranked "
+            "(the floor comes first: make the model more accurate, then faster)"
+        )
+        return _record(student, "under_floor", message, **fields)
+    batches = {
+        "baseline": _Batches(data.held_out, settings.seed + 1),
+        "submission": _Batches(data.held_out, settings.seed + 2),
+    }
+    try:
+        report = harness.benchmark(
+            {
+                "baseline": lambda: batches["baseline"].call(theirs, reference),
+                "submission": lambda: batches["submission"].call(mine, model),
+            },
+            warmup=settings.warmup,
+            windows=settings.windows,
+            min_window_seconds=settings.min_window_seconds,
+            clock=time.perf_counter,
+            seed=settings.seed,
+        )
+    except (StudentError, GradingStop, ValueError) as error:
+        return _record(
+            student,
+            "invalid",
+            f"your model failed while it was timed: {_explained(error)}",
+            **fields,
+        )
+    timed = batches["submission"].accuracy
+    fields["timed_accuracy"] = round(timed, 4)
+    if timed < accuracy - TIMED_ACCURACY_SLACK:
+        message = (
+            f"the model answered worse while timed ({timed:.2%}) than on the held-out set "
+            f"({accuracy:.2%}): not ranked (timed calls must run the same model)"
+        )
+        return _record(student, "invalid", message, **fields)
+    base, mine_stats = report.variants["baseline"], report.variants["submission"]
+    low, high = base.ci_low / mine_stats.ci_high, base.ci_high / mine_stats.ci_low
+    fields.update(
+        speedup=round(base.median / mine_stats.median, 4),
+        speedup_low=round(low, 4),
+        speedup_high=round(high, 4),
+        latency_ms=round(mine_stats.median * 1e3, 4),
+        baseline_ms=round(base.median * 1e3, 4),
+        batch=batches["submission"].size,
+        verdict=str(report.compare("baseline", "submission")),
+        disagreements=_disagreements(fields["self_reported"], accuracy, low, high),
+        machine=report.machine,
+        isolation=mine.config.isolation.description,
+    )
+    message = f"{fields['speedup']:.2f}x the baseline's speed at {accuracy:.2%} accuracy"
+    return _record(student, "ranked", message, **fields)
