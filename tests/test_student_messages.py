@@ -32,7 +32,7 @@ from grader.report.results import ModuleResult, TestResult
 from grader.tito.cli import main as tito
 
 from .classroom_helpers import released, student_repository  # noqa: F401 - a fixture
-from .conftest import COURSE, LAYOUT
+from .conftest import COURSE, LAYOUT, default_isolation
 
 TENSOR = COURSE.module(1)
 PLANTED = {
@@ -70,7 +70,7 @@ def planted(tmp_path_factory) -> ModuleResult:
     root = tmp_path_factory.mktemp("planted")
     (root / TENSOR.dirname).mkdir()
     (root / TENSOR.dirname / TENSOR.filename).write_text(planted_text(), encoding="utf-8")
-    return grade_module(LAYOUT, COURSE, TENSOR, root)
+    return grade_module(LAYOUT, COURSE, TENSOR, root, True, default_isolation())
 
 
 def flat(text: str) -> str:

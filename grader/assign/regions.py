@@ -150,7 +150,9 @@ def make_starter_text(text: str, filename: str = "<solution>") -> str:
 def solution_only_lines(text: str) -> set[str]:
     """Stripped code lines that occur inside regions and nowhere outside them.
 
-    These are the lines whose presence in a starter would leak a solution.
+    These are the lines whose presence in a starter would leak a solution. A line of
+    brackets and punctuation alone (`)`, `],`) reveals nothing and is left out: the
+    starter's own wrapped stubs close with one.
     """
     lines = text.splitlines()
     inside: set[int] = set()
@@ -158,7 +160,11 @@ def solution_only_lines(text: str) -> set[str]:
         inside.update(range(region.begin + 1, region.end))
     outside = {lines[i].strip() for i in range(len(lines)) if i not in inside}
     candidates = {lines[i].strip() for i in inside}
-    return {line for line in candidates - outside if line and not line.startswith("#")}
+    return {
+        line
+        for line in candidates - outside
+        if any(c.isalnum() for c in line) and not line.startswith("#")
+    }
 
 
 def open_tasks(path: Path) -> list[str]:
