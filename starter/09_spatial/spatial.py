@@ -218,7 +218,8 @@ def conv2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     # TODO (Task 09.2)
     raise NotImplementedError(
         'Task 09.2: implement conv2d_backward. Hint: G = _nhwc(grad_output).reshape(-1, c_out); '
-        'skip the input gradient (None) when ctx.params["input_grad"] is False.'
+        'grad_bias = ones @ G (a BLAS column sum, faster than G.sum(0)); skip the input gradient '
+        '(None) when ctx.params["input_grad"] is False.'
     )
 
 
@@ -286,8 +287,9 @@ def max_pool2d_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     raise NotImplementedError(
         'Task 09.3: implement max_pool2d_backward. Hint: winner = (tap == out) & free; free ^= '
         "winner; grad_x[tap's slice] += grad * winner; in-place ops (np.equal(..., out=winner), "
-        'winner &= free) avoid temporaries. a NaN in a window is its maximum, and NaN == NaN is '
-        'False: match it with isnan.'
+        'winner &= free) avoid temporaries; the last tap needs no test (the windows still free are '
+        'its), and when the windows tile the input exactly, grad_x needs no zeros (_empty). a NaN '
+        'in a window is its maximum, and NaN == NaN is False: match it with isnan.'
     )
 
 
