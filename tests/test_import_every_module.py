@@ -56,6 +56,8 @@ USES = {
     "tt.generate(gpt, ids, 3, seed=1, use_cache=False).numpy().tolist()",
     15: "stats = tt.measure_latency(lambda: gpt(ids), warmup=1, repeats=3); "
     "assert len(stats.samples) == 3 and stats.q1 <= stats.median <= stats.q3",
+    16: "m = np.arange(6.0).reshape(2, 3); assert np.allclose(tt.blocked_matmul(m, m.T, 2), "
+    "m @ m.T); assert tt.race({'BLAS': lambda: m @ m.T}, m @ m.T, repeats=2)[0].speedup == 1",
 }
 
 PROGRAM = """
