@@ -83,7 +83,7 @@ def matmul_loops(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     _check_matmul(a, b, "matmul_loops")
     # BEGIN SOLUTION 16.1
-    # HINT: rows, columns = a.tolist(), b.T.tolist(); out = np.zeros((M, N), dtype=
+    # HINT: rows, columns = a.tolist(), b.T.tolist(); out = np.zeros((M, N),
     # HINT: np.result_type(a, b)); for i, for j: add up rows[i][k] * columns[j][k] over
     # HINT: k in a Python float, then store it in out[i, j].
     rows, columns = a.tolist(), b.T.tolist()
@@ -367,8 +367,8 @@ def conv2d_direct(
     stride, padding, (oh, ow) = _conv_geometry(x, weight, stride, padding)
     # BEGIN SOLUTION 16.5
     # HINT: xp = _pad(_nhwc(x), padding); out = zeros (N, OH, OW, C_out); for each tap:
-    # HINT: out += np.tensordot(xp[:, _window(i, oh, sh), _window(j, ow, sw), :],
-    # HINT: weight[:, :, i, j], axes=([3], [1])); add bias; return _nchw(out).
+    # HINT: out += np.tensordot(xp[:, _window(i, oh, stride[0]), _window(j, ow, stride[1]),
+    # HINT: :], weight[:, :, i, j], axes=([3], [1])); add bias; return _nchw(out).
     xp = _pad(_nhwc(x), padding)
     out = np.zeros((x.shape[0], oh, ow, weight.shape[0]), dtype=np.result_type(x, weight))
     for i in range(weight.shape[2]):

@@ -85,8 +85,8 @@ def matmul_loops(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     # TODO (Task 16.1)
     raise NotImplementedError(
         'Task 16.1: implement matmul_loops. Hint: rows, columns = a.tolist(), b.T.tolist(); out = '
-        'np.zeros((M, N), dtype= np.result_type(a, b)); for i, for j: add up rows[i][k] * '
-        'columns[j][k] over k in a Python float, then store it in out[i, j].'
+        'np.zeros((M, N), np.result_type(a, b)); for i, for j: add up rows[i][k] * columns[j][k] '
+        'over k in a Python float, then store it in out[i, j].'
     )
 
 
@@ -332,8 +332,9 @@ def conv2d_direct(
     # TODO (Task 16.5)
     raise NotImplementedError(
         'Task 16.5: implement conv2d_direct. Hint: xp = _pad(_nhwc(x), padding); out = zeros (N, '
-        'OH, OW, C_out); for each tap: out += np.tensordot(xp[:, _window(i, oh, sh), _window(j, '
-        'ow, sw), :], weight[:, :, i, j], axes=([3], [1])); add bias; return _nchw(out).'
+        'OH, OW, C_out); for each tap: out += np.tensordot(xp[:, _window(i, oh, stride[0]), '
+        '_window(j, ow, stride[1]), :], weight[:, :, i, j], axes=([3], [1])); add bias; return '
+        '_nchw(out).'
     )
 
 
