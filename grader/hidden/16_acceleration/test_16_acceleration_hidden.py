@@ -231,6 +231,19 @@ def test_blocked_matmul_with_its_default_kernel(block):
 
 
 @pytest.mark.task("16.4")
+@pytest.mark.points(2)
+def test_blocked_matmul_blocks_with_its_default_kernel_too():
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((6, 5)), rng.standard_normal((5, 4))
+    recorder = TileRecorder(0.25)  # stands in for tile_matmul while the call runs
+    got = aids.acceleration.blocked_with_default_kernel(recorder, a, b, 3)
+    # 2 x 2 tiles of out, 2 steps along K: each element gets 0.25 twice
+    assert_array(got, a @ b + 0.5, "blocked_matmul(a, b, 3) through tile_matmul", dtype=F64)
+    calls = items(recorder.calls, 2 * 2 * 2, "tile_matmul calls for 6 x 5 @ 5 x 4 in 3-blocks")
+    assert all(max(shape) <= 3 for call in calls for shape in call), calls
+
+
+@pytest.mark.task("16.4")
 @pytest.mark.points(1)
 def test_blocked_matmul_refuses_bad_blocks_and_shapes():
     a = np.eye(3)

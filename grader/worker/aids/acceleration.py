@@ -6,6 +6,8 @@
   reached every element.
 - `KeptArrays`: arrays that stay in the worker, so a test can see what a call wrote
   into them (`out=`, in-place updates); the trusted side only ever receives copies.
+- `blocked_with_default_kernel`: `blocked_matmul` called without a kernel while its
+  default, `tile_matmul` (looked up when it is called), is replaced by a recorder.
 - `ScriptedRace`: a clock (call it) and named candidates for `race`; each call of a candidate
   moves the clock on by its next scripted duration and returns its scripted result.
 
@@ -20,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.core import acceleration
+
 _KEPT = re.compile(r"@(\d+)")
 
 
@@ -33,6 +37,17 @@ class TileRecorder:
     def __call__(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         self.calls.append((tuple(np.shape(a)), tuple(np.shape(b)), tuple(np.shape(out))))
         out += np.asarray(a) @ np.asarray(b) + self.offset
+
+
+def blocked_with_default_kernel(kernel: Callable[..., None], *args: Any) -> Any:
+    """`blocked_matmul(*args)` (no kernel given) while `tile_matmul`, its default, is
+    `kernel`; the student's `tile_matmul` is put back afterwards."""
+    original = acceleration.tile_matmul
+    acceleration.tile_matmul = kernel
+    try:
+        return acceleration.blocked_matmul(*args)
+    finally:
+        acceleration.tile_matmul = original
 
 
 class KeptArrays:
