@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from grader.testing import reference
-from grader.testing.checks import assert_array
+from grader.testing.checks import assert_array, items
 from grader.testing.kit import aids, student
 
 acceleration = student.acceleration
@@ -63,9 +63,8 @@ def test_blocked_matmul_hands_every_tile_to_the_kernel():
     kernel = TileRecorder()
     got = acceleration.blocked_matmul(a, b, 2, kernel)
     assert_array(got, a @ b, "blocked_matmul(a, b, 2)", dtype=np.float64)
-    calls = list(kernel.calls)
     # ceil(5 / 2) row tiles x ceil(3 / 2) column tiles x ceil(7 / 2) steps along K
-    assert len(calls) == 3 * 2 * 4, f"{len(calls)} kernel calls, want 24"
+    calls = items(kernel.calls, 3 * 2 * 4, "kernel calls")
     assert all(max(shape) <= 2 for call in calls for shape in call), "tiles of at most 2 x 2"
 
 
@@ -92,6 +91,10 @@ def test_race_checks_then_times_against_the_first_candidate():
     rows = acceleration.race(
         scripted.candidates(), target, warmup=1, repeats=3, clock=scripted
     )
-    assert [row.name for row in rows] == ["slow", "fast"], [row.name for row in rows]
-    assert [row.stats.median for row in rows] == [4.0, 1.0]
-    assert [row.speedup for row in rows] == [1.0, 4.0], "baseline median / each median"
+    rows = items(rows, 2, "race rows")
+    names = [row.name for row in rows]
+    medians = [row.stats.median for row in rows]
+    speedups = [row.speedup for row in rows]
+    assert names == ["slow", "fast"], f"rows in the candidates' order: {names}"
+    assert medians == [4.0, 1.0], f"medians of the timed calls: {medians}"
+    assert speedups == [1.0, 4.0], f"baseline median / each median: {speedups}"
