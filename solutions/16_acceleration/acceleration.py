@@ -481,8 +481,8 @@ def race(
 # (the course's benchmark network: 64 CIFAR-sized images, two conv-ReLU-pool stages, a
 # Linear and SGD with momentum) on your tinytorch. That step is where the same habits
 # went into modules 01-09: channels-last convolutions, im2col and one BLAS product per
-# layer, recycled buffers (`_empty`), in-place updates, a BLAS column sum for the bias
-# gradient and a weight gradient summed over cache-sized blocks of rows (`_gram`).
+# layer (the bias included, as a column of ones), recycled buffers (`_empty`), in-place
+# updates, and a weight gradient summed over cache-sized blocks of rows (`_gram`).
 # Copy your numbers into the README's table.
 
 
