@@ -25,6 +25,16 @@ Measured on this machine while it was quiet (Dec 2026): tinytorch 34.8-36.1 ms, 
 19.4 ms per step, about 1.8x: over the 1.5x target of issue 21. PyTorch's two threads
 slow down more than tenfold (to about 296 ms) whenever another process is busy, so a
 ratio from a busy run (as low as 0.12x) says nothing about either framework.
+
+Module 16's round (max pooling's backward, the conv bias inside the one matmul, the weight
+gradient summed over 1024-row blocks) cut tinytorch's CPU time per step by about a tenth:
+on the same busy machine, four alternating runs of 60 steps each, timed with
+`time.thread_time` (which a busy machine disturbs far less than the wall clock), the 10th
+percentile fell from 36.5-38.5 ms to 32.9-34.6 ms. The machine was never quiet that day;
+at its quietest (1-minute load 2.6) two runs of this benchmark gave tinytorch 41.7 and
+35.0 ms (fastest steps 35.0 and 32.8), PyTorch 25.2 and 30.4 ms (19.1 and 19.4): 1.66x
+and 1.15x, the second with PyTorch disturbed. Against a quiet PyTorch at 19.4 ms, the
+fastest tinytorch steps seen that day (31.3-32.8 ms) still make about 1.6-1.7x.
 """
 
 from __future__ import annotations

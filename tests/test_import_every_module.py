@@ -54,6 +54,8 @@ USES = {
     14: "cache = tt.KVCache.for_model(gpt, 1); assert cache.nbytes == 2 * 1 * 2 * 8 * 4 * 4; "
     "assert tt.generate(gpt, ids, 3, seed=1).numpy().tolist() == "
     "tt.generate(gpt, ids, 3, seed=1, use_cache=False).numpy().tolist()",
+    16: "m = np.arange(6.0).reshape(2, 3); assert np.allclose(tt.blocked_matmul(m, m.T, 2), "
+    "m @ m.T); assert tt.race({'BLAS': lambda: m @ m.T}, m @ m.T, repeats=2)[0].speedup == 1",
     15: "stats = tt.measure_latency(lambda: gpt(ids), warmup=1, repeats=3); "
     "assert len(stats.samples) == 3 and stats.q1 <= stats.median <= stats.q3; "
     "assert tt.count_flops(layer, tt.randn(4, 3)) == 2 * 4 * 3 * 2\n"

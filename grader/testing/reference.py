@@ -36,3 +36,23 @@ def log_softmax(x: np.ndarray, dim: int = -1) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     shifted = x - x.max(axis=dim, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+
+
+def windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
+    """(N, C, OH, OW, kh, kw) view of every window of an NCHW array."""
+    view = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
+    return view[:, :, :: stride[0], :: stride[1]]
+
+
+def conv2d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+) -> np.ndarray:
+    """2-D cross-correlation of NCHW `x` (as F.conv2d), by einsum over every window."""
+    (ph, pw) = padding
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.einsum("nchwij,ocij->nohw", windows(padded, weight.shape[2:], stride), weight)
+    return out if bias is None else out + bias[None, :, None, None]

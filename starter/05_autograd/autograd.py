@@ -56,6 +56,7 @@ from tinytorch.core.tensor import (
     SumFn,
     Tensor,
     WhereFn,
+    _empty_like,
     install_autograd,
     op_hooks,
 )
@@ -330,7 +331,10 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 @backward_rule(ReLUFn)
 def relu_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     # TODO (Task 05.6)
-    raise NotImplementedError('Task 05.6: implement relu_backward.')
+    raise NotImplementedError(
+        'Task 05.6: implement relu_backward. Hint: np.multiply(grad_output, x > 0, '
+        'out=_empty_like(grad_output)) recycles memory.'
+    )
 
 
 @backward_rule(SigmoidFn)

@@ -154,6 +154,15 @@ DEPARTURES: dict[str, list[str]] = {
         "median and quartiles of single calls after a warm-up, without Timer's adaptive run "
         "counts, and takes the clock as an argument.",
     ],
+    "16_acceleration": [
+        "The functions of this module take and return NumPy arrays and record no graph: they "
+        "are the inner loops an op's forward or backward runs (`torch.nn.functional` works on "
+        "tensors).",
+        "`softmax_cross_entropy` returns the mean loss and its gradient together, as the fused "
+        "kernel computes them (PyTorch: `F.cross_entropy`, then `backward()`).",
+        "`race` checks each candidate against a reference before timing it and reports "
+        "speed-ups over the first one (`torch.utils.benchmark.Compare` only prints timings).",
+    ],
     "19_benchmarking": [
         "`benchmark` chooses the calls per window by doubling until a window lasts "
         "`min_window_seconds` (`Timer.blocked_autorange` grows its block tenfold until the"
@@ -256,6 +265,14 @@ NOT_COMPARABLE: dict[str, str] = {
     "is the closest); the hidden tests time a scripted clock",
     "measure_latency": "a warm-up-then-repeat timer (torch.utils.benchmark.Timer is the "
     "closest); the hidden tests check its statistics on a scripted clock",
+    "tile_matmul": "a kernel for blocked_matmul (out += a @ b on one tile); compared through "
+    "blocked_matmul",
+    "tile_broadcast": "a broadcasting kernel for blocked_matmul; compared through "
+    "blocked_matmul",
+    "Measured": "one candidate of a race (torch.utils.benchmark.Measurement is the closest)",
+    "race": "checks candidates against a reference, then times them; the hidden tests use a "
+    "scripted clock",
+    "report": "prints this machine's measurements of module 16; not a library function",
     "time_window": "module 19's timed window of repeated calls (timeit.Timer.timeit's twin); "
     "the hidden tests read it on a scripted clock",
     "calibrate": "chooses calls per window by doubling (Timer.blocked_autorange grows tenfold);"
@@ -324,6 +341,11 @@ COMPARED_IN: dict[str, tuple[str, ...]] = {
         "MultiheadAttention",
     ),
     "test_transformer_parity.py": ("layer_norm", "LayerNorm", "MLP", "TransformerBlock"),
+    "test_acceleration_parity.py": (
+        "matmul_loops", "matmul_vectorized", "blocked_matmul", "gelu_tanh_naive", "gelu_tanh",
+        "sgd_momentum_", "softmax_cross_entropy_unfused", "softmax_cross_entropy",
+        "conv2d_direct", "conv2d_im2col",
+    ),
     "test_profiling_parity.py": (
         "register_module_forward_pre_hook", "register_module_forward_hook", "count_parameters",
         "matmul_flops", "linear_flops", "conv2d_flops", "attention_flops", "count_flops",

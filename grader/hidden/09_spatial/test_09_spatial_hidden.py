@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from grader.testing.checks import as_array, assert_tensor, items
 from grader.testing.gradcheck import grad_check
 from grader.testing.kit import aids, student, worker_module, worker_rng
+from grader.testing.reference import conv2d as ref_conv
+from grader.testing.reference import windows as _windows
 from grader.testing.strategies import arrays, conv_inputs, pool_inputs
 from grader.testing.timing import best_time
 
@@ -42,20 +44,6 @@ F64 = np.float64
 
 
 # ---- references (NumPy only) ----
-def _windows(x, kernel, stride):
-    """(N, C, OH, OW, kh, kw) view of every window of an NCHW array."""
-    view = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
-    return view[:, :, :: stride[0], :: stride[1]]
-
-
-def ref_conv(x, weight, bias, stride, padding):
-    (ph, pw) = padding
-    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    patches = _windows(padded, weight.shape[2:], stride)
-    out = np.einsum("nchwij,ocij->nohw", patches, weight)
-    return out if bias is None else out + bias[None, :, None, None]
-
-
 def ref_max_pool(x, kernel, stride):
     return _windows(x, kernel, stride).max(axis=(4, 5))
 
