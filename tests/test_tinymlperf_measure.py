@@ -2,7 +2,8 @@
 against its schema with errors naming the field; the student's model runs in a grading
 worker and the baseline in a clean one; the accuracy is computed here from the model's
 logits; a model under the floor gets no rank; self-reported numbers never decide; a model
-that answers worse while timed is caught; timed inputs are never repeated."""
+that answers worse while timed (at either batch size) is caught; timed inputs are never
+repeated; the throughput at a large batch is measured the same way as the speed."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from grader.remote.isolation import choose, isolation_required
 from grader.testing.capstone import factorized, mlp_logits
 from grader.tinymlperf import tasks
-from grader.tinymlperf.measure import Settings, _Batches, measure
+from grader.tinymlperf.measure import THROUGHPUT_BATCH, Settings, _Batches, measure
 from grader.tinymlperf.schema import SCHEMA_FILE, SubmissionError, parse_submission
 from tests.conftest import COURSE, LAYOUT
 
@@ -79,6 +80,30 @@ def test_timed_inputs_are_unique_and_one_pixel_per_image_away_from_the_held_out_
         assert changed.tolist() == [1] * len(batch)  # the whole (small) set, one pixel each
 
 
+def test_a_throughput_batch_larger_than_the_set_draws_rows_each_one_pixel_away_and_judged():
+    """Digits has 359 held-out images: a batch of 4,096 draws rows again. Every row sent is
+    one pixel from a held-out image, and the answers are judged against that image's label
+    (a model answering each row with the label of the image it came from scores 100%)."""
+    held_out = tasks.task_data("digits").held_out
+    images = held_out.pixels.astype(np.int16)
+
+    class Oracle:
+        def request(self, op, args):
+            sent = args[1][1].astype(np.int16)
+            distance = np.count_nonzero(sent[:, None, :] != images[None, :, :], axis=2)
+            assert (distance.min(axis=1) == 1).all()
+            logits = np.zeros((len(sent), tasks.CLASSES), dtype=np.float32)
+            nearest = held_out.labels[distance.argmin(axis=1)]
+            logits[np.arange(len(sent)), nearest] = 1.0
+            return logits
+
+    batches = _Batches(held_out, seed=4, size=THROUGHPUT_BATCH)
+    for _ in range(2):
+        batches.call(Oracle(), model=None)
+    assert batches.size == THROUGHPUT_BATCH == 4096 and batches.seen == 2 * 4096
+    assert batches.accuracy > 0.99  # 1.0 but for held-out duplicates with other labels
+
+
 def _tree(tmp_path: Path, submission: dict, source: str | None = None) -> Path:
     """A student's repository: the reference solutions of module 20's prerequisites and a
     20_capstone/ with the reference submission (or `source`) and `submission`."""
@@ -113,6 +138,14 @@ def test_self_reported_numbers_that_disagree_are_listed_and_the_measurement_rank
     assert record["speedup"] == pytest.approx(
         record["baseline_ms"] / record["latency_ms"], rel=1e-3
     )
+    assert record["throughput_batch"] == THROUGHPUT_BATCH
+    assert 0 < record["throughput_low"] <= record["throughput"] <= record["throughput_high"]
+    assert record["throughput_speedup"] == pytest.approx(
+        record["throughput"] / record["baseline_throughput"], rel=1e-3
+    )
+    low, high = record["throughput_speedup_low"], record["throughput_speedup_high"]
+    assert 0 < low <= record["throughput_speedup"] <= high
+    assert abs(record["throughput_timed_accuracy"] - record["accuracy"]) <= 0.02
     assert [line.split(",")[0] for line in record["disagreements"]] == [
         "self-reported accuracy 0.9990",
         "self-reported speedup 50.00x",
@@ -155,6 +188,31 @@ def build(baseline, calibration, training=None):
 '''
 
 
+SMALL_BATCHES_ONLY = '''
+import numpy as np
+from tinytorch.core.layers import Module
+from tinytorch.core.tensor import Tensor
+
+
+class SmallBatchesOnly(Module):
+    """Right on batches of up to 1,024 images (the held-out pass and the speed), zeros on
+    the large batches of the throughput."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        if x.shape[0] <= 1024:
+            return self.model(x)
+        return Tensor(np.zeros((x.shape[0], 10), dtype=np.float32))
+
+
+def build(baseline, calibration, training=None):
+    return SmallBatchesOnly(baseline)
+'''
+
+
 @pytest.mark.parametrize(
     ("source", "status", "message"),
     [
@@ -175,6 +233,14 @@ def test_models_that_cannot_be_ranked_get_a_specific_message_and_no_speed(
     record = measure(_tree(tmp_path, GOOD, source), "bob", settings=QUICK)
     assert record["status"] == status and message in record["message"], record["message"]
     assert "speedup" not in record
+
+
+def test_a_model_right_only_on_small_batches_is_caught_by_the_throughput_timing(tmp_path):
+    record = measure(_tree(tmp_path, GOOD, SMALL_BATCHES_ONLY), "ivy", settings=QUICK)
+    assert record["status"] == "invalid", record["message"]
+    assert "the model answered worse while timed" in record["message"]
+    assert record["latency_timed_accuracy"] >= record["accuracy"] - 0.02  # fine at 359 a call
+    assert record["throughput_timed_accuracy"] < 0.2 and "throughput" not in record
 
 
 def test_a_missing_or_bad_submission_file_is_a_record_not_a_crash(tmp_path):

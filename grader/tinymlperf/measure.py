@@ -15,8 +15,15 @@ none of the student's code. This process:
    held-out images, each made unique (one pixel per image changed by 1/255) so no
    answer can be replayed from a cache, and
    the answers of the timed calls must stay as accurate (same code path for both),
-5. returns a record: the speedup `baseline median / submission median` with the interval
-   from the two medians' bootstrap intervals, and any self-reported number that disagrees.
+5. times both again the same way at a large batch (THROUGHPUT_BATCH images a call) for
+   the throughput, images per second, and
+6. returns a record: the speedup `baseline median / submission median` with the interval
+   from the two medians' bootstrap intervals, the throughput of both models and its
+   ratio with its interval, and any self-reported number that disagrees.
+
+A model's size is not measured: the student's process reports its own parameters and
+bytes, and could hide weights anywhere (a global, a file, a closure), so no number the
+grader could read from it would be trustworthy.
 """
 
 from __future__ import annotations
@@ -55,6 +62,10 @@ MODULE = 20
 BATCH = 1024
 """Images per timed call (or the whole held-out set when it is smaller): large enough that
 a call's fixed cost (a round trip to a worker) is small beside the model's work."""
+THROUGHPUT_BATCH = 4096
+"""Images per timed call for the throughput: a batch where the per-call cost no longer
+matters and a model's work per image decides (rows drawn again, each made unique, when
+the held-out set is smaller)."""
 TIMED_ACCURACY_SLACK = 0.02
 """How far the timed calls' accuracy may fall under the held-out pass's."""
 AGREEMENT = {"accuracy": 0.005}
@@ -155,15 +166,20 @@ class _Batches:
     random pixel in every image (no answer can be replayed from a cache, and the image
     changes by 1/255 at most), with the answers of the calls judged here."""
 
-    def __init__(self, held_out: tasks.Split, seed: int) -> None:
+    def __init__(self, held_out: tasks.Split, seed: int, size: int | None = None) -> None:
+        """Batches of `size` images; None: BATCH, or the whole set when it is smaller."""
         self.held_out, self.rng = held_out, np.random.default_rng(seed)
-        self.size = min(BATCH, len(held_out.labels))
+        self.size = size or min(BATCH, len(held_out.labels))
+        self.draw = self.size > len(held_out.labels)
         self.correct = self.seen = 0
 
     def call(self, session: Session, model: Any) -> None:
-        size = self.size
-        start = int(self.rng.integers(0, len(self.held_out.labels) - size + 1))
-        rows = slice(start, start + size)
+        size, count = self.size, len(self.held_out.labels)
+        if self.draw:  # a batch larger than the set: rows drawn with replacement
+            rows: Any = self.rng.integers(0, count, size)
+        else:
+            start = int(self.rng.integers(0, count - size + 1))
+            rows = slice(start, start + size)
         pixels = self.held_out.pixels[rows].copy()
         pixels[np.arange(size), self.rng.integers(0, pixels.shape[1], size)] ^= 1
         answer = session.request(Op.CALL, [LOGITS, [model, pixels, self.held_out.scale], {}])
@@ -280,6 +296,28 @@ def measure(
             theirs.close()
 
 
+def _timed(harness, settings, size, held_out, theirs, reference, mine, model):  # noqa: ANN001
+    """Both models timed interleaved with module 19's harness on batches of `size` unique
+    held-out images (None: BATCH or the whole set); the report and the submission's
+    batches (their answers judged)."""
+    batches = {
+        "baseline": _Batches(held_out, settings.seed + 1, size),
+        "submission": _Batches(held_out, settings.seed + 2, size),
+    }
+    report = harness.benchmark(
+        {
+            "baseline": lambda: batches["baseline"].call(theirs, reference),
+            "submission": lambda: batches["submission"].call(mine, model),
+        },
+        warmup=settings.warmup,
+        windows=settings.windows,
+        min_window_seconds=settings.min_window_seconds,
+        clock=time.perf_counter,
+        seed=settings.seed,
+    )
+    return report, batches["submission"]
+
+
 def _run(entry, params, data, harness, settings, mine, theirs, student, fields) -> dict[str, Any]:  # noqa: ANN001
     """Steps 2 to 5 of the module docstring, with both workers running."""
     for session in (mine, theirs):
@@ -307,50 +345,54 @@ def _run(entry, params, data, harness, settings, mine, theirs, student, fields) 
             "(the floor comes first: make the model more accurate, then faster)"
         )
         return _record(student, "under_floor", message, **fields)
-    batches = {
-        "baseline": _Batches(data.held_out, settings.seed + 1),
-        "submission": _Batches(data.held_out, settings.seed + 2),
-    }
-    try:
-        report = harness.benchmark(
-            {
-                "baseline": lambda: batches["baseline"].call(theirs, reference),
-                "submission": lambda: batches["submission"].call(mine, model),
-            },
-            warmup=settings.warmup,
-            windows=settings.windows,
-            min_window_seconds=settings.min_window_seconds,
-            clock=time.perf_counter,
-            seed=settings.seed,
-        )
-    except (StudentError, GradingStop, ValueError) as error:
-        return _record(
-            student,
-            "invalid",
-            f"your model failed while it was timed: {_explained(error)}",
-            **fields,
-        )
-    timed = batches["submission"].accuracy
-    fields["timed_accuracy"] = round(timed, 4)
-    if timed < accuracy - TIMED_ACCURACY_SLACK:
-        message = (
-            f"the model answered worse while timed ({timed:.2%}) than on the held-out set "
-            f"({accuracy:.2%}): not ranked (timed calls must run the same model)"
-        )
-        return _record(student, "invalid", message, **fields)
+    timings = {}
+    for metric, size in (("latency", None), ("throughput", THROUGHPUT_BATCH)):
+        try:
+            timings[metric] = _timed(harness, settings, size, data.held_out, theirs, reference,
+                                     mine, model)  # fmt: skip
+        except (StudentError, GradingStop, ValueError) as error:
+            return _record(
+                student,
+                "invalid",
+                f"your model failed while it was timed: {_explained(error)}",
+                **fields,
+            )
+        timed = timings[metric][1].accuracy
+        fields[f"{metric}_timed_accuracy"] = round(timed, 4)
+        if timed < accuracy - TIMED_ACCURACY_SLACK:
+            message = (
+                f"the model answered worse while timed ({timed:.2%}) than on the held-out set "
+                f"({accuracy:.2%}): not ranked (timed calls must run the same model)"
+            )
+            return _record(student, "invalid", message, **fields)
+    (report, batches), (wide, wide_batches) = timings["latency"], timings["throughput"]
     base, mine_stats = report.variants["baseline"], report.variants["submission"]
     low, high = base.ci_low / mine_stats.ci_high, base.ci_high / mine_stats.ci_low
+    wide_base, wide_mine = wide.variants["baseline"], wide.variants["submission"]
+    size = wide_batches.size
     fields.update(
         speedup=round(base.median / mine_stats.median, 4),
         speedup_low=round(low, 4),
         speedup_high=round(high, 4),
         latency_ms=round(mine_stats.median * 1e3, 4),
         baseline_ms=round(base.median * 1e3, 4),
-        batch=batches["submission"].size,
+        batch=batches.size,
         verdict=str(report.compare("baseline", "submission")),
+        throughput=round(size / wide_mine.median, 1),
+        throughput_low=round(size / wide_mine.ci_high, 1),
+        throughput_high=round(size / wide_mine.ci_low, 1),
+        baseline_throughput=round(size / wide_base.median, 1),
+        throughput_speedup=round(wide_base.median / wide_mine.median, 4),
+        throughput_speedup_low=round(wide_base.ci_low / wide_mine.ci_high, 4),
+        throughput_speedup_high=round(wide_base.ci_high / wide_mine.ci_low, 4),
+        throughput_batch=size,
+        throughput_verdict=str(wide.compare("baseline", "submission")),
         disagreements=_disagreements(fields["self_reported"], accuracy, low, high),
         machine=report.machine,
         isolation=mine.config.isolation.description,
     )
-    message = f"{fields['speedup']:.2f}x the baseline's speed at {accuracy:.2%} accuracy"
+    message = (
+        f"{fields['speedup']:.2f}x the baseline's speed and {fields['throughput_speedup']:.2f}x "
+        f"its throughput at {accuracy:.2%} accuracy"
+    )
     return _record(student, "ranked", message, **fields)
