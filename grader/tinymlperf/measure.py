@@ -12,7 +12,7 @@ none of the student's code. This process:
    held-out images, against labels only this process holds,
 4. times both models with module 19's harness (the reference solution, imported here),
    interleaved in one job on this process's clock: each timed call sends a batch of
-   held-out images, each made unique (one pixel per image changed by 1/255) so no
+   held-out images, each made unique (FLIPS pixels per image changed by one step) so no
    answer can be replayed from a cache, and
    the answers of the timed calls must stay as accurate (same code path for both),
 5. times both again the same way at a large batch (THROUGHPUT_BATCH images a call) for
@@ -66,6 +66,10 @@ THROUGHPUT_BATCH = 4096
 """Images per timed call for the throughput: a batch where the per-call cost no longer
 matters and a model's work per image decides (rows drawn again, each made unique, when
 the held-out set is smaller)."""
+FLIPS = 4
+"""Pixels changed per timed image: with one, the 359 digits have only 22,976 variants and a
+model could answer most rows of a long measurement from a table of rows it has seen; with
+four there are about 10^8 and repeats are rare."""
 TIMED_ACCURACY_SLACK = 0.02
 """How far the timed calls' accuracy may fall under the held-out pass's."""
 AGREEMENT = {"accuracy": 0.005}
@@ -162,9 +166,9 @@ LOGITS = RemoteName("tinyworker.aids.capstone", "logits")
 
 
 class _Batches:
-    """Held-out batches for timed calls, each made unique by flipping the lowest bit of one
-    random pixel in every image (no answer can be replayed from a cache, and the image
-    changes by 1/255 at most), with the answers of the calls judged here."""
+    """Held-out batches for timed calls, each image made unique by flipping the lowest bit
+    of FLIPS distinct random pixels (no answer can be replayed from a cache, and a pixel
+    changes by one step, 1/255 or 1/16, at most), with the answers judged here."""
 
     def __init__(self, held_out: tasks.Split, seed: int, size: int | None = None) -> None:
         """Batches of `size` images; None: BATCH, or the whole set when it is smaller."""
@@ -181,7 +185,11 @@ class _Batches:
             start = int(self.rng.integers(0, count - size + 1))
             rows = slice(start, start + size)
         pixels = self.held_out.pixels[rows].copy()
-        pixels[np.arange(size), self.rng.integers(0, pixels.shape[1], size)] ^= 1
+        features = pixels.shape[1]
+        # distinct columns: a random start plus growing offsets that stay under `features`
+        steps = self.rng.integers(1, features // FLIPS + 1, (size, FLIPS))
+        steps[:, 0] = self.rng.integers(0, features, size)
+        pixels[np.arange(size)[:, None], np.cumsum(steps, axis=1) % features] ^= 1
         answer = session.request(Op.CALL, [LOGITS, [model, pixels, self.held_out.scale], {}])
         logits = _checked_logits(answer, size)
         self.correct += int(np.sum(logits.argmax(axis=1) == self.held_out.labels[rows]))
