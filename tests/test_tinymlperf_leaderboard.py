@@ -37,12 +37,19 @@ def record(student, speedup, width=0.1, task="digits", track="closed", wide=None
     }  # fmt: skip
 
 
+def gpt(student, speedup, width=0.1, track="closed", **extra):
+    """A ranked record of the text task: nats instead of accuracy, no throughput."""
+    entry = {k: v for k, v in record(student, speedup, width, "austen_gpt", track).items()
+             if k not in board.THROUGHPUT_NEEDED and k != "accuracy"}  # fmt: skip
+    return {**entry, "nats": 2.3, **extra}
+
+
 def synthetic(count: int, seed: int = 0) -> list[dict]:
     """`count` measurement records over every task and track, a tenth of them not ranked."""
     rng = np.random.default_rng(seed)
     records = []
     for i in range(count):
-        task, track = list(TASKS)[i % 2], board.TRACKS[(i // 2) % 2]
+        task, track = list(TASKS)[i % 3], board.TRACKS[(i // 3) % 2]
         if i % 10 == 9:
             message = "accuracy 80.00% on the held-out set is under the floor"
             records.append({"student": f"s{i:03d}", "status": "under_floor", "task": task,
@@ -51,6 +58,9 @@ def synthetic(count: int, seed: int = 0) -> list[dict]:
             continue
         speedup, wide = (float(v) for v in rng.uniform(0.8, 4.0, 2))
         width = float(rng.uniform(0.02, 0.3))
+        if task == "austen_gpt":
+            records.append(gpt(f"s{i:03d}", speedup, width, track, name=f"entry <{i}>"))
+            continue
         records.append(record(f"s{i:03d}", speedup, width, task, track, wide,
                               name=f"entry <{i}>", self_reported={"speedup": 99.0}))  # fmt: skip
     return records
@@ -147,8 +157,8 @@ def test_the_csv_holds_every_ranked_entry_with_its_interval_and_floor():
         assert float(row["speedup_low"]) == source["speedup_low"]
         assert float(row["speedup_high"]) == source["speedup_high"]
         assert float(row["floor"]) == TASKS[row["task"]].floor
-        assert float(row["throughput_speedup"]) == source["throughput_speedup"]
-        assert float(row["throughput"]) == source["throughput"]
+        for column in ("throughput_speedup", "throughput", "nats"):
+            assert row[column] == str(source.get(column, ""))
         if previous is not None and (previous["task"], previous["track"]) == (
             row["task"],
             row["track"],
@@ -204,7 +214,8 @@ def test_the_board_opens_in_chromium_without_errors_and_names_cannot_inject(tmp_
             Math.round(document.querySelector('.bar span').getBoundingClientRect().width)]""")
         assert shown[0] == 0
         assert shown[1] == [f"{t}-{k}" for t in TASKS for k in board.TRACKS] + ["unranked"]
-        assert shown[2] == 2 * 181 + 20  # ranked entries in two tables, entries not ranked
+        images = sum(r["status"] == "ranked" and r["task"] != "austen_gpt" for r in records)
+        assert shown[2] == 181 + images + 20  # text: one table; images: two; not ranked
         assert shown[3] > 0  # the interval bars are drawn
         browser.screenshot(artifact("leaderboard.png"))
         assert browser.errors() == []
@@ -241,3 +252,19 @@ def test_the_commands_measure_then_finalize_a_board_from_a_students_repository(
     rows = list(csv.DictReader((out / "leaderboard.csv").open()))
     assert [(r["student"], r["remeasured"]) for r in rows] == [("ann", "True")]
     assert float(rows[0]["speedup"]) == both[1]["speedup"]
+
+
+def test_the_text_task_ranks_by_time_per_character_shows_nats_and_has_no_throughput():
+    records = [gpt("ann", 1.5), gpt("bea", 3.0)]
+    tables = board.rank(records)
+    assert [e.record["student"] for e in tables[("austen_gpt", "closed")]] == ["bea", "ann"]
+    page = board.render(records, top=1)
+    assert "Floor: at most 2.50 nats/char on held-out text." in page
+    assert "<td>2.300 nats/char</td>" in page and 'id="austen_gpt-closed-throughput' not in page
+    rows = list(csv.DictReader(io.StringIO(board.to_csv(records))))
+    assert [(r["student"], r["nats"], r["accuracy"]) for r in rows] == [
+        ("bea", "2.3", ""), ("ann", "2.3", "")
+    ]  # fmt: skip
+    without = {k: v for k, v in gpt("cal", 2.0).items() if k != "nats"}
+    with pytest.raises(board.RecordError, match="field 'nats' must be a float"):
+        board.check_record(without, "line 1")

@@ -38,12 +38,13 @@ CSV_COLUMNS = (
     "speedup_high", "accuracy", "floor", "latency_ms", "baseline_ms", "measured_at",
     "remeasured", "throughput_rank", "throughput_tie", "throughput_speedup",
     "throughput_speedup_low", "throughput_speedup_high", "throughput", "baseline_throughput",
+    "nats",
 )  # fmt: skip
 NEEDED = {
     "student": str, "status": str, "message": str, "measured_at": str,
 }  # fmt: skip
 RANKED_NEEDED = {
-    "task": str, "track": str, "accuracy": float, "floor": float, "speedup": float,
+    "task": str, "track": str, "floor": float, "speedup": float,
     "speedup_low": float, "speedup_high": float, "latency_ms": float, "baseline_ms": float,
 }  # fmt: skip
 THROUGHPUT_NEEDED = {
@@ -65,6 +66,8 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
     needed = dict(NEEDED)
     if record.get("status") == "ranked":
         needed.update(RANKED_NEEDED)
+        task = TASKS.get(record.get("task"))  # type: ignore[arg-type]
+        needed[task.quality if task else "accuracy"] = float  # nats for the text task
         if any(name in record for name in THROUGHPUT_NEEDED):
             needed.update(THROUGHPUT_NEEDED)
     for name, kind in needed.items():
@@ -204,7 +207,7 @@ def to_csv(records: Sequence[dict[str, Any]]) -> str:
             r, wide = entry.record, by_throughput.get(entry.record["student"])
             writer.writerow(
                 [task, track, entry.rank, "=" if entry.tie else "", r["student"], r.get("name", "")]
-                + [r[c] for c in CSV_COLUMNS[6:14]]
+                + [r.get(c, "") for c in CSV_COLUMNS[6:14]]
                 + [bool(r.get("remeasured"))]
                 + ([wide.rank, "=" if wide.tie else ""] if wide else ["", ""])
                 + [r.get(c, "") for c in CSV_COLUMNS[17:]]
@@ -245,7 +248,7 @@ def _cells(entry: Entry, metric: str, scale: float) -> list[str]:
     r = entry.record
     remeasured = "yes" if r.get("remeasured") else "no"
     if metric == "speedup":
-        own = [f"{r['latency_ms']:.2f} / {r['baseline_ms']:.2f}", remeasured,
+        own = [f"{r['latency_ms']:.3f} / {r['baseline_ms']:.3f}", remeasured,
                _e("; ".join(r.get("disagreements", [])))]  # fmt: skip
     else:
         own = [f"{r['throughput']:,.0f} / {r['baseline_throughput']:,.0f}", remeasured]
@@ -256,17 +259,17 @@ def _cells(entry: Entry, metric: str, scale: float) -> list[str]:
         f"{r[metric]:.2f}x",
         f"{r[metric + '_low']:.2f}-{r[metric + '_high']:.2f}x",
         _interval_bar(r, scale, metric),
-        f"{r['accuracy']:.2%}",
+        f"{r['nats']:.3f} nats/char" if "nats" in r else f"{r['accuracy']:.2%}",
         *own,
     ]
 
 
 HEADERS = {
-    "speedup": ("Rank", "Submission", "Student", "Speedup", "95% interval", "", "Accuracy",
-                "ms per batch (yours / baseline)", "Re-measured",
+    "speedup": ("Rank", "Submission", "Student", "Speedup", "95% interval", "", "Quality",
+                "ms per batch of images or per character (yours / baseline)", "Re-measured",
                 "Self-reported numbers the measurement does not bear out"),
     "throughput_speedup": ("Rank", "Submission", "Student", "Throughput ratio", "95% interval",
-                           "", "Accuracy", "images per second (yours / baseline)",
+                           "", "Quality", "images per second (yours / baseline)",
                            "Re-measured"),
 }  # fmt: skip
 
@@ -276,8 +279,7 @@ def _table(task: str, track: str, metric: str, entries: list[Entry]) -> str:
     if metric == "speedup":
         head = (
             f'<h2 id="{task}-{track}">{_e(TASKS[task].title)}, {track} track</h2>'
-            f'<p class="note">Floor: {TASKS[task].floor:.0%} accuracy on the held-out set.</p>'
-            + head
+            f'<p class="note">Floor: {_e(TASKS[task].floor_text())}.</p>' + head
         )
     if not entries:
         return head + '<p class="note">No ranked submission yet.</p>'
@@ -328,6 +330,7 @@ def render(records: Sequence[dict[str, Any]], top: int) -> str:
         for task in TASKS
         for track in TRACKS
         for metric in METRICS
+        if metric == "speedup" or TASKS[task].quality == "accuracy"  # throughput: images only
     )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

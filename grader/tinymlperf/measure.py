@@ -28,10 +28,8 @@ grader could read from it would be trustworthy.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
-import importlib
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -54,6 +52,9 @@ from grader.remote.session import Session, StudentFile, WorkerConfig
 from grader.submission import SubmissionCopies, UnsafeFileError, read_submission_file
 from grader.testing.capstone import mlp_in_worker
 from grader.tinymlperf import tasks
+from grader.tinymlperf import text as text_task
+from grader.tinymlperf.measure_text import run_text
+from grader.tinymlperf.reference import reference_modules
 from grader.tinymlperf.schema import SUBMISSION_FILE, SubmissionError, parse_submission
 from grader.worker.wire import Op
 
@@ -85,30 +86,10 @@ class Settings:
     time_limit_seconds: float = 600.0
 
 
-@functools.cache
 def reference_harness(root: Path | None = None) -> ModuleType:
-    """Module 19's reference `benchmarking` (and what it imports), built from the course's
-    reference solutions into a folder of this process's own: trusted code only. It is
-    imported with that folder first on the path and any `tinytorch` already loaded here
-    set aside, then put back, so the two never mix."""
-    layout = Layout(root) if root else Layout()
-    course = load_course(layout.manifest)
-    module = course.module(19)
-    folder = Path(tempfile.mkdtemp(prefix="tinymlperf-harness-"))
-    wanted = [*course.prerequisite_closure(module), module]
-    build_package(
-        folder,
-        [ModuleSource(m, layout.module_file(layout.reference, m), m.dirname) for m in wanted],
-    )
-    loaded = {n: sys.modules.pop(n) for n in list(sys.modules) if n.split(".")[0] == "tinytorch"}
-    sys.path.insert(0, str(folder))
-    try:
-        return importlib.import_module("tinytorch.core.benchmarking")
-    finally:
-        sys.path.remove(str(folder))
-        for name in [n for n in sys.modules if n.split(".")[0] == "tinytorch"]:
-            del sys.modules[name]
-        sys.modules.update(loaded)
+    """Module 19's reference `benchmarking`, imported here apart from any other tinytorch
+    (reference.py): trusted code only."""
+    return reference_modules(root, (19,))["benchmarking"]
 
 
 def _explained(error: Exception) -> str:
@@ -226,12 +207,15 @@ def _disagreements(
 
 
 def _stage(
-    layout: Layout, course: Course, submission: Path, root: Path, limit: float
+    layout: Layout, course: Course, submission: Path, root: Path, limit: float, text: bool
 ) -> tuple[WorkerConfig | None, WorkerConfig | None, str]:
-    """Worker configurations: the student's module 20 with its prerequisites, and the
-    reference solutions of those prerequisites for the baseline; a problem that stops the
-    student's code from running, or ""."""
+    """Worker configurations: the student's module 20 with its prerequisites (and, for the
+    text task, module 14's: the GPT and its KV cache), and the reference solutions of
+    those prerequisites for the baseline; a problem that stops the student's code from
+    running, or ""."""
     module = course.module(MODULE)
+    if text:
+        module = dataclasses.replace(module, prerequisites=(*module.prerequisites, 14))
     copies = SubmissionCopies(submission, root / "copies")
     shown = f"{module.dirname}/{module.filename}"
     try:
@@ -280,15 +264,18 @@ def measure(
         "floor": task.floor,
         "self_reported": entry.self_reported,
     }
+    is_text = task.quality == "nats"
     try:
-        data = tasks.task_data(entry.task)
-    except tasks.DataUnavailableError as error:
+        if is_text:
+            text_task.austen(), text_task.baseline_state(layout.root)  # trained once
+        else:
+            data, params = tasks.task_data(entry.task), tasks.baseline_weights(entry.task)
+    except (tasks.DataUnavailableError, text_task.TextUnavailableError) as error:
         return _record(student, "failed", f"not measured: {error}", **fields)
-    params = tasks.baseline_weights(entry.task)
     harness = reference_harness(layout.root)
     with tempfile.TemporaryDirectory(prefix="tinymlperf-") as tmp:
         student_config, reference_config, problem = _stage(
-            layout, course, submission, Path(tmp), settings.time_limit_seconds
+            layout, course, submission, Path(tmp), settings.time_limit_seconds, is_text
         )
         if problem or student_config is None or reference_config is None:
             return _record(student, "invalid", f"your module cannot run: {problem}", **fields)
@@ -297,6 +284,11 @@ def measure(
             Session(reference_config, Path(tmp) / "r"),
         )
         try:
+            if is_text:
+                for session in (mine, theirs):
+                    session.begin_test(f"tinymlperf {entry.task} {entry.track}")
+                return run_text(entry, harness, settings, mine, theirs, student, fields,
+                                _record, layout.root)  # fmt: skip
             return _run(entry, params, data, harness, settings, mine, theirs, student, fields)
         finally:
             handles.activate(None)

@@ -19,3 +19,23 @@ def build(baseline, calibration, training=None):
             layers[index] = low_rank_linear(layer, rank)
             linears += 1
     return Sequential(*layers)
+
+
+class CachedGPT:
+    """The text task's model: the baseline GPT, generating with module 14's KV cache."""
+
+    def __init__(self, model):
+        from tinytorch.core.kv_caching import KVCache  # staged for the text task only
+
+        self.model, self.cache = model, KVCache.for_model(model, 1)
+
+    def __call__(self, ids):
+        return self.model(ids)
+
+    def next_logits(self, ids):
+        return self.cache.next_logits(self.model, ids)
+
+
+def build_gpt(baseline, calibration, training=None):
+    """The baseline GPT as it is, with the cache (closed track)."""
+    return CachedGPT(baseline)
