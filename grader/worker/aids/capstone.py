@@ -6,6 +6,10 @@ travel as uint8: a quarter of the bytes of float32. The student's model runs in 
 grading worker; the baseline runs the same way in a worker of its own, built from the
 course's reference solutions, which holds none of the student's code.
 
+For the text task: `gpt(state, sizes...)` builds the worker's module 13 GPT with the
+baseline's weights, `CachedGPT` is the baseline's generation step behind module 14's KV
+cache, `sequence_logits` and `next_logits` run a model on windows or one step.
+
 It decides nothing: the grader times the calls with its own clock and judges the logits.
 """
 

@@ -1,7 +1,8 @@
 """A fixed closed-track submission for the measurement tests (tests/test_tinymlperf_measure.py):
 the baseline's first two Linear layers factorized at ranks 48 and 32 with module 18's
 low_rank_linear, so the tests know the model exactly and recompute its accuracy in NumPy.
-(Module 20's own `build` chooses its ranks from the calibration images.)
+(Module 20's own `build` chooses its ranks from the calibration images.) `build_gpt` is
+the text task's: the baseline GPT unchanged, generating with module 14's KV cache.
 """
 
 from tinytorch.core.compression import low_rank_linear
