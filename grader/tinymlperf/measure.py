@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -54,7 +53,7 @@ from grader.testing.capstone import mlp_in_worker
 from grader.tinymlperf import tasks
 from grader.tinymlperf import text as text_task
 from grader.tinymlperf.measure_text import run_text
-from grader.tinymlperf.reference import reference_modules
+from grader.tinymlperf.reference import in_turns, reference_modules
 from grader.tinymlperf.schema import SUBMISSION_FILE, SubmissionError, parse_submission
 from grader.worker.wire import Op
 
@@ -304,17 +303,8 @@ def _timed(harness, settings, size, held_out, theirs, reference, mine, model):  
         "baseline": _Batches(held_out, settings.seed + 1, size),
         "submission": _Batches(held_out, settings.seed + 2, size),
     }
-    report = harness.benchmark(
-        {
-            "baseline": lambda: batches["baseline"].call(theirs, reference),
-            "submission": lambda: batches["submission"].call(mine, model),
-        },
-        warmup=settings.warmup,
-        windows=settings.windows,
-        min_window_seconds=settings.min_window_seconds,
-        clock=time.perf_counter,
-        seed=settings.seed,
-    )
+    objects = {"baseline": (theirs, reference), "submission": (mine, model)}
+    report = in_turns(harness, settings, batches, objects)
     return report, batches["submission"]
 
 

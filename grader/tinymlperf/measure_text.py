@@ -17,7 +17,6 @@ The answers of the timed steps are scored too and must be as good as the windows
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -27,6 +26,7 @@ from grader.remote.errors import GradingStop, StudentError
 from grader.remote.handles import RemoteName
 from grader.remote.session import Session
 from grader.tinymlperf import text
+from grader.tinymlperf.reference import in_turns
 from grader.worker.wire import Op
 
 AIDS = "tinyworker.aids.capstone"
@@ -106,17 +106,8 @@ def run_text(entry, harness, settings, mine, theirs, student, fields, record, ro
         "submission": Generations(data.held_out, vocab, settings.seed + 2),
     }
     try:
-        report = harness.benchmark(
-            {
-                "baseline": lambda: steps["baseline"].call(theirs, reference),
-                "submission": lambda: steps["submission"].call(mine, model),
-            },
-            warmup=settings.warmup,
-            windows=settings.windows,
-            min_window_seconds=settings.min_window_seconds,
-            clock=time.perf_counter,
-            seed=settings.seed,
-        )
+        objects = {"baseline": (theirs, reference), "submission": (mine, model)}
+        report = in_turns(harness, settings, steps, objects)
     except (StudentError, GradingStop, ValueError) as error:
         explained = error.explain() if isinstance(error, StudentError) else str(error)
         return record(student, "invalid", f"your model failed while it was timed: {explained}",

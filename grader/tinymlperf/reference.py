@@ -8,8 +8,10 @@ import functools
 import importlib
 import sys
 import tempfile
+import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from grader.course import load_course
 from grader.layout import Layout
@@ -46,3 +48,16 @@ def reference_modules(root: Path | None, numbers: tuple[int, ...]) -> dict[str, 
         for name in [n for n in sys.modules if n.split(".")[0] == "tinytorch"]:
             del sys.modules[name]
         sys.modules.update(loaded)
+
+
+def in_turns(harness: ModuleType, settings: Any, calls: dict[str, Any], objects: dict) -> Any:
+    """Module 19's report of `calls[name].call(*objects[name])` for the baseline and the
+    submission, interleaved (A B A B) on this process's clock with `settings`' windows."""
+    return harness.benchmark(
+        {name: (lambda name=name: calls[name].call(*objects[name])) for name in calls},
+        warmup=settings.warmup,
+        windows=settings.windows,
+        min_window_seconds=settings.min_window_seconds,
+        clock=time.perf_counter,
+        seed=settings.seed,
+    )
