@@ -29,7 +29,7 @@ from grader.tinymlperf import text
 from grader.tinymlperf.reference import in_turns
 from grader.worker.wire import Op
 
-AIDS = "tinyworker.aids.capstone"
+AIDS = "tinyworker.aids.capstone_text"
 GPT, CACHED = RemoteName(AIDS, "gpt"), RemoteName(AIDS, "CachedGPT")
 SEQUENCE, STEP = RemoteName(AIDS, "sequence_logits"), RemoteName(AIDS, "next_logits")
 WINDOWS = 128
