@@ -189,3 +189,10 @@ def test_without_the_text_the_record_says_not_measured(tmp_path, monkeypatch):
     assert record["status"] == "failed"
     assert record["message"].startswith("not measured: Jane Austen's novels are not on")
     assert json.dumps(record)  # a record, not a crash
+
+
+def test_without_modules_13_and_14_done_the_message_says_the_baseline_cannot_be_built(tmp_path):
+    record = measure(_image_tree(tmp_path, GOOD), "hal", settings=QUICK)  # 08-14: starters
+    assert record["status"] == "invalid"
+    assert record["message"].startswith("the baseline GPT cannot be built in your layers")
+    assert "NotImplementedError" in record["message"], record["message"]

@@ -52,7 +52,7 @@ from grader.submission import SubmissionCopies, UnsafeFileError, read_submission
 from grader.testing.capstone import mlp_in_worker
 from grader.tinymlperf import tasks
 from grader.tinymlperf import text as text_task
-from grader.tinymlperf.measure_text import run_text
+from grader.tinymlperf.measure_text import explained, run_text
 from grader.tinymlperf.reference import in_turns, reference_modules
 from grader.tinymlperf.schema import SUBMISSION_FILE, SubmissionError, parse_submission
 from grader.worker.wire import Op
@@ -89,11 +89,6 @@ def reference_harness(root: Path | None = None) -> ModuleType:
     """Module 19's reference `benchmarking`, imported here apart from any other tinytorch
     (reference.py): trusted code only."""
     return reference_modules(root, (19,))["benchmarking"]
-
-
-def _explained(error: Exception) -> str:
-    """The student's error with their traceback lines; the grader's own as it is."""
-    return error.explain() if isinstance(error, StudentError) else str(error)
 
 
 def _record(student: str, status: str, message: str, **fields: Any) -> dict[str, Any]:
@@ -324,7 +319,7 @@ def _run(entry, params, data, harness, settings, mine, theirs, student, fields) 
         return _record(
             student,
             "invalid",
-            f"your entry point {entry.entry_point} failed: {_explained(error)}",
+            f"your entry point {entry.entry_point} failed: {explained(error)}",
             **fields,
         )
     fields["accuracy"] = round(accuracy, 4)
@@ -344,7 +339,7 @@ def _run(entry, params, data, harness, settings, mine, theirs, student, fields) 
             return _record(
                 student,
                 "invalid",
-                f"your model failed while it was timed: {_explained(error)}",
+                f"your model failed while it was timed: {explained(error)}",
                 **fields,
             )
         timed = timings[metric][1].accuracy

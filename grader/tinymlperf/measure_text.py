@@ -51,6 +51,11 @@ def checked(answer: Any, shape: tuple[int, ...]) -> np.ndarray:
     return answer
 
 
+def explained(error: Exception) -> str:
+    """The student's error with their traceback lines; the grader's own as it is."""
+    return error.explain() if isinstance(error, StudentError) else str(error)
+
+
 class Generations:
     """Timed calls: a sequence from a random place of the held-out text, fed one character
     a step, each step's logits scored here against the character that follows."""
@@ -80,18 +85,23 @@ def run_text(entry, harness, settings, mine, theirs, student, fields, record, ro
     vocab = len(data.vocabulary)
     sizes = (vocab, text.CONTEXT, text.D_MODEL, text.HEADS, text.LAYERS)
     windows = text.held_out_windows(data.held_out, WINDOWS, settings.seed)
+    handles.activate(theirs)
+    reference = CACHED(GPT(state, *sizes))
     try:
-        handles.activate(theirs)
-        reference = CACHED(GPT(state, *sizes))
         handles.activate(mine)
+        baseline = GPT(state, *sizes)
+    except (StudentError, GradingStop) as error:
+        return record(student, "invalid", "the baseline GPT cannot be built in your layers "
+                      f"(modules 08 to 14 must be complete): {explained(error)}",
+                      **fields)  # fmt: skip
+    try:
         build = RemoteName("tinytorch.core.capstone", entry.entry_point)
-        model = build(GPT(state, *sizes), data.calibration,
-                      data.train if entry.track == "open" else None)  # fmt: skip
+        model = build(baseline, data.calibration, data.train if entry.track == "open" else None)
         logits = mine.request(Op.CALL, [SEQUENCE, [model, windows[:, :-1]], {}])
         quality = text.nats(checked(logits, (WINDOWS, text.CONTEXT, vocab)), windows[:, 1:])
     except (StudentError, GradingStop, ValueError) as error:
-        return record(student, "invalid", f"your entry point {entry.entry_point} failed: "
-                      f"{error.explain() if isinstance(error, StudentError) else error}",
+        return record(student, "invalid",
+                      f"your entry point {entry.entry_point} failed: {explained(error)}",
                       **fields)  # fmt: skip
     fields["nats"] = round(quality, 4)
     if quality > fields["floor"]:
@@ -109,8 +119,8 @@ def run_text(entry, harness, settings, mine, theirs, student, fields, record, ro
         objects = {"baseline": (theirs, reference), "submission": (mine, model)}
         report = in_turns(harness, settings, steps, objects)
     except (StudentError, GradingStop, ValueError) as error:
-        explained = error.explain() if isinstance(error, StudentError) else str(error)
-        return record(student, "invalid", f"your model failed while it was timed: {explained}",
+        return record(student, "invalid",
+                      f"your model failed while it was timed: {explained(error)}",
                       **fields)  # fmt: skip
     timed = steps["submission"].nats
     fields["timed_nats"] = round(timed, 4)
