@@ -1,5 +1,6 @@
 """The TinyMLPerf leaderboard: built only from measurement records, ranked per task and
-track by the measured speedup, ties where intervals overlap, floors shown, entries not
+track by the measured speedup and, in a table of its own, by the throughput ratio, ties
+where intervals overlap, floors shown, entries not
 ranked listed apart, final only once the top entries are re-measured; a static page that
 opens in headless Chromium without a console error, and a CSV. 200 submissions build in
 under 5 s (the time is printed)."""
@@ -22,13 +23,25 @@ from tests.chromium import Browser
 from tests.test_instructor_dashboard import artifact
 
 
-def record(student, speedup, width=0.1, task="digits", track="closed", **extra):
+def record(student, speedup, width=0.1, task="digits", track="closed", wide=None, **extra):
+    """A ranked record; `wide` is its throughput ratio (its speedup unless given)."""
+    wide = speedup if wide is None else wide
     return {
         "student": student, "status": "ranked", "message": "", "task": task, "track": track,
         "measured_at": "2027-01-20T10:00:00+00:00", "accuracy": 0.97, "floor": TASKS[task].floor,
         "speedup": speedup, "speedup_low": speedup - width, "speedup_high": speedup + width,
-        "latency_ms": 10 / speedup, "baseline_ms": 10.0, **extra,
+        "latency_ms": 10 / speedup, "baseline_ms": 10.0, "throughput_speedup": wide,
+        "throughput_speedup_low": wide - width, "throughput_speedup_high": wide + width,
+        "throughput": 1000.0 * wide, "throughput_low": 900.0 * wide,
+        "throughput_high": 1100.0 * wide, "baseline_throughput": 1000.0, **extra,
     }  # fmt: skip
+
+
+def gpt(student, speedup, width=0.1, track="closed", **extra):
+    """A ranked record of the text task: nats instead of accuracy, no throughput."""
+    entry = {k: v for k, v in record(student, speedup, width, "austen_gpt", track).items()
+             if k not in board.THROUGHPUT_NEEDED and k != "accuracy"}  # fmt: skip
+    return {**entry, "nats": 2.3, **extra}
 
 
 def synthetic(count: int, seed: int = 0) -> list[dict]:
@@ -36,15 +49,19 @@ def synthetic(count: int, seed: int = 0) -> list[dict]:
     rng = np.random.default_rng(seed)
     records = []
     for i in range(count):
-        task, track = list(TASKS)[i % 2], board.TRACKS[(i // 2) % 2]
+        task, track = list(TASKS)[i % 3], board.TRACKS[(i // 3) % 2]
         if i % 10 == 9:
             message = "accuracy 80.00% on the held-out set is under the floor"
             records.append({"student": f"s{i:03d}", "status": "under_floor", "task": task,
                             "message": message, "track": track,
                             "measured_at": "2027-01-20T10:00:00+00:00"})  # fmt: skip
             continue
-        speedup = float(rng.uniform(0.8, 4.0))
-        records.append(record(f"s{i:03d}", speedup, float(rng.uniform(0.02, 0.3)), task, track,
+        speedup, wide = (float(v) for v in rng.uniform(0.8, 4.0, 2))
+        width = float(rng.uniform(0.02, 0.3))
+        if task == "austen_gpt":
+            records.append(gpt(f"s{i:03d}", speedup, width, track, name=f"entry <{i}>"))
+            continue
+        records.append(record(f"s{i:03d}", speedup, width, task, track, wide,
                               name=f"entry <{i}>", self_reported={"speedup": 99.0}))  # fmt: skip
     return records
 
@@ -73,6 +90,38 @@ def test_ranks_follow_the_measurement_and_overlapping_intervals_tie():
     assert "<td>self-reported speedup 100.00x, measured [1.90, 2.10]x</td>" in page
 
 
+def test_the_throughput_table_ranks_by_its_own_measurement_and_older_records_stay_out():
+    records = [
+        record("ann", 3.0, wide=1.2),
+        record("bea", 2.0, wide=2.5),
+        record("cal", 1.5, wide=2.45),  # [2.35, 2.55] overlaps bea's [2.4, 2.6]: tied
+        {k: v for k, v in record("dan", 2.5).items() if k not in board.THROUGHPUT_NEEDED},
+    ]  # fmt: skip
+    speed = board.rank(records)[("digits", "closed")]
+    assert [(e.record["student"], e.rank) for e in speed] == [
+        ("ann", 1), ("dan", 2), ("bea", 3), ("cal", 4)
+    ]  # fmt: skip
+    wide = board.rank(records, "throughput_speedup")[("digits", "closed")]
+    assert [(e.record["student"], e.rank, e.tie) for e in wide] == [
+        ("bea", 1, False), ("cal", 1, True), ("ann", 3, False)
+    ]  # fmt: skip
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(board.to_csv(records)))}
+    assert (rows["cal"]["rank"], rows["cal"]["throughput_rank"], rows["cal"]["throughput_tie"]) == (
+        "4", "1", "=")  # fmt: skip
+    assert rows["dan"]["throughput_rank"] == rows["dan"]["throughput_speedup"] == ""
+    assert float(rows["bea"]["throughput"]) == 2500.0
+    page = board.render(records, top=1)
+    throughput = page.split('id="digits-closed-throughput_speedup"')[1].split("</table>")[0]
+    assert "images per second" in throughput and "dan" not in throughput
+    assert "<td>2,500 / 1,000</td>" in throughput
+
+
+def test_a_record_with_part_of_a_throughput_is_refused():
+    partial = {k: v for k, v in record("ann", 2.0).items() if k != "throughput_speedup_high"}
+    with pytest.raises(board.RecordError, match="'throughput_speedup_high' must be a float"):
+        board.check_record(partial, "line 1")
+
+
 def test_the_top_entries_are_remeasured_until_the_board_is_final():
     records = [record("ann", 3.0), record("bea", 2.0), record("cal", 1.7)]
     asked = []
@@ -97,7 +146,7 @@ def test_the_top_entries_are_remeasured_until_the_board_is_final():
 
 def test_the_csv_holds_every_ranked_entry_with_its_interval_and_floor():
     records = synthetic(40)
-    rows = list(csv.DictReader(io.StringIO(board.to_csv(board.rank(records)))))
+    rows = list(csv.DictReader(io.StringIO(board.to_csv(records))))
     ranked = [r for r in records if r["status"] == "ranked"]
     assert len(rows) == len(ranked) == 36
     by_student = {r["student"]: r for r in ranked}
@@ -108,6 +157,8 @@ def test_the_csv_holds_every_ranked_entry_with_its_interval_and_floor():
         assert float(row["speedup_low"]) == source["speedup_low"]
         assert float(row["speedup_high"]) == source["speedup_high"]
         assert float(row["floor"]) == TASKS[row["task"]].floor
+        for column in ("throughput_speedup", "throughput", "nats"):
+            assert row[column] == str(source.get(column, ""))
         if previous is not None and (previous["task"], previous["track"]) == (
             row["task"],
             row["track"],
@@ -163,7 +214,8 @@ def test_the_board_opens_in_chromium_without_errors_and_names_cannot_inject(tmp_
             Math.round(document.querySelector('.bar span').getBoundingClientRect().width)]""")
         assert shown[0] == 0
         assert shown[1] == [f"{t}-{k}" for t in TASKS for k in board.TRACKS] + ["unranked"]
-        assert shown[2] == 181 + 20  # ranked entries and the entries not ranked
+        images = sum(r["status"] == "ranked" and r["task"] != "austen_gpt" for r in records)
+        assert shown[2] == 181 + images + 20  # text: one table; images: two; not ranked
         assert shown[3] > 0  # the interval bars are drawn
         browser.screenshot(artifact("leaderboard.png"))
         assert browser.errors() == []
@@ -200,3 +252,19 @@ def test_the_commands_measure_then_finalize_a_board_from_a_students_repository(
     rows = list(csv.DictReader((out / "leaderboard.csv").open()))
     assert [(r["student"], r["remeasured"]) for r in rows] == [("ann", "True")]
     assert float(rows[0]["speedup"]) == both[1]["speedup"]
+
+
+def test_the_text_task_ranks_by_time_per_character_shows_nats_and_has_no_throughput():
+    records = [gpt("ann", 1.5), gpt("bea", 3.0)]
+    tables = board.rank(records)
+    assert [e.record["student"] for e in tables[("austen_gpt", "closed")]] == ["bea", "ann"]
+    page = board.render(records, top=1)
+    assert "Floor: at most 2.50 nats/char on held-out text." in page
+    assert "<td>2.300 nats/char</td>" in page and 'id="austen_gpt-closed-throughput' not in page
+    rows = list(csv.DictReader(io.StringIO(board.to_csv(records))))
+    assert [(r["student"], r["nats"], r["accuracy"]) for r in rows] == [
+        ("bea", "2.3", ""), ("ann", "2.3", "")
+    ]  # fmt: skip
+    without = {k: v for k, v in gpt("cal", 2.0).items() if k != "nats"}
+    with pytest.raises(board.RecordError, match="field 'nats' must be a float"):
+        board.check_record(without, "line 1")

@@ -2,7 +2,8 @@
 against its schema with errors naming the field; the student's model runs in a grading
 worker and the baseline in a clean one; the accuracy is computed here from the model's
 logits; a model under the floor gets no rank; self-reported numbers never decide; a model
-that answers worse while timed is caught; timed inputs are never repeated."""
+that answers worse while timed (at either batch size) is caught; timed inputs are never
+repeated; the throughput at a large batch is measured the same way as the speed."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from grader.remote.isolation import choose, isolation_required
 from grader.testing.capstone import factorized, mlp_logits
 from grader.tinymlperf import tasks
-from grader.tinymlperf.measure import Settings, _Batches, measure
+from grader.tinymlperf.measure import FLIPS, THROUGHPUT_BATCH, Settings, _Batches, measure
 from grader.tinymlperf.schema import SCHEMA_FILE, SubmissionError, parse_submission
 from tests.conftest import COURSE, LAYOUT
 
@@ -61,7 +62,7 @@ def test_a_good_submission_file_and_the_schema_name_the_tasks_the_grader_has():
             parse_submission(text)
 
 
-def test_timed_inputs_are_unique_and_one_pixel_per_image_away_from_the_held_out_set():
+def test_timed_inputs_are_unique_and_a_few_pixels_per_image_away_from_the_held_out_set():
     held_out = tasks.task_data("digits").held_out
     sent = []
 
@@ -76,7 +77,51 @@ def test_timed_inputs_are_unique_and_one_pixel_per_image_away_from_the_held_out_
     assert len(sent) == 50 and len({batch.tobytes() for batch in sent}) == 50
     for batch in sent:
         changed = np.count_nonzero(batch != held_out.pixels[: len(batch)], axis=1)
-        assert changed.tolist() == [1] * len(batch)  # the whole (small) set, one pixel each
+        assert changed.tolist() == [FLIPS] * len(batch)  # the whole (small) set
+
+
+def test_a_throughput_batch_larger_than_the_set_draws_rows_a_few_pixels_away_and_judged():
+    """Digits has 359 held-out images: a batch of 4,096 draws rows again. Every row sent is
+    FLIPS pixels from a held-out image, and the answers are judged against that image's label
+    (a model answering each row with the label of the image it came from scores 100%)."""
+    held_out = tasks.task_data("digits").held_out
+    images = held_out.pixels.astype(np.int16)
+
+    class Oracle:
+        def request(self, op, args):
+            sent = args[1][1].astype(np.int16)
+            distance = np.count_nonzero(sent[:, None, :] != images[None, :, :], axis=2)
+            assert (distance.min(axis=1) == FLIPS).all()
+            logits = np.zeros((len(sent), tasks.CLASSES), dtype=np.float32)
+            nearest = held_out.labels[distance.argmin(axis=1)]
+            logits[np.arange(len(sent)), nearest] = 1.0
+            return logits
+
+    batches = _Batches(held_out, seed=4, size=THROUGHPUT_BATCH)
+    for _ in range(2):
+        batches.call(Oracle(), model=None)
+    assert batches.size == THROUGHPUT_BATCH == 4096 and batches.seen == 2 * 4096
+    assert batches.accuracy > 0.99  # 1.0 but for held-out duplicates with other labels
+
+
+@pytest.mark.parametrize("size", [None, THROUGHPUT_BATCH])
+def test_a_table_of_rows_seen_before_would_answer_almost_no_timed_row(size):
+    """An attack: a model that keeps every row it was sent and its answer, to look rows up
+    instead of computing them. On the 359 digits, over 50 calls (a measurement makes
+    hundreds), under 1% of the rows come again (one changed pixel a row: 31% and 89%)."""
+    held_out, seen, repeats = tasks.task_data("digits").held_out, set(), []
+
+    class Memo:
+        def request(self, op, args):
+            rows = [row.tobytes() for row in args[1][1]]
+            repeats.append(sum(row in seen for row in rows))
+            seen.update(rows)
+            return np.zeros((len(rows), tasks.CLASSES), dtype=np.float32)
+
+    batches = _Batches(held_out, seed=5, size=size)
+    for _ in range(50):
+        batches.call(Memo(), model=None)
+    assert len(repeats) == 50 and sum(repeats) < 0.01 * batches.seen
 
 
 def _tree(tmp_path: Path, submission: dict, source: str | None = None) -> Path:
@@ -113,6 +158,14 @@ def test_self_reported_numbers_that_disagree_are_listed_and_the_measurement_rank
     assert record["speedup"] == pytest.approx(
         record["baseline_ms"] / record["latency_ms"], rel=1e-3
     )
+    assert record["throughput_batch"] == THROUGHPUT_BATCH
+    assert 0 < record["throughput_low"] <= record["throughput"] <= record["throughput_high"]
+    assert record["throughput_speedup"] == pytest.approx(
+        record["throughput"] / record["baseline_throughput"], rel=1e-3
+    )
+    low, high = record["throughput_speedup_low"], record["throughput_speedup_high"]
+    assert 0 < low <= record["throughput_speedup"] <= high
+    assert abs(record["throughput_timed_accuracy"] - record["accuracy"]) <= 0.02
     assert [line.split(",")[0] for line in record["disagreements"]] == [
         "self-reported accuracy 0.9990",
         "self-reported speedup 50.00x",
@@ -155,6 +208,31 @@ def build(baseline, calibration, training=None):
 '''
 
 
+SMALL_BATCHES_ONLY = '''
+import numpy as np
+from tinytorch.core.layers import Module
+from tinytorch.core.tensor import Tensor
+
+
+class SmallBatchesOnly(Module):
+    """Right on batches of up to 1,024 images (the held-out pass and the speed), zeros on
+    the large batches of the throughput."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        if x.shape[0] <= 1024:
+            return self.model(x)
+        return Tensor(np.zeros((x.shape[0], 10), dtype=np.float32))
+
+
+def build(baseline, calibration, training=None):
+    return SmallBatchesOnly(baseline)
+'''
+
+
 @pytest.mark.parametrize(
     ("source", "status", "message"),
     [
@@ -177,6 +255,14 @@ def test_models_that_cannot_be_ranked_get_a_specific_message_and_no_speed(
     assert "speedup" not in record
 
 
+def test_a_model_right_only_on_small_batches_is_caught_by_the_throughput_timing(tmp_path):
+    record = measure(_tree(tmp_path, GOOD, SMALL_BATCHES_ONLY), "ivy", settings=QUICK)
+    assert record["status"] == "invalid", record["message"]
+    assert "the model answered worse while timed" in record["message"]
+    assert record["latency_timed_accuracy"] >= record["accuracy"] - 0.02  # fine at 359 a call
+    assert record["throughput_timed_accuracy"] < 0.2 and "throughput" not in record
+
+
 def test_a_missing_or_bad_submission_file_is_a_record_not_a_crash(tmp_path):
     tree = _tree(tmp_path, GOOD)
     (tree / "20_capstone" / "submission.json").write_text('{"task": "digits"}')
@@ -187,10 +273,11 @@ def test_a_missing_or_bad_submission_file_is_a_record_not_a_crash(tmp_path):
 
 def test_the_harness_is_the_reference_solution_and_leaves_this_process_tinytorch_alone():
     import tinytorch
-    from grader.tinymlperf.measure import reference_harness
+    from grader.tinymlperf.reference import reference_modules
 
     before = {name for name in sys.modules if name.startswith("tinytorch")}
-    harness = reference_harness.__wrapped__(LAYOUT.root)  # a fresh build, not the cached one
+    fresh = reference_modules.__wrapped__(LAYOUT.root, (19,))  # a fresh build, not the cached
+    harness = fresh["benchmarking"]
     assert sys.modules["tinytorch"] is tinytorch
     assert {name for name in sys.modules if name.startswith("tinytorch")} == before
     assert harness.__name__ == "tinytorch.core.benchmarking" and harness is not sys.modules.get(

@@ -12,21 +12,25 @@ none of the student's code. This process:
    held-out images, against labels only this process holds,
 4. times both models with module 19's harness (the reference solution, imported here),
    interleaved in one job on this process's clock: each timed call sends a batch of
-   held-out images, each made unique (one pixel per image changed by 1/255) so no
+   held-out images, each made unique (FLIPS pixels per image changed by one step) so no
    answer can be replayed from a cache, and
    the answers of the timed calls must stay as accurate (same code path for both),
-5. returns a record: the speedup `baseline median / submission median` with the interval
-   from the two medians' bootstrap intervals, and any self-reported number that disagrees.
+5. times both again the same way at a large batch (THROUGHPUT_BATCH images a call) for
+   the throughput, images per second, and
+6. returns a record: the speedup `baseline median / submission median` with the interval
+   from the two medians' bootstrap intervals, the throughput of both models and its
+   ratio with its interval, and any self-reported number that disagrees.
+
+A model's size is not measured: the student's process reports its own parameters and
+bytes, and could hide weights anywhere (a global, a file, a closure), so no number the
+grader could read from it would be trustworthy.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
-import importlib
-import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -47,6 +51,9 @@ from grader.remote.session import Session, StudentFile, WorkerConfig
 from grader.submission import SubmissionCopies, UnsafeFileError, read_submission_file
 from grader.testing.capstone import mlp_in_worker
 from grader.tinymlperf import tasks
+from grader.tinymlperf import text as text_task
+from grader.tinymlperf.measure_text import explained, run_text
+from grader.tinymlperf.reference import in_turns, reference_modules
 from grader.tinymlperf.schema import SUBMISSION_FILE, SubmissionError, parse_submission
 from grader.worker.wire import Op
 
@@ -55,6 +62,14 @@ MODULE = 20
 BATCH = 1024
 """Images per timed call (or the whole held-out set when it is smaller): large enough that
 a call's fixed cost (a round trip to a worker) is small beside the model's work."""
+THROUGHPUT_BATCH = 4096
+"""Images per timed call for the throughput: a batch where the per-call cost no longer
+matters and a model's work per image decides (rows drawn again, each made unique, when
+the held-out set is smaller)."""
+FLIPS = 4
+"""Pixels changed per timed image: with one, the 359 digits have only 22,976 variants and a
+model could answer most rows of a long measurement from a table of rows it has seen; with
+four there are about 10^8 and repeats are rare."""
 TIMED_ACCURACY_SLACK = 0.02
 """How far the timed calls' accuracy may fall under the held-out pass's."""
 AGREEMENT = {"accuracy": 0.005}
@@ -70,35 +85,10 @@ class Settings:
     time_limit_seconds: float = 600.0
 
 
-@functools.cache
 def reference_harness(root: Path | None = None) -> ModuleType:
-    """Module 19's reference `benchmarking` (and what it imports), built from the course's
-    reference solutions into a folder of this process's own: trusted code only. It is
-    imported with that folder first on the path and any `tinytorch` already loaded here
-    set aside, then put back, so the two never mix."""
-    layout = Layout(root) if root else Layout()
-    course = load_course(layout.manifest)
-    module = course.module(19)
-    folder = Path(tempfile.mkdtemp(prefix="tinymlperf-harness-"))
-    wanted = [*course.prerequisite_closure(module), module]
-    build_package(
-        folder,
-        [ModuleSource(m, layout.module_file(layout.reference, m), m.dirname) for m in wanted],
-    )
-    loaded = {n: sys.modules.pop(n) for n in list(sys.modules) if n.split(".")[0] == "tinytorch"}
-    sys.path.insert(0, str(folder))
-    try:
-        return importlib.import_module("tinytorch.core.benchmarking")
-    finally:
-        sys.path.remove(str(folder))
-        for name in [n for n in sys.modules if n.split(".")[0] == "tinytorch"]:
-            del sys.modules[name]
-        sys.modules.update(loaded)
-
-
-def _explained(error: Exception) -> str:
-    """The student's error with their traceback lines; the grader's own as it is."""
-    return error.explain() if isinstance(error, StudentError) else str(error)
+    """Module 19's reference `benchmarking`, imported here apart from any other tinytorch
+    (reference.py): trusted code only."""
+    return reference_modules(root, (19,))["benchmarking"]
 
 
 def _record(student: str, status: str, message: str, **fields: Any) -> dict[str, Any]:
@@ -151,21 +141,30 @@ LOGITS = RemoteName("tinyworker.aids.capstone", "logits")
 
 
 class _Batches:
-    """Held-out batches for timed calls, each made unique by flipping the lowest bit of one
-    random pixel in every image (no answer can be replayed from a cache, and the image
-    changes by 1/255 at most), with the answers of the calls judged here."""
+    """Held-out batches for timed calls, each image made unique by flipping the lowest bit
+    of FLIPS distinct random pixels (no answer can be replayed from a cache, and a pixel
+    changes by one step, 1/255 or 1/16, at most), with the answers judged here."""
 
-    def __init__(self, held_out: tasks.Split, seed: int) -> None:
+    def __init__(self, held_out: tasks.Split, seed: int, size: int | None = None) -> None:
+        """Batches of `size` images; None: BATCH, or the whole set when it is smaller."""
         self.held_out, self.rng = held_out, np.random.default_rng(seed)
-        self.size = min(BATCH, len(held_out.labels))
+        self.size = size or min(BATCH, len(held_out.labels))
+        self.draw = self.size > len(held_out.labels)
         self.correct = self.seen = 0
 
     def call(self, session: Session, model: Any) -> None:
-        size = self.size
-        start = int(self.rng.integers(0, len(self.held_out.labels) - size + 1))
-        rows = slice(start, start + size)
+        size, count = self.size, len(self.held_out.labels)
+        if self.draw:  # a batch larger than the set: rows drawn with replacement
+            rows: Any = self.rng.integers(0, count, size)
+        else:
+            start = int(self.rng.integers(0, count - size + 1))
+            rows = slice(start, start + size)
         pixels = self.held_out.pixels[rows].copy()
-        pixels[np.arange(size), self.rng.integers(0, pixels.shape[1], size)] ^= 1
+        features = pixels.shape[1]
+        # distinct columns: a random start plus growing offsets that stay under `features`
+        steps = self.rng.integers(1, features // FLIPS + 1, (size, FLIPS))
+        steps[:, 0] = self.rng.integers(0, features, size)
+        pixels[np.arange(size)[:, None], np.cumsum(steps, axis=1) % features] ^= 1
         answer = session.request(Op.CALL, [LOGITS, [model, pixels, self.held_out.scale], {}])
         logits = _checked_logits(answer, size)
         self.correct += int(np.sum(logits.argmax(axis=1) == self.held_out.labels[rows]))
@@ -202,12 +201,15 @@ def _disagreements(
 
 
 def _stage(
-    layout: Layout, course: Course, submission: Path, root: Path, limit: float
+    layout: Layout, course: Course, submission: Path, root: Path, limit: float, text: bool
 ) -> tuple[WorkerConfig | None, WorkerConfig | None, str]:
-    """Worker configurations: the student's module 20 with its prerequisites, and the
-    reference solutions of those prerequisites for the baseline; a problem that stops the
-    student's code from running, or ""."""
+    """Worker configurations: the student's module 20 with its prerequisites (and, for the
+    text task, module 14's: the GPT and its KV cache), and the reference solutions of
+    those prerequisites for the baseline; a problem that stops the student's code from
+    running, or ""."""
     module = course.module(MODULE)
+    if text:
+        module = dataclasses.replace(module, prerequisites=(*module.prerequisites, 14))
     copies = SubmissionCopies(submission, root / "copies")
     shown = f"{module.dirname}/{module.filename}"
     try:
@@ -256,15 +258,18 @@ def measure(
         "floor": task.floor,
         "self_reported": entry.self_reported,
     }
+    is_text = task.quality == "nats"
     try:
-        data = tasks.task_data(entry.task)
-    except tasks.DataUnavailableError as error:
+        if is_text:
+            text_task.austen(), text_task.baseline_state(layout.root)  # trained once
+        else:
+            data, params = tasks.task_data(entry.task), tasks.baseline_weights(entry.task)
+    except (tasks.DataUnavailableError, text_task.TextUnavailableError) as error:
         return _record(student, "failed", f"not measured: {error}", **fields)
-    params = tasks.baseline_weights(entry.task)
     harness = reference_harness(layout.root)
     with tempfile.TemporaryDirectory(prefix="tinymlperf-") as tmp:
         student_config, reference_config, problem = _stage(
-            layout, course, submission, Path(tmp), settings.time_limit_seconds
+            layout, course, submission, Path(tmp), settings.time_limit_seconds, is_text
         )
         if problem or student_config is None or reference_config is None:
             return _record(student, "invalid", f"your module cannot run: {problem}", **fields)
@@ -273,11 +278,29 @@ def measure(
             Session(reference_config, Path(tmp) / "r"),
         )
         try:
+            if is_text:
+                for session in (mine, theirs):
+                    session.begin_test(f"tinymlperf {entry.task} {entry.track}")
+                return run_text(entry, harness, settings, mine, theirs, student, fields,
+                                _record, layout.root)  # fmt: skip
             return _run(entry, params, data, harness, settings, mine, theirs, student, fields)
         finally:
             handles.activate(None)
             mine.close()
             theirs.close()
+
+
+def _timed(harness, settings, size, held_out, theirs, reference, mine, model):  # noqa: ANN001
+    """Both models timed interleaved with module 19's harness on batches of `size` unique
+    held-out images (None: BATCH or the whole set); the report and the submission's
+    batches (their answers judged)."""
+    batches = {
+        "baseline": _Batches(held_out, settings.seed + 1, size),
+        "submission": _Batches(held_out, settings.seed + 2, size),
+    }
+    objects = {"baseline": (theirs, reference), "submission": (mine, model)}
+    report = in_turns(harness, settings, batches, objects)
+    return report, batches["submission"]
 
 
 def _run(entry, params, data, harness, settings, mine, theirs, student, fields) -> dict[str, Any]:  # noqa: ANN001
@@ -296,7 +319,7 @@ def _run(entry, params, data, harness, settings, mine, theirs, student, fields) 
         return _record(
             student,
             "invalid",
-            f"your entry point {entry.entry_point} failed: {_explained(error)}",
+            f"your entry point {entry.entry_point} failed: {explained(error)}",
             **fields,
         )
     fields["accuracy"] = round(accuracy, 4)
@@ -307,50 +330,54 @@ def _run(entry, params, data, harness, settings, mine, theirs, student, fields) 
             "(the floor comes first: make the model more accurate, then faster)"
         )
         return _record(student, "under_floor", message, **fields)
-    batches = {
-        "baseline": _Batches(data.held_out, settings.seed + 1),
-        "submission": _Batches(data.held_out, settings.seed + 2),
-    }
-    try:
-        report = harness.benchmark(
-            {
-                "baseline": lambda: batches["baseline"].call(theirs, reference),
-                "submission": lambda: batches["submission"].call(mine, model),
-            },
-            warmup=settings.warmup,
-            windows=settings.windows,
-            min_window_seconds=settings.min_window_seconds,
-            clock=time.perf_counter,
-            seed=settings.seed,
-        )
-    except (StudentError, GradingStop, ValueError) as error:
-        return _record(
-            student,
-            "invalid",
-            f"your model failed while it was timed: {_explained(error)}",
-            **fields,
-        )
-    timed = batches["submission"].accuracy
-    fields["timed_accuracy"] = round(timed, 4)
-    if timed < accuracy - TIMED_ACCURACY_SLACK:
-        message = (
-            f"the model answered worse while timed ({timed:.2%}) than on the held-out set "
-            f"({accuracy:.2%}): not ranked (timed calls must run the same model)"
-        )
-        return _record(student, "invalid", message, **fields)
+    timings = {}
+    for metric, size in (("latency", None), ("throughput", THROUGHPUT_BATCH)):
+        try:
+            timings[metric] = _timed(harness, settings, size, data.held_out, theirs, reference,
+                                     mine, model)  # fmt: skip
+        except (StudentError, GradingStop, ValueError) as error:
+            return _record(
+                student,
+                "invalid",
+                f"your model failed while it was timed: {explained(error)}",
+                **fields,
+            )
+        timed = timings[metric][1].accuracy
+        fields[f"{metric}_timed_accuracy"] = round(timed, 4)
+        if timed < accuracy - TIMED_ACCURACY_SLACK:
+            message = (
+                f"the model answered worse while timed ({timed:.2%}) than on the held-out set "
+                f"({accuracy:.2%}): not ranked (timed calls must run the same model)"
+            )
+            return _record(student, "invalid", message, **fields)
+    (report, batches), (wide, wide_batches) = timings["latency"], timings["throughput"]
     base, mine_stats = report.variants["baseline"], report.variants["submission"]
     low, high = base.ci_low / mine_stats.ci_high, base.ci_high / mine_stats.ci_low
+    wide_base, wide_mine = wide.variants["baseline"], wide.variants["submission"]
+    size = wide_batches.size
     fields.update(
         speedup=round(base.median / mine_stats.median, 4),
         speedup_low=round(low, 4),
         speedup_high=round(high, 4),
         latency_ms=round(mine_stats.median * 1e3, 4),
         baseline_ms=round(base.median * 1e3, 4),
-        batch=batches["submission"].size,
+        batch=batches.size,
         verdict=str(report.compare("baseline", "submission")),
+        throughput=round(size / wide_mine.median, 1),
+        throughput_low=round(size / wide_mine.ci_high, 1),
+        throughput_high=round(size / wide_mine.ci_low, 1),
+        baseline_throughput=round(size / wide_base.median, 1),
+        throughput_speedup=round(wide_base.median / wide_mine.median, 4),
+        throughput_speedup_low=round(wide_base.ci_low / wide_mine.ci_high, 4),
+        throughput_speedup_high=round(wide_base.ci_high / wide_mine.ci_low, 4),
+        throughput_batch=size,
+        throughput_verdict=str(wide.compare("baseline", "submission")),
         disagreements=_disagreements(fields["self_reported"], accuracy, low, high),
         machine=report.machine,
         isolation=mine.config.isolation.description,
     )
-    message = f"{fields['speedup']:.2f}x the baseline's speed at {accuracy:.2%} accuracy"
+    message = (
+        f"{fields['speedup']:.2f}x the baseline's speed and {fields['throughput_speedup']:.2f}x "
+        f"its throughput at {accuracy:.2%} accuracy"
+    )
     return _record(student, "ranked", message, **fields)

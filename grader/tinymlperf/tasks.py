@@ -11,6 +11,9 @@ The baseline is a float32 MLP (inputs -> 256 -> 128 -> 10, ReLU), trained here i
 with a fixed seed, so every submission of a task starts from the same weights. The floor
 is a fixed accuracy on the held-out set, a little under the baseline's (measured figures
 in the module 20 README).
+
+The text task, `austen_gpt`, is listed here with its floor (a ceiling in nats per
+character); its text, baseline GPT and quality live in text.py.
 """
 
 from __future__ import annotations
@@ -99,22 +102,38 @@ class Task:
     name: str
     title: str
     floor: float
-    """The least accuracy on the held-out set that gets a rank."""
+    """The least accuracy on the held-out set that gets a rank (image tasks), or the most
+    nats per character on held-out text (the text task)."""
     epochs: int
-    """Epochs the baseline trains for."""
-    load: Callable[[], TaskData]
+    """Epochs the baseline trains for (the text task's steps are in text.py)."""
+    load: Callable[[], TaskData] | None
+    """The images; None for the text task (text.py)."""
+
+    @property
+    def quality(self) -> str:
+        """What the floor bounds: "accuracy" (higher is better) or "nats" (lower is)."""
+        return "accuracy" if self.load else "nats"
+
+    def floor_text(self) -> str:
+        if self.quality == "nats":
+            return f"at most {self.floor:.2f} nats/char on held-out text"
+        return f"{self.floor:.0%} accuracy on the held-out set"
 
 
 TASKS = {
     "digits": Task("digits", "8x8 digits", 0.95, 40, _digits),
     "fashion_mnist": Task("fashion_mnist", "Fashion-MNIST", 0.85, 4, _fashion_mnist),
+    "austen_gpt": Task("austen_gpt", "Jane Austen's novels, GPT", 2.5, 0, None),
 }
 
 
 @functools.cache
 def task_data(name: str) -> TaskData:
-    """The task's data, loaded once per process (DataUnavailableError when it is missing)."""
-    return TASKS[name].load()
+    """An image task's data, loaded once per process (DataUnavailableError when missing)."""
+    load = TASKS[name].load
+    if load is None:
+        raise ValueError(f"{name} is the text task: its data is in text.py")
+    return load()
 
 
 def _gradients(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:

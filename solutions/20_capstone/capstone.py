@@ -49,7 +49,7 @@ __all__ = [
     "write_submission",
 ]
 
-TASKS = ("digits", "fashion_mnist")
+TASKS = ("digits", "fashion_mnist", "austen_gpt")
 TRACKS = ("closed", "open")
 CANDIDATE_RANKS = (8, 16, 24, 32, 48, 64, 96, 128)
 """The ranks `build` tries, smallest first."""
@@ -191,7 +191,7 @@ def build(
 # self_reported=None)` writes `folder/submission.json` and returns its path. It checks
 # what the grader will check, so a mistake shows here with the field's name: `task` one
 # of TASKS, `track` one of TRACKS, `entry_point` a Python name, `self_reported` (optional)
-# with only `accuracy` (in [0, 1]) and `speedup` (at least 0) as numbers. Fields left
+# with only `accuracy` (in [0, 1]), `nats` and `speedup` (at least 0) as numbers. Fields left
 # empty are not written. The grader measures everything itself: self-reported numbers
 # are shown beside the measurement when they disagree, never used.
 
@@ -216,10 +216,10 @@ def write_submission(
         raise ValueError(f"track must be one of {TRACKS}, got {track!r}")
     if not isinstance(entry_point, str) or not entry_point.isidentifier():
         raise ValueError(f"entry_point must be a Python name, got {entry_point!r}")
-    limits = {"accuracy": (0.0, 1.0), "speedup": (0.0, math.inf)}
+    limits = {"accuracy": (0.0, 1.0), "nats": (0.0, math.inf), "speedup": (0.0, math.inf)}
     for key, value in (self_reported or {}).items():
         if key not in limits:
-            raise ValueError(f"self_reported.{key} is not a field (known: accuracy, speedup)")
+            raise ValueError(f"self_reported.{key} is not a field (known: {', '.join(limits)})")
         low, high = limits[key]
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or not low <= value <= high:

@@ -49,7 +49,7 @@ __all__ = [
     "write_submission",
 ]
 
-TASKS = ("digits", "fashion_mnist")
+TASKS = ("digits", "fashion_mnist", "austen_gpt")
 TRACKS = ("closed", "open")
 CANDIDATE_RANKS = (8, 16, 24, 32, 48, 64, 96, 128)
 """The ranks `build` tries, smallest first."""
@@ -179,7 +179,7 @@ def build(
 # self_reported=None)` writes `folder/submission.json` and returns its path. It checks
 # what the grader will check, so a mistake shows here with the field's name: `task` one
 # of TASKS, `track` one of TRACKS, `entry_point` a Python name, `self_reported` (optional)
-# with only `accuracy` (in [0, 1]) and `speedup` (at least 0) as numbers. Fields left
+# with only `accuracy` (in [0, 1]), `nats` and `speedup` (at least 0) as numbers. Fields left
 # empty are not written. The grader measures everything itself: self-reported numbers
 # are shown beside the measurement when they disagree, never used.
 

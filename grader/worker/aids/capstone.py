@@ -6,6 +6,9 @@ travel as uint8: a quarter of the bytes of float32. The student's model runs in 
 grading worker; the baseline runs the same way in a worker of its own, built from the
 course's reference solutions, which holds none of the student's code.
 
+The text task's helpers are in capstone_text.py (they use modules 13 and 14, which module
+20's own grading does not stage).
+
 It decides nothing: the grader times the calls with its own clock and judges the logits.
 """
 
