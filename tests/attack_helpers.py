@@ -40,13 +40,15 @@ def starter_with(tmp_path: Path, code: str) -> Path:
     return repo
 
 
-def grade_solution_with(tmp_path: Path, number: int, code: str, isolation: Any) -> ModuleResult:
-    """The grade of module `number`'s solution with `code` appended (it may redefine any
-    name of the module), every test run, under `isolation`."""
+def grade_with(
+    tmp_path: Path, number: int, code: str, isolation: Any, tree: Path = LAYOUT.solutions
+) -> ModuleResult:
+    """The grade of module `number` of `tree` (the solutions by default) with `code`
+    appended (it may redefine any name of the module), every test run, under `isolation`."""
     module = COURSE.module(number)
-    path = tmp_path / "solutions" / module.dirname / module.filename
+    path = tmp_path / tree.name / module.dirname / module.filename
     path.parent.mkdir(parents=True)
-    text = LAYOUT.module_file(LAYOUT.solutions, module).read_text()
+    text = LAYOUT.module_file(tree, module).read_text()
     path.write_text(text + "\n\n# ---- the attack ----\n" + code)
     return grade_module(LAYOUT, COURSE, module, path.parent.parent, True, isolation)
 

@@ -9,7 +9,7 @@ import pytest
 
 from grader.remote.isolation import choose
 
-from .attack_helpers import grade_solution_with
+from .attack_helpers import grade_with
 
 # Times every window of one variant before the next, and reports the interleaved order.
 SEQUENTIAL = """
@@ -99,7 +99,7 @@ def isolation():
     ids=["sequential", "skips-warmup", "own-clock", "z-interval", "medians-only", "no-restore"],
 )
 def test_a_dishonest_harness_loses_the_points_of_its_tests(tmp_path, isolation, code, caught):
-    result = grade_solution_with(tmp_path, 19, code, isolation)
+    result = grade_with(tmp_path, 19, code, isolation)
     failed = {t.name for t in result.tests if not t.passed}
     assert caught <= failed, f"not caught by {sorted(caught - failed)}; failed: {sorted(failed)}"
     assert result.score < 100

@@ -7,10 +7,9 @@ Each must lose the points of those tests."""
 
 import pytest
 
-from grader.grade.engine import grade_module
 from grader.remote.isolation import choose
 
-from .conftest import COURSE, LAYOUT
+from .attack_helpers import grade_with
 
 _HONEST = """
 _honest_enter, _honest_exit = profile.__enter__, profile.__exit__
@@ -87,12 +86,7 @@ def isolation():
     ids=["wraps-instances", "patches-module-call", "patches-function-apply", "leaves-hooks"],
 )
 def test_a_profiler_that_edits_loses_the_points_of_the_rule(tmp_path, isolation, code, caught):
-    module = COURSE.module(15)
-    path = tmp_path / "solutions" / module.dirname / module.filename
-    path.parent.mkdir(parents=True)
-    text = LAYOUT.module_file(LAYOUT.solutions, module).read_text()
-    path.write_text(text + "\n\n# ---- the attack ----\n" + code)
-    result = grade_module(LAYOUT, COURSE, module, path.parent.parent, True, isolation)
+    result = grade_with(tmp_path, 15, code, isolation)
     failed = {t.name for t in result.tests if not t.passed}
     assert caught <= failed, f"not caught by {sorted(caught - failed)}; failed: {sorted(failed)}"
     assert result.score < 100

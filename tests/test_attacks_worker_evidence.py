@@ -12,10 +12,10 @@ tests changed since).
 
 import pytest
 
-from grader.grade.engine import grade_module
 from grader.remote.isolation import choose
 
-from .conftest import COURSE, LAYOUT
+from .attack_helpers import grade_with
+from .conftest import LAYOUT
 
 # A Trainer that trains nothing: no optimizer ever steps (neither the student's nor one a
 # test would run in the worker as a reference), schedules are constant, statistics are
@@ -222,16 +222,6 @@ def isolation():
     return choose(required=True)
 
 
-def _grade_with(tmp_path, number: int, code: str, isolation, tree=LAYOUT.starter):
-    """Module `number` of `tree` (the starter by default) with `code` appended, graded."""
-    module = COURSE.module(number)
-    path = tmp_path / tree.name / module.dirname / module.filename
-    path.parent.mkdir(parents=True)
-    text = LAYOUT.module_file(tree, module).read_text()
-    path.write_text(text + "\n\n# ---- the attack ----\n" + code)
-    return grade_module(LAYOUT, COURSE, module, path.parent.parent, True, isolation)
-
-
 def _assert_scores_what_the_stub_scores(result):
     passing = [t.name for t in result.tests if t.passed]
     assert result.tests and result.score == 0 and not passing, passing
@@ -242,25 +232,26 @@ def _assert_scores_what_the_stub_scores(result):
     "code", [MADE_UP_STATISTICS, VACUOUS_ZIPS], ids=["made-up-statistics", "vacuous-zips"]
 )
 def test_a_trainer_that_trains_nothing_scores_nothing(tmp_path, isolation, code):
-    _assert_scores_what_the_stub_scores(_grade_with(tmp_path, 7, code, isolation))
+    _assert_scores_what_the_stub_scores(grade_with(tmp_path, 7, code, isolation, LAYOUT.starter))
 
 
 @pytest.mark.slow
 def test_pruning_that_lasts_only_because_nothing_moves_scores_nothing(tmp_path, isolation):
-    result = _grade_with(tmp_path, 18, LASTING_ONLY_BECAUSE_NOTHING_MOVES, isolation)
+    code = LASTING_ONLY_BECAUSE_NOTHING_MOVES
+    result = grade_with(tmp_path, 18, code, isolation, LAYOUT.starter)
     _assert_scores_what_the_stub_scores(result)
 
 
 @pytest.mark.slow
 def test_optimizers_that_only_raise_the_expected_errors_score_nothing(tmp_path, isolation):
-    result = _grade_with(tmp_path, 6, ERRORS_FOR_EVERY_CALL, isolation)
+    result = grade_with(tmp_path, 6, ERRORS_FOR_EVERY_CALL, isolation, LAYOUT.starter)
     _assert_scores_what_the_stub_scores(result)
 
 
 @pytest.mark.slow
 def test_a_forged_graph_earns_nothing_beside_layers_that_compute_nothing(tmp_path, isolation):
-    stub = _grade_with(tmp_path / "stub", 3, HONEST_STUB_03, isolation, LAYOUT.solutions)
-    forged = _grade_with(tmp_path / "forged", 3, FORGED_RECORDER, isolation, LAYOUT.solutions)
+    stub = grade_with(tmp_path / "stub", 3, HONEST_STUB_03, isolation)
+    forged = grade_with(tmp_path / "forged", 3, FORGED_RECORDER, isolation)
     honest = {t.name for t in stub.tests if t.passed}
     gained = [t.name for t in forged.tests if t.passed and t.name not in honest]
     assert stub.score < 100 and forged.score <= stub.score and not gained, gained
@@ -268,4 +259,5 @@ def test_a_forged_graph_earns_nothing_beside_layers_that_compute_nothing(tmp_pat
 
 @pytest.mark.slow
 def test_a_float_model_posing_as_int8_scores_nothing(tmp_path, isolation):
-    _assert_scores_what_the_stub_scores(_grade_with(tmp_path, 17, FLOAT_POSING_AS_INT8, isolation))
+    result = grade_with(tmp_path, 17, FLOAT_POSING_AS_INT8, isolation, LAYOUT.starter)
+    _assert_scores_what_the_stub_scores(result)
