@@ -44,11 +44,6 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def is_protected(relative: str) -> bool:
-    """Whether a repository path (POSIX, relative) is protected."""
-    return relative in PROTECTED_FILES or relative.startswith(PROTECTED_FOLDERS)
-
-
 def protected_files(root: Path) -> list[str]:
     """Every protected file under `root`, as sorted relative POSIX paths."""
     found = [root / name for name in PROTECTED_FILES if (root / name).is_file()]

@@ -57,10 +57,6 @@ class Delivery:
         """The Classroom 50 config repository that holds scores.json, or ""."""
         return f"{self.organization}/classroom50" if self.platform == "classroom50" else ""
 
-    @property
-    def scores_path(self) -> str:
-        return f"{self.classroom}/scores.json"
-
     def student_of(self, repository_name: str) -> str | None:
         """The student a repository belongs to, or None if it is not a student repository."""
         name = repository_name.lower() if self.platform == "classroom50" else repository_name

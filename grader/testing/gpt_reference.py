@@ -36,11 +36,6 @@ def causal_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
     return (weights / weights.sum(axis=-1, keepdims=True)) @ v
 
 
-def self_attention(state: Mapping[str, np.ndarray], prefix: str, x: np.ndarray, heads: int):
-    """Causal multi-head self-attention with nn.MultiheadAttention's parameter names."""
-    return self_attention_kv(state, prefix, x, heads)[0]
-
-
 def self_attention_kv(state: Mapping[str, np.ndarray], prefix: str, x: np.ndarray, heads: int):
     """(output, keys, values): the keys and values (N, H, L, D) are what a cache holds."""
     n, length, e = x.shape
