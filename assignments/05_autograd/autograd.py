@@ -332,8 +332,9 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 def relu_backward(ctx: Context, grad_output: np.ndarray) -> Gradients:
     # TODO (Task 05.6)
     raise NotImplementedError(
-        'Task 05.6: implement relu_backward. Hint: np.multiply(grad_output, x > 0, '
-        'out=_empty_like(grad_output)) recycles memory.'
+        'Task 05.6: implement relu_backward. Hint: the mask x > 0 written as floats (np.greater(x, '
+        '0, out=_empty_like(grad_output))) then multiplied in place: twice as fast as multiplying '
+        'by a bool array, and _empty_like recycles the memory of big batches.'
     )
 
 

@@ -10,7 +10,7 @@ PYTEST_DONT_REWRITE: failures show the helpers' messages, never this file's sour
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -123,6 +123,10 @@ def test_where_sends_gradient_to_the_chosen_side(pair):
 @pytest.mark.task("05.4")
 @pytest.mark.points(4)
 @given(pair=matmul_pairs())
+# every kind at least once, with sizes above 1 (a size-1 axis hides a misplaced one)
+@example(pair=(np.linspace(-1, 1, 6).reshape(3, 2), np.array([0.5, -2.0])))
+@example(pair=(np.array([0.5, -2.0]), np.linspace(-1, 1, 6).reshape(2, 3)))
+@example(pair=(np.linspace(-1, 1, 12).reshape(2, 3, 2), np.array([0.5, -2.0])))
 def test_matmul_gradients_for_vectors_matrices_and_batches(pair):
     a, b = pair
     grad_check(lambda x, y: x @ y, np.matmul, a, b, what=f"matmul of {a.shape} and {b.shape}")
