@@ -20,15 +20,16 @@ depends on the state of `tinytorch/` or `assignments/`.
 
 Issue 21 set the target "at most 1.5x PyTorch" while the benchmark gave PyTorch two
 threads and tinytorch's BLAS one (budget 1/2, where it measured 1.82x). That compares one
-core with two: PyTorch itself takes 37 ms per step on one thread and 18 ms on two. The
-budgets 1/1 and 2/2 compare the frameworks on the same machine; the verdict is printed
-for every budget, 1/2 included. Measured on this machine while it was quiet (Dec 2026,
-`make bench-cnn`, runs of 5 rounds): 1/1 tinytorch 31-35 ms, PyTorch 37 ms, 0.92-1.03x;
-1/2 tinytorch 31 ms, PyTorch 18-20 ms, 1.58-1.67x (over the target); 2/2 1.18-1.48x.
-One BLAS thread is a core's worth of matrix products: the step's five products take
-17 ms at about 80 GFLOP/s, this core's peak (measured with NumPy alone), so a step on
-one core cannot come within 1.5x of PyTorch's 18 ms on two. PyTorch's two threads slow
-down more than tenfold whenever another process is busy, so a ratio from a busy run says
+core with two: PyTorch itself takes 33-38 ms per step on one thread and 17-20 ms on two.
+The budgets 1/1 and 2/2 compare the frameworks on the same machine; the verdict is
+printed for every budget, 1/2 included. Measured on this machine while it was quiet (Dec
+2026, six runs of `make bench-cnn`, 3 or 5 rounds): 1/1 tinytorch 31-38 ms against
+PyTorch 33-38 ms, 0.92-1.03x; 2/2 1.12-1.48x; 1/2 tinytorch 31-34 ms against PyTorch
+18-22 ms, 1.45-1.67x (1.73-1.81x before issue 21's last round). One BLAS thread is a
+core's worth of matrix products: the step's five products take 17 ms at about
+80 GFLOP/s, this core's peak (measured with NumPy alone), so a step on one core cannot
+come within 1.5x of PyTorch's 18 ms on two. PyTorch's threads slow down more than
+tenfold whenever another process is busy, so a ratio from a busy run says
 nothing about either framework: run it on a quiet machine.
 """
 
