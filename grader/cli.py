@@ -1,4 +1,8 @@
-"""Command line: `python -m grader <verb>`; each verb maps to one entry function."""
+"""Command line: `python -m grader <verb>`; each verb maps to one entry function.
+
+`main_grade` is the `grade` verb for callers in Python (`tito grade`): the same printing
+and exit code as `python -m grader grade`, with the run itself as a typed result.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from grader.assign.jupyter import JupyterSetupError, ensure_jupyter, launch, pinned_requirements
 from grader.assign.starter import built_modules, write_starters
@@ -55,6 +61,45 @@ HIDDEN_ON_PUSH = (
     "each push, and their score appears as a check on your commit."
 )
 """On the student's computer: one friendly line, never a warning."""
+Outcome = TypeVar("Outcome")
+
+
+@dataclass(frozen=True)
+class GradeRequest:
+    """What to grade and where to write it: the options of `python -m grader grade`."""
+
+    modules: list[str]
+    """01, 5, tensor or 01_tensor; ["all"]; or ["current"]."""
+    submission: str | None = None
+    json: str | None = None
+    markdown: str | None = None
+    no_hidden: bool = False
+    today: str | None = None
+    official: bool = False
+    results: str | None = None
+    classroom50: str | None = None
+    integrity: str | None = None
+    pushed_at: str | None = None
+    actions: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> GradeRequest:
+        options = {f.name: getattr(args, f.name) for f in fields(cls) if f.name != "modules"}
+        return cls(modules=args.module, **options)
+
+
+@dataclass(frozen=True)
+class GradeOutcome:
+    """What grading did: its exit code, and the run when modules were graded."""
+
+    code: int
+    run: GradeRun | None = None
+
+    def combined(self) -> dict | None:
+        """Every module's results and the totals (what `--results` writes), if it graded."""
+        if self.run is None:
+            return None
+        return combined_results(self.run.results, self.run.preamble, self.run.flagged)
 
 
 def _submission(layout: Layout, given: str | None) -> Path:
@@ -92,15 +137,26 @@ def _today(text: str | None, course: Course) -> dt.date:
     return dt.date.fromisoformat(text) if text else dt.datetime.now(course.policies.timezone).date()
 
 
-def _hidden_note(args: argparse.Namespace, layout: Layout) -> tuple[str, ...]:
+def _hidden_note(request: GradeRequest, layout: Layout) -> tuple[str, ...]:
     """What a run without the hidden tests says about them (nothing when they ran)."""
-    if args.no_hidden or layout.hidden_tests.is_dir():
+    if request.no_hidden or layout.hidden_tests.is_dir():
         return ()
-    return (NO_HIDDEN_TESTS if args.actions else HIDDEN_ON_PUSH,)
+    return (NO_HIDDEN_TESTS if request.actions else HIDDEN_ON_PUSH,)
 
 
 def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Grade modules; print the table and the `Points X/Y` line; write JSON and Markdown."""
+    return _grade(layout, course, GradeRequest.from_args(args)).code
+
+
+def main_grade(*, layout: Layout, course: Course, request: GradeRequest) -> GradeOutcome:
+    """Grade as `python -m grader grade` does (the same printing and exit code, a refused
+    request or a fault of the grader's reported as there), and return the run."""
+    _printing_never_fails()
+    return _reported(lambda: _grade(layout, course, request), GradeOutcome)
+
+
+def _grade(layout: Layout, course: Course, args: GradeRequest) -> GradeOutcome:
     submission = _submission(layout, args.submission)
     pushed_at = _pushed_at(args.pushed_at)
     today = (
@@ -108,7 +164,7 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
         if pushed_at and not args.today
         else _today(args.today, course)
     )
-    keys = args.module
+    keys = args.modules
     if keys == [CURRENT]:
         module = current_module(layout, course, today)
         if module is None:
@@ -116,7 +172,7 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
                 "Every unlocked module passes its visible tests here. Grade one again with "
                 "`make grade MODULE=NN` (`make status` lists them)."
             )
-            return 0
+            return GradeOutcome(0)
         print(
             f"Grading module {module.dirname}, the one you are working on (not yet passing "
             "here, and due first); choose another with `make grade MODULE=NN`."
@@ -125,7 +181,7 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     modules, notes = modules_to_grade(course, layout, keys, today)
     if not modules:
         print("No module to grade: no module of this course has been released yet.")
-        return 0
+        return GradeOutcome(0)
     if submission == layout.assignments:  # the workflows build their own package
         update = update_workspace(layout, course, modules, rebuild_package=not args.actions)
         _print_lines(update.lines)
@@ -155,8 +211,9 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     if args.markdown:
         summary = markdown_summary(run.results, run.preamble)
         Path(args.markdown).write_text(summary, encoding="utf-8", errors="backslashreplace")
+    outcome = GradeOutcome(0, run)
     if args.results:
-        _write_json(Path(args.results), combined_results(run.results, run.preamble, run.flagged))
+        _write_json(Path(args.results), outcome.combined())
     if args.classroom50:
         _write_json(Path(args.classroom50), classroom50_result(run.results, os.environ))
         body = Path(args.classroom50).with_name("release-body.md")
@@ -166,7 +223,7 @@ def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     print(points_line(run.results))
     if args.actions:
         print("\n".join(classroom_notices(run.results)))
-    return 0
+    return outcome
 
 
 def _print_lines(lines: Iterable[str]) -> None:
@@ -404,21 +461,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    for stream in (sys.stdout, sys.stderr):  # printing never fails on what a student wrote
+def _printing_never_fails() -> None:
+    """Printing never fails on what a student wrote."""
+    for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+
+
+def _reported(call: Callable[[], Outcome], failed: Callable[[int], Outcome]) -> Outcome:
+    """Run a verb: a request the grader refuses is exit code 2, a fault of its own 3."""
+    try:
+        return call()
+    except (CourseConfigError, RequestError, IsolationError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return failed(2)
+    except Exception:  # the grader reports its own faults instead of dying silently
+        print("internal grader error (please report this to your instructor):", file=sys.stderr)
+        traceback.print_exc()
+        return failed(3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _printing_never_fails()
     args = build_parser().parse_args(argv)
     root = Path(args.root).resolve() if args.root else Layout().root
     bundle = Path(args.bundle).resolve() if args.bundle else None
     layout = Layout(root, bundle if bundle and bundle.is_dir() else None)
-    try:
-        course = load_course(layout.manifest)
-        return args.run(args, layout, course)
-    except (CourseConfigError, RequestError, IsolationError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except Exception:  # the grader reports its own faults instead of dying silently
-        print("internal grader error (please report this to your instructor):", file=sys.stderr)
-        traceback.print_exc()
-        return 3
+    return _reported(lambda: args.run(args, layout, load_course(layout.manifest)), int)
