@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from grader import cli
+from grader import cli, grade_verb
 from grader.assign.regions import find_regions, stub_lines
 from grader.assign.unlock import unlock_modules
 from grader.course import not_published
@@ -198,14 +198,14 @@ def _run(description: str, level: Level = Level.NAMESPACES) -> GradeRun:
 def test_the_isolation_note_is_printed_when_it_is_news(tmp_path):
     layout = Layout(tmp_path)
     bubblewrap = _run("bubblewrap: no network")
-    assert cli._console_notes(bubblewrap, layout, always=False) == list(bubblewrap.preamble)
-    assert cli._console_notes(bubblewrap, layout, always=False) == ["a note"]
-    assert cli._console_notes(bubblewrap, layout, always=True) == list(bubblewrap.preamble)
+    assert grade_verb._console_notes(bubblewrap, layout, always=False) == list(bubblewrap.preamble)
+    assert grade_verb._console_notes(bubblewrap, layout, always=False) == ["a note"]
+    assert grade_verb._console_notes(bubblewrap, layout, always=True) == list(bubblewrap.preamble)
     weaker = _run("resource limits only", Level.PROCESS)  # a preview: said every time
     for _ in range(2):
-        assert cli._console_notes(weaker, layout, always=False) == list(weaker.preamble)
+        assert grade_verb._console_notes(weaker, layout, always=False) == list(weaker.preamble)
     changed = _run("bubblewrap: no network, a separate user")
-    assert cli._console_notes(changed, layout, always=False) == list(changed.preamble)
+    assert grade_verb._console_notes(changed, layout, always=False) == list(changed.preamble)
 
 
 @pytest.fixture

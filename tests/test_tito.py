@@ -67,16 +67,16 @@ def test_grade_prints_json_and_status_shows_the_score(repo, capsys):
 
 def test_grade_json_is_the_typed_outcome_the_grader_returned(repo, capsys, monkeypatch):
     """tito calls the grader's `main_grade` and prints the results object it returns."""
-    from grader import cli
+    from grader import grade_verb
 
-    returned: list[cli.GradeOutcome] = []
+    returned: list[grade_verb.GradeOutcome] = []
 
-    def recorded(**arguments) -> cli.GradeOutcome:
+    def recorded(**arguments) -> grade_verb.GradeOutcome:
         returned.append(grade(**arguments))
         return returned[-1]
 
-    grade = cli.main_grade
-    monkeypatch.setattr(cli, "main_grade", recorded)
+    grade = grade_verb.main_grade
+    monkeypatch.setattr(grade_verb, "main_grade", recorded)
     code, out, _ = run(repo, capsys, "grade", "02", "--json")
     (outcome,) = returned
     assert outcome.run is not None and code == outcome.code == 0

@@ -155,8 +155,8 @@ def main_doctor(*, layout: Layout, course: Course, today: dt.date, as_json: bool
 def main_grade(
     *, layout: Layout, course: Course, today: dt.date, keys: list[str], as_json: bool
 ) -> int:
-    from grader.cli import GradeRequest
-    from grader.cli import main_grade as grade_modules
+    from grader.grade_verb import GradeRequest
+    from grader.grade_verb import main_grade as grade_modules
 
     keys = keys or [_module_here(layout, course, Path.cwd())]
     if keys not in (["all"], [CURRENT]):
