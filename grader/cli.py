@@ -1,200 +1,44 @@
-"""Command line: `python -m grader <verb>`; each verb maps to one entry function."""
+"""Command line: `python -m grader <verb>`; each verb maps to one entry function.
+
+The `grade` verb's work is grader/grade_verb.py (`main_grade`, which `tito grade` calls
+too); here it is only its options.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime as dt
-import json
-import os
 import sys
-import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from grader.assign.jupyter import JupyterSetupError, ensure_jupyter, launch, pinned_requirements
 from grader.assign.starter import built_modules, write_starters
-from grader.assign.status import CURRENT, current_module, last_score
+from grader.assign.status import last_score
 from grader.assign.sync import SyncConflictError, sync_module
 from grader.assign.unlock import unlock_modules
 from grader.assign.workspace import build_student_package, kept_lines, update_workspace
-from grader.check.integrity import IntegrityReport
-from grader.classroom50.result import classroom50_result, release_body
-from grader.course import Course, CourseConfigError, ModuleSpec, load_course
-from grader.grade.session import (
-    GradeRun,
-    RequestError,
-    grade,
-    isolation_note,
-    modules_to_grade,
+from grader.course import Course, ModuleSpec, load_course
+from grader.grade.session import RequestError, grade
+from grader.grade_verb import (
+    GradeRequest,
+    course_today,
+    main_grade,
+    print_lines,
+    printing_never_fails,
+    reported,
+    save_result,
 )
 from grader.layout import Layout
 from grader.release import release
-from grader.remote.isolation import IsolationError, Level, choose, isolation_required
-from grader.report.formats import (
-    classroom_notices,
-    combined_results,
-    console_table,
-    markdown_summary,
-    points_line,
-    to_gradescope,
-)
-from grader.report.live import live_report
-from grader.report.results import ModuleResult
+from grader.remote.isolation import choose, isolation_required
 from grader.report.workflow import commands_stopped
 from grader.service.config import load_delivery, placeholder_problem
-
-NO_HIDDEN_TESTS = (
-    "Only the visible tests were graded here, out of their own points: this is not your "
-    "grade. Your instructors grade the hidden tests too, in their own repository."
-)
-"""In the student repository's workflow (`--actions`) and its job summary."""
-HIDDEN_ON_PUSH = (
-    "Only the visible tests ran here. Push your work: the hidden tests are graded after "
-    "each push, and their score appears as a check on your commit."
-)
-"""On the student's computer: one friendly line, never a warning."""
-
-
-def _submission(layout: Layout, given: str | None) -> Path:
-    if given is None:
-        return layout.assignments
-    path = Path(given)
-    return path if path.is_absolute() else (Path.cwd() / path)
-
-
-def _pushed_at(text: str | None) -> dt.datetime | None:
-    """A push time given as ISO 8601 or as Unix seconds (naive times are UTC)."""
-    if not text:
-        return None
-    when = (
-        dt.datetime.fromtimestamp(int(text), dt.UTC)
-        if text.isdigit()
-        else dt.datetime.fromisoformat(text)
-    )
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-def _integrity(path: str | None) -> IntegrityReport | None:
-    if not path:
-        return None
-    return IntegrityReport(**json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def _write_json(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
-def _today(text: str | None, course: Course) -> dt.date:
-    """`--today`, or today in the course's time zone."""
-    return dt.date.fromisoformat(text) if text else dt.datetime.now(course.policies.timezone).date()
-
-
-def _hidden_note(args: argparse.Namespace, layout: Layout) -> tuple[str, ...]:
-    """What a run without the hidden tests says about them (nothing when they ran)."""
-    if args.no_hidden or layout.hidden_tests.is_dir():
-        return ()
-    return (NO_HIDDEN_TESTS if args.actions else HIDDEN_ON_PUSH,)
 
 
 def cmd_grade(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Grade modules; print the table and the `Points X/Y` line; write JSON and Markdown."""
-    submission = _submission(layout, args.submission)
-    pushed_at = _pushed_at(args.pushed_at)
-    today = (
-        pushed_at.astimezone(course.policies.timezone).date()
-        if pushed_at and not args.today
-        else _today(args.today, course)
-    )
-    keys = args.module
-    if keys == [CURRENT]:
-        module = current_module(layout, course, today)
-        if module is None:
-            print(
-                "Every unlocked module passes its visible tests here. Grade one again with "
-                "`make grade MODULE=NN` (`make status` lists them)."
-            )
-            return 0
-        print(
-            f"Grading module {module.dirname}, the one you are working on (not yet passing "
-            "here, and due first); choose another with `make grade MODULE=NN`."
-        )
-        keys = [module.key]
-    modules, notes = modules_to_grade(course, layout, keys, today)
-    if not modules:
-        print("No module to grade: no module of this course has been released yet.")
-        return 0
-    if submission == layout.assignments:  # the workflows build their own package
-        update = update_workspace(layout, course, modules, rebuild_package=not args.actions)
-        _print_lines(update.lines)
-    isolation = choose(isolation_required() or args.official)
-    shown: set[str] = set()  # errors printed in full once per run (grader/report/formats.py)
-
-    def show(result: ModuleResult) -> None:
-        one_file = Path(args.json) if args.json and len(modules) == 1 else None
-        _save_result(layout, result, one_file)  # the record first, then the console
-        print(console_table(result, shown=shown))
-        print()
-
-    with commands_stopped(args.actions), live_report(sys.stdout) as progress:
-        run = grade(
-            layout=layout,
-            course=course,
-            modules=modules,
-            submission=submission,
-            include_hidden=not args.no_hidden,
-            pushed_at=pushed_at,
-            integrity=_integrity(args.integrity),
-            isolation=isolation,
-            notes=tuple(notes) + _hidden_note(args, layout),
-            on_result=show,
-            progress=progress,
-        )
-    if args.markdown:
-        summary = markdown_summary(run.results, run.preamble)
-        Path(args.markdown).write_text(summary, encoding="utf-8", errors="backslashreplace")
-    if args.results:
-        _write_json(Path(args.results), combined_results(run.results, run.preamble, run.flagged))
-    if args.classroom50:
-        _write_json(Path(args.classroom50), classroom50_result(run.results, os.environ))
-        body = Path(args.classroom50).with_name("release-body.md")
-        body.write_text(release_body(run.results), encoding="utf-8", errors="backslashreplace")
-    for line in _console_notes(run, layout, always=args.actions):
-        print(f"note: {line}")
-    print(points_line(run.results))
-    if args.actions:
-        print("\n".join(classroom_notices(run.results)))
-    return 0
-
-
-def _print_lines(lines: Iterable[str]) -> None:
-    for line in lines:
-        print(line)
-
-
-def _save_result(layout: Layout, result: ModuleResult, path: Path | None = None) -> None:
-    """A module's results.json: in `.grades/` (what `tito status` reads), or at `path`."""
-    _write_json(path or layout.local_results(result.module), to_gradescope(result))
-
-
-def _console_notes(run: GradeRun, layout: Layout, always: bool) -> list[str]:
-    """The run's notes for the terminal. The isolation note is news only the first time on
-    this machine, when the isolation changed, or when it is weaker than namespaces (a
-    preview, not the recorded grade): other runs leave it out (`.grades/` remembers it)."""
-    note = isolation_note(run.isolation)
-    record = layout.root / ".grades" / "isolation-note.txt"
-    try:
-        known = record.read_text(encoding="utf-8").strip() == note
-    except OSError:
-        known = False
-    if always or run.isolation.level != Level.NAMESPACES or not known:
-        with contextlib.suppress(OSError):
-            record.parent.mkdir(parents=True, exist_ok=True)
-            record.write_text(note + "\n", encoding="utf-8")
-        return list(run.preamble)
-    return [line for line in run.preamble if line != note]
+    return main_grade(layout=layout, course=course, request=GradeRequest.from_args(args)).code
 
 
 def cmd_starter(args: argparse.Namespace, layout: Layout, course: Course) -> int:
@@ -226,7 +70,7 @@ def _prerequisite_score(
                 isolation=isolation(),
             )
         (result,) = run.results
-        _save_result(layout, result)
+        save_result(layout, result)
         return result.score / result.max_score if result.max_score else 0.0
 
     return score
@@ -234,7 +78,7 @@ def _prerequisite_score(
 
 def cmd_unlock(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Copy the starter of released modules into assignments/ (adding files only)."""
-    today = _today(args.today, course)
+    today = course_today(args.today, course)
     score = (
         _prerequisite_score(args, layout, course) if course.policies.require_prerequisites else None
     )
@@ -259,7 +103,7 @@ def cmd_unlock(args: argparse.Namespace, layout: Layout, course: Course) -> int:
 
 def cmd_release(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Write dist/student-template/ and dist/grader-bundle/."""
-    today = _today(args.today, course)
+    today = course_today(args.today, course)
     problem = placeholder_problem(course.grader_repository, load_delivery(layout.manifest))
     if problem:
         raise RequestError(problem)
@@ -274,7 +118,7 @@ def cmd_release(args: argparse.Namespace, layout: Layout, course: Course) -> int
 def refresh_package(layout: Layout, course: Course) -> None:
     """Keep `import tinytorch` (notebooks, scripts) on the student's current code; one line
     when anything changed."""
-    _print_lines(update_workspace(layout, course, []).lines)
+    print_lines(update_workspace(layout, course, []).lines)
 
 
 def cmd_package(args: argparse.Namespace, layout: Layout, course: Course) -> int:
@@ -282,7 +126,7 @@ def cmd_package(args: argparse.Namespace, layout: Layout, course: Course) -> int
     report = build_student_package(layout, course)
     for path in report.written:
         print(f"wrote {path.relative_to(layout.root)}")
-    _print_lines(kept_lines(layout, report))
+    print_lines(kept_lines(layout, report))
     modules = [m.dirname for m in report.modules]
     print(f"tinytorch/ holds {len(modules)} module(s): " + ", ".join(modules))
     return 0
@@ -405,20 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    for stream in (sys.stdout, sys.stderr):  # printing never fails on what a student wrote
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
+    printing_never_fails()
     args = build_parser().parse_args(argv)
     root = Path(args.root).resolve() if args.root else Layout().root
     bundle = Path(args.bundle).resolve() if args.bundle else None
     layout = Layout(root, bundle if bundle and bundle.is_dir() else None)
-    try:
-        course = load_course(layout.manifest)
-        return args.run(args, layout, course)
-    except (CourseConfigError, RequestError, IsolationError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except Exception:  # the grader reports its own faults instead of dying silently
-        print("internal grader error (please report this to your instructor):", file=sys.stderr)
-        traceback.print_exc()
-        return 3
+    return reported(lambda: args.run(args, layout, load_course(layout.manifest)), int)

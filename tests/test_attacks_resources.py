@@ -6,7 +6,7 @@ processes and the worker) the kernel reports. Each scores what the honest stub s
 (0), the grade is recorded, and the grader's processes stay small: bounded answers
 (grader/worker/wire.py), no process or thread in the worker, checked archives
 (grader/testing/kit.py), a disk quota (grader/remote/quota.py), one time budget per
-module (grader/remote/session.py), text that cannot stop the record (grader/cli.py).
+module (grader/remote/session.py), text that cannot stop the record (grader/grade_verb.py).
 """
 
 from __future__ import annotations

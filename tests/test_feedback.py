@@ -3,7 +3,6 @@ tracebacks are cut in the middle with a marker, what a failing test printed is s
 (capped), paths are the student's own, the local run says plainly where hidden tests are
 graded, and the hints say what actually went wrong."""
 
-import argparse
 import dataclasses
 import importlib.util
 import re
@@ -12,7 +11,7 @@ import shutil
 import numpy as np
 import pytest
 
-from grader import cli
+from grader import grade_verb
 from grader.grade import plugin
 from grader.grade.engine import grade_module
 from grader.layout import Layout
@@ -144,11 +143,11 @@ def test_staged_paths_become_the_students_own_with_their_line_numbers():
 
 def test_a_local_run_says_hidden_tests_are_graded_on_push_without_any_warning(tmp_path):
     layout = Layout(tmp_path)  # a student template: no hidden tests
-    local = cli._hidden_note(argparse.Namespace(no_hidden=False, actions=False), layout)
-    assert local == (cli.HIDDEN_ON_PUSH,) and "push" in cli.HIDDEN_ON_PUSH
-    ci = cli._hidden_note(argparse.Namespace(no_hidden=False, actions=True), layout)
-    assert ci == (cli.NO_HIDDEN_TESTS,)
-    for note in (cli.HIDDEN_ON_PUSH, cli.NO_HIDDEN_TESTS):
+    local = grade_verb._hidden_note(grade_verb.GradeRequest(modules=["01"]), layout)
+    assert local == (grade_verb.HIDDEN_ON_PUSH,) and "push" in grade_verb.HIDDEN_ON_PUSH
+    ci = grade_verb._hidden_note(grade_verb.GradeRequest(modules=["01"], actions=True), layout)
+    assert ci == (grade_verb.NO_HIDDEN_TESTS,)
+    for note in (grade_verb.HIDDEN_ON_PUSH, grade_verb.NO_HIDDEN_TESTS):
         assert not re.search(r"secret|token|bundle|warning", note, re.IGNORECASE)
 
 

@@ -18,7 +18,14 @@ import pytest
 from grader.assign.given import starter_it_came_from, three_way, what_changed
 from grader.assign.notebook import is_module_cell, py_to_notebook, read_notebook, write_notebook
 from grader.assign.regions import make_starter_text
-from grader.assign.sync import BACKUP_DIR, record_synced, same_code, sync_module
+from grader.assign.sync import (
+    BACKUP_DIR,
+    BACKUPS_KEPT,
+    backup,
+    record_synced,
+    same_code,
+    sync_module,
+)
 from grader.tito.cli import main as tito
 
 from .classroom_helpers import first_commit, git, released  # noqa: F401 - a fixture
@@ -169,11 +176,19 @@ def test_notebook_edits_are_brought_in_before_the_merge(github, tmp_path, capsys
     assert changes(student) == []
 
 
+CONTEXT = "        ctx = Context(arrays, params)\n"
+TRACING = "        print('my own tracing')\n"
+"""The student's own line in given code, just where module 15's hooks came in."""
+
+
+def traced(text: str) -> str:
+    assert text.count(CONTEXT) == 1
+    return text.replace(CONTEXT, CONTEXT + TRACING)
+
+
 def test_given_code_the_student_changed_too_leaves_the_file_alone(github, tmp_path, capsys):
     student = clone(github, tmp_path / "student")
-    given = "        ctx = Context(arrays, params)\n"
-    assert OLD_SOLUTION.count(given) == 1
-    mine = OLD_SOLUTION.replace(given, given + "        print('my own tracing')\n")
+    mine = traced(OLD_SOLUTION)
     tensor = solve(student, mine)
     publish_the_hooks(github, tmp_path / "maintainers")
 
@@ -202,6 +217,109 @@ def test_given_code_the_student_changed_too_leaves_the_file_alone(github, tmp_pa
     assert code == 0 and "tensor.py.updated from an earlier update is still there" in out
     assert "pass  # resolving" in updated.read_text(encoding="utf-8")
     assert tensor.read_text(encoding="utf-8") == mine
+
+
+def leave_a_merge_beside(github: Path, tmp_path: Path, capsys) -> tuple[Path, Path]:
+    """A student whose traced module 01 met the hooks: their file and its `.updated`."""
+    student = clone(github, tmp_path / "student")
+    tensor = solve(student, traced(OLD_SOLUTION))
+    publish_the_hooks(github, tmp_path / "maintainers")
+    code, out, err = update(student, TODAY, capsys)
+    updated = tensor.with_name("tensor.py.updated")
+    assert code == 0 and updated.is_file() and "Your file is untouched." in out, err
+    return student, tensor
+
+
+def set_aside(tensor: Path, out: str) -> Path:
+    """The one `.backups/` copy of `tensor.py.updated`, checked against the line saying so."""
+    copies = list((tensor.parent / BACKUP_DIR).glob("tensor.py.updated.*"))
+    assert len(copies) == 1
+    assert (
+        "assignments/01_tensor/tensor.py.updated from an earlier update is no longer needed "
+        "(tensor.py has the given code it brought): moved it to assignments/01_tensor/"
+        f".backups/{copies[0].name}, should you still want anything from it."
+    ) in out
+    return copies[0]
+
+
+def test_a_merge_finished_by_hand_sets_its_updated_file_aside(github, tmp_path, capsys):
+    student, tensor = leave_a_merge_beside(github, tmp_path, capsys)
+    updated = tensor.with_name("tensor.py.updated")
+    merged = updated.read_text(encoding="utf-8")
+    tensor.write_text(traced(SOLUTION), encoding="utf-8")  # resolved in tensor.py, no `mv`
+
+    code, out, err = update(student, TODAY, capsys)
+    assert code == 0, err
+    assert set_aside(tensor, out).read_text(encoding="utf-8") == merged  # nothing lost
+    assert not updated.exists()
+    assert tensor.read_text(encoding="utf-8") == traced(SOLUTION)
+    assert "still there" not in out and "Not updated" not in out
+
+    code, out, err = update(student, TODAY, capsys)  # said once: nothing is left to say
+    assert code == 0 and "tensor.py.updated" not in out, err
+
+
+def test_a_later_clean_merge_sets_the_updated_file_aside_and_commits_that(
+    github, tmp_path, capsys
+):
+    """The student gave up their tracing line and had committed the `.updated` file."""
+    student, tensor = leave_a_merge_beside(github, tmp_path, capsys)
+    updated = tensor.with_name("tensor.py.updated")
+    half_done = updated.read_text(encoding="utf-8").replace(TRACING, "        pass  # later\n")
+    updated.write_text(half_done, encoding="utf-8")
+    tensor.write_text(OLD_SOLUTION, encoding="utf-8")
+    git(student, "add", "-A", "assignments")
+    git(student, "commit", "--quiet", "-m", "Undo my tracing; a merge half done")
+
+    code, out, err = update(student, TODAY, capsys)
+    assert code == 0, err
+    assert HOOKS_ADDED in out and tensor.read_text(encoding="utf-8") == SOLUTION
+    assert set_aside(tensor, out).read_text(encoding="utf-8") == half_done
+    assert not updated.exists()
+    assert changes(student) == []  # the removal is committed with the new given code
+    shown = git(student, "show", "--name-status", "--format=", "HEAD")
+    assert "D\tassignments/01_tensor/tensor.py.updated" in shown.splitlines()
+
+
+def test_a_new_conflict_replaces_an_updated_file_the_student_no_longer_needs(
+    github, tmp_path, capsys
+):
+    """Resolved by hand, then the course changes the same place again: the new merge is
+    written, and the old one is not named as work still to finish."""
+    student, tensor = leave_a_merge_beside(github, tmp_path, capsys)
+    first = tensor.with_name("tensor.py.updated").read_text(encoding="utf-8")
+    tensor.write_text(traced(SOLUTION), encoding="utf-8")
+    git(student, "commit", "--quiet", "-am", "Keep my tracing with the hooks")
+    commented = CONTEXT.replace("\n", "  # what backward needs\n")
+    starter = (LAYOUT.starter / TENSOR).read_text(encoding="utf-8").replace(CONTEXT, commented)
+    publish(
+        github,
+        tmp_path / "maintainers-again",
+        {f"starter/{TENSOR.as_posix()}": starter.encode(),
+         f"starter/{NOTEBOOK.as_posix()}": write_notebook(py_to_notebook(starter)).encode()},
+        "Module 01: a comment on the context",
+    )  # fmt: skip
+
+    code, out, err = update(student, TODAY, capsys)
+    assert code == 0, err
+    assert set_aside(tensor, out).read_text(encoding="utf-8") == first
+    assert "still there" not in out and "Your file is untouched." in out
+    second = tensor.with_name("tensor.py.updated").read_text(encoding="utf-8")
+    assert "# what backward needs" in second and second.count("<<<<<<< your tensor.py\n") == 1
+    assert tensor.read_text(encoding="utf-8") == traced(SOLUTION)
+
+
+def test_backups_of_an_updated_file_are_no_backups_of_the_module_file(tmp_path):
+    """`tensor.py.updated.<time>` neither stands for nor pushes out a copy of tensor.py."""
+    tensor = tmp_path / "tensor.py"
+    tensor.write_text("x = 1\n", encoding="utf-8")
+    folder = tmp_path / BACKUP_DIR
+    folder.mkdir()
+    for second in range(BACKUPS_KEPT):
+        (folder / f"tensor.py.updated.2026-01-01T00-00-{second:02d}").write_text("x = 1\n")
+    kept = backup(tensor)
+    assert kept.name.startswith("tensor.py.2") and kept.read_text() == "x = 1\n"
+    assert len(list(folder.glob("tensor.py.updated.*"))) == BACKUPS_KEPT
 
 
 def test_nothing_happens_when_the_given_code_did_not_change(github, tmp_path, capsys):

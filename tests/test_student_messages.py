@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from grader import cli
+from grader import cli, grade_verb
 from grader.assign.regions import find_regions, stub_lines
 from grader.assign.unlock import unlock_modules
 from grader.course import not_published
@@ -27,8 +27,9 @@ from grader.grade.plugin import feedback
 from grader.grade.session import GradeRun, RequestError, isolation_note, modules_to_grade
 from grader.layout import Layout
 from grader.remote.isolation import Isolation, Level
-from grader.report.formats import console_table
+from grader.report.formats import console_table, markdown_summary
 from grader.report.results import ModuleResult, TestResult
+from grader.report.shorten import OUTPUT_HEADING
 from grader.tito.cli import main as tito
 
 from .classroom_helpers import released, student_repository  # noqa: F401 - a fixture
@@ -130,24 +131,46 @@ def _module(*tests: TestResult) -> ModuleResult:
                         execution_time=1.0, graded_at="", visible_only=True)  # fmt: skip
 
 
+HINT = (
+    "Traceback (your code):\n"
+    '  File "assignments/01_tensor/tensor.py", line 155, in __init__\n'
+    "    raise NotImplementedError(\n"
+    "NotImplementedError: Task 01.1: implement Tensor.__init__. Hint: np.asarray(data)"
+)
+"""A stub's error as the worker reports it, under whichever test ran into it."""
+LOCATED = '  File "assignments/01_tensor/tests/test_01_tensor.py", line 20, in t\n    t()\n'
+"""The failing test's own place, before the error."""
+
+
 def test_identical_hints_are_printed_once_per_run_across_modules():
-    hint = (
-        "Traceback (your code):\n"
-        '  File "assignments/01_tensor/tensor.py", line 155, in __init__\n'
-        "    raise NotImplementedError(\n"
-        "NotImplementedError: Task 01.1: implement Tensor.__init__. Hint: np.asarray(data)"
-    )
-    located = '  File "assignments/01_tensor/tests/test_01_tensor.py", line 20, in t\n    t()\n'
     shown: set[str] = set()
     first = flat(
-        console_table(_module(_failed("a", located + hint), _failed("b", hint)), shown=shown)
+        console_table(_module(_failed("a", LOCATED + HINT), _failed("b", HINT)), shown=shown)
     )
-    second = flat(console_table(_module(_failed("c", hint)), shown=shown))
+    second = flat(console_table(_module(_failed("c", HINT)), shown=shown))
     assert (first + second).count("Hint: np.asarray(data)") == 1
     same = "NotImplementedError: Task 01.1: implement Tensor.__init__. (as above)"
     assert first.count(same) == 1 and second.count(same) == 1
-    different = hint.replace("line 155", "line 156")
+    different = HINT.replace("line 155", "line 156")
     assert "Hint:" in console_table(_module(_failed("d", different)), shown=shown)
+
+
+def test_the_job_summary_shows_an_error_under_many_tests_in_full_once():
+    printed = f"\n\n{OUTPUT_HEADING}\nmy debug print"
+    other = HINT.replace("line 155", "line 156")
+    first = _module(_failed("a", LOCATED + HINT), _failed("b", HINT), _failed("c", HINT + printed))
+    later = _module(_failed("d", HINT), _failed("e", other))
+    summary = markdown_summary([first, later])
+    assert summary.count("<details>") == 5 and summary.count("</details>") == 5
+    assert summary.count("Hint: np.asarray(data)") == 2  # tests a and e: two errors
+    assert summary.count(LOCATED.strip().splitlines()[0]) == 1
+    same = (
+        "NotImplementedError: Task 01.1: implement Tensor.__init__. "
+        "(as above: in full under 01.1 a)"
+    )
+    assert summary.count(same) == 3  # tests b, c and, in the next module, d
+    assert f"{same}\n\n{OUTPUT_HEADING}\nmy debug print\n```" in summary  # c's own output
+    assert "line 156" in summary.split("<summary>01.1 e</summary>")[1]
 
 
 def test_pytest_advice_for_its_command_line_is_left_out():
@@ -175,14 +198,14 @@ def _run(description: str, level: Level = Level.NAMESPACES) -> GradeRun:
 def test_the_isolation_note_is_printed_when_it_is_news(tmp_path):
     layout = Layout(tmp_path)
     bubblewrap = _run("bubblewrap: no network")
-    assert cli._console_notes(bubblewrap, layout, always=False) == list(bubblewrap.preamble)
-    assert cli._console_notes(bubblewrap, layout, always=False) == ["a note"]
-    assert cli._console_notes(bubblewrap, layout, always=True) == list(bubblewrap.preamble)
+    assert grade_verb._console_notes(bubblewrap, layout, always=False) == list(bubblewrap.preamble)
+    assert grade_verb._console_notes(bubblewrap, layout, always=False) == ["a note"]
+    assert grade_verb._console_notes(bubblewrap, layout, always=True) == list(bubblewrap.preamble)
     weaker = _run("resource limits only", Level.PROCESS)  # a preview: said every time
     for _ in range(2):
-        assert cli._console_notes(weaker, layout, always=False) == list(weaker.preamble)
+        assert grade_verb._console_notes(weaker, layout, always=False) == list(weaker.preamble)
     changed = _run("bubblewrap: no network, a separate user")
-    assert cli._console_notes(changed, layout, always=False) == list(changed.preamble)
+    assert grade_verb._console_notes(changed, layout, always=False) == list(changed.preamble)
 
 
 @pytest.fixture

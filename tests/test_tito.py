@@ -65,6 +65,26 @@ def test_grade_prints_json_and_status_shows_the_score(repo, capsys):
     assert first["last_score"]["score"] == 0 and first["last_score"]["visible_only"]
 
 
+def test_grade_json_is_the_typed_outcome_the_grader_returned(repo, capsys, monkeypatch):
+    """tito calls the grader's `main_grade` and prints the results object it returns."""
+    from grader import grade_verb
+
+    returned: list[grade_verb.GradeOutcome] = []
+
+    def recorded(**arguments) -> grade_verb.GradeOutcome:
+        returned.append(grade(**arguments))
+        return returned[-1]
+
+    grade = grade_verb.main_grade
+    monkeypatch.setattr(grade_verb, "main_grade", recorded)
+    code, out, _ = run(repo, capsys, "grade", "02", "--json")
+    (outcome,) = returned
+    assert outcome.run is not None and code == outcome.code == 0
+    assert [r.module for r in outcome.run.results] == ["02_activations"]
+    assert out == json.dumps(outcome.combined(), indent=2) + "\n"
+    assert json.loads(out)["score"] == round(sum(r.score for r in outcome.run.results), 2)
+
+
 @pytest.mark.parametrize(
     ("verb", "key", "message"),
     [

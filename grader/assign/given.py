@@ -17,10 +17,13 @@ wrote stays; where the student wrote a task's code and the course only changed t
 task's stub (its hint), the student's code stays. When a place that both changed cannot
 be merged, or the merge would not parse, the file is left alone, the merge with those
 places marked is written beside it (`slug.py.updated`), and the student is told what to
-do. The old file is kept in `.backups/`, and the notebook follows through the sync
-(`sync.py`): notebook edits are brought into the file first, then the notebook is
-rebuilt from the merged file. Other files of the module folder (README, visible tests)
-take the new version only when the student's copy is exactly an earlier version.
+do. Once the student's file has the given code a `slug.py.updated` brought (they moved
+it over, resolved the places by hand, or a later merge went through), that leftover is
+moved into `.backups/`, with a line saying where. The old file is kept in `.backups/`,
+and the notebook follows through the sync (`sync.py`): notebook edits are brought into
+the file first, then the notebook is rebuilt from the merged file. Other files of the
+module folder (README, visible tests) take the new version only when the student's copy
+is exactly an earlier version.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import tempfile
 import textwrap
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.assign.regions import SCOPE, enclosing_scope, stub_tasks
@@ -50,6 +53,7 @@ MARKER_SIZE = 13
 """Longer conflict markers than git's 7, so that no line of a student's file is one."""
 TODO = re.compile(r"^\s*# TODO \(Task (?P<task>\d{2}\.\d+)\)\s*$", flags=re.MULTILINE)
 YOURS = "<<<<<<< your {name}\n"
+MIDDLE = "=======\n"
 THEIRS = ">>>>>>> the course's new given code\n"
 
 
@@ -104,7 +108,7 @@ def _resolve(merged: str, name: str) -> Merge:
                 where = enclosing_scope([*(s.rstrip("\n") for s in out), first], len(out))
                 inside = "at module level" if where == "module level" else f"in {where}"
                 conflicts.append(f"line {len(out) + 1}, {inside}")
-                out += [YOURS.format(name=name), *sides["yours"], "=======\n"]
+                out += [YOURS.format(name=name), *sides["yours"], MIDDLE]
                 out += [*sides["new"], THEIRS]
             sides = None
         else:
@@ -208,6 +212,8 @@ class Refresh:
 
     lines: list[str]
     changed: list[Path]
+    removed: list[Path] = field(default_factory=list)
+    """Files moved into `.backups/` (their removal is committed if git tracks them)."""
 
 
 def _versions(history: History, relative: str, current: bytes) -> list[bytes]:
@@ -223,14 +229,14 @@ def refresh_module_file(
     rel = py.relative_to(layout.root).as_posix()
     try:
         new = starter.read_text(encoding="utf-8")
-        versions = _versions(history, starter.relative_to(layout.root).as_posix(), new.encode())
-        old = starter_it_came_from(
-            py.read_text(encoding="utf-8"), [v.decode("utf-8") for v in versions]
-        )
+        raw = _versions(history, starter.relative_to(layout.root).as_posix(), new.encode())
+        versions = [version.decode("utf-8") for version in raw]
+        old = starter_it_came_from(py.read_text(encoding="utf-8"), versions)
     except UnicodeDecodeError:
         refresh.lines.append(f"Not updated: {rel} is not UTF-8 text, so it cannot be merged.")
         return
     if old == new:
+        _set_aside_updated(layout, py, versions, 0, refresh)
         return
     try:
         sync_module(directory, module.filename)  # the notebook's edits into the file first
@@ -247,10 +253,12 @@ def refresh_module_file(
     except (OSError, subprocess.TimeoutExpired, UnicodeDecodeError) as error:
         refresh.lines.append(f"Not updated: {rel} could not be merged ({error}).")
         return
-    if merge.text == student:
+    if merge.text == student:  # the student's file has the new given code already
+        _set_aside_updated(layout, py, versions, 0, refresh)
         return
     broken = "" if merge.conflicts else _breaks(student, merge.text)
     if merge.conflicts or broken:
+        _set_aside_updated(layout, py, versions, versions.index(old), refresh)
         refresh.lines.append(_leave_alone(layout, module, py, merge, change, broken))
         return
     kept = backup(py)
@@ -260,8 +268,46 @@ def refresh_module_file(
         f"Updated the given code of {rel} ({change}); {_kept_work(old, student)}. Your "
         f"previous file is kept as {kept.relative_to(layout.root).as_posix()}. {synced.message}"
     )
+    _set_aside_updated(layout, py, versions, 0, refresh)
     notebook = py.with_suffix(".ipynb")
     refresh.changed += [p for p in (py, notebook, directory / STATE_FILE) if p.exists()]
+
+
+def _course_side(text: str) -> str:
+    """A `.updated` file with each marked place taken from the course's side: the given
+    code that file brings, however far the student got in resolving it."""
+    kept: list[str] = []
+    theirs = True
+    for line in text.splitlines(keepends=True):
+        if line.startswith(YOURS.split("{")[0]):
+            theirs = False
+        elif line == MIDDLE and not theirs:
+            theirs = True
+        elif theirs and line != THEIRS:
+            kept.append(line)
+    return "".join(kept)
+
+
+def _set_aside_updated(
+    layout: Layout, py: Path, versions: list[str], holds: int, refresh: Refresh
+) -> None:
+    """Move `slug.py.updated` into `.backups/` when `py` has the given code it brought:
+    `holds` is the index in `versions` (newest first) of the given code `py` has."""
+    updated = py.with_name(f"{py.name}.updated")
+    if not updated.is_file():
+        return
+    brought = _course_side(updated.read_text(encoding="utf-8", errors="replace"))
+    if versions.index(starter_it_came_from(brought, versions)) < holds:
+        return  # newer given code than the student's file has: they may be finishing it
+    kept = backup(updated)
+    updated.unlink()
+    refresh.removed.append(updated)
+    rel = py.relative_to(layout.root).as_posix()
+    refresh.lines.append(
+        f"{rel}.updated from an earlier update is no longer needed ({py.name} has the given "
+        f"code it brought): moved it to {kept.relative_to(layout.root).as_posix()}, should "
+        "you still want anything from it."
+    )
 
 
 def _breaks(student: str, merged: str) -> str:

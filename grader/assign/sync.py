@@ -66,6 +66,9 @@ never fills the folder."""
 REPLACED_KEPT = 500
 """Hashes of replaced module cells remembered to recognise a stale notebook."""
 COPY_NUMBER = re.compile(r"(?:-(\d+))?")  # after the time: the 2nd, 3rd... copy that second
+BACKUP_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:-\d+)?")
+"""The tail of a backup's name after `<name>.`, so that `m.py.updated.<time>` is no backup of
+`m.py`."""
 
 
 class SyncConflictError(RuntimeError):
@@ -129,7 +132,7 @@ def backup(path: Path) -> Path:
     """Copy `path` to `.backups/<name>.<local time>` beside it; keep the newest copies."""
     folder = path.parent / BACKUP_DIR
     folder.mkdir(exist_ok=True)
-    earlier = sorted(folder.glob(f"{path.name}.*"))  # names sort by time
+    earlier = sorted(_backups_of(folder, path.name))  # names sort by time
     if earlier and earlier[-1].read_bytes() == path.read_bytes():
         return earlier[-1]  # that content is kept already
     base = f"{path.name}.{dt.datetime.now().strftime('%Y-%m-%dT%H-%M-%S')}"
@@ -137,9 +140,15 @@ def backup(path: Path) -> Path:
     numbers = [int(tail[1] or 1) for tail in tails if tail]
     target = folder / (f"{base}-{max(numbers) + 1:03d}" if numbers else base)
     target.write_bytes(path.read_bytes())
-    for stale in sorted(folder.glob(f"{path.name}.*"))[:-BACKUPS_KEPT]:  # names sort by time
+    for stale in sorted(_backups_of(folder, path.name))[:-BACKUPS_KEPT]:  # names sort by time
         stale.unlink()
     return target
+
+
+def _backups_of(folder: Path, name: str) -> list[Path]:
+    """The backups of the file `name` in `folder` (not those of `name.updated`)."""
+    prefix = f"{name}."
+    return [p for p in folder.glob(f"{prefix}*") if BACKUP_TIME.fullmatch(p.name[len(prefix) :])]
 
 
 def _replace(path: Path, text: str) -> Path | None:

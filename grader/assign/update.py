@@ -272,9 +272,11 @@ def _refresh_given(git: Git, layout: Layout, course: Course, say: Callable[[str]
     refresh = refresh_given_code(layout, course, _history(git))
     for line in refresh.lines:
         say(line)
-    if not refresh.changed:
+    removed = [path.relative_to(layout.root).as_posix() for path in refresh.removed]
+    tracked = git.out("ls-files", "--", *removed).splitlines() if removed else []
+    if not refresh.changed and not tracked:
         return
-    paths = [path.relative_to(layout.root).as_posix() for path in refresh.changed]
+    paths = [path.relative_to(layout.root).as_posix() for path in refresh.changed] + tracked
     git.run("add", "--", *paths)
     message = f"The course's new given code, brought in by tito update: {_listing(paths)}"
     git.run(*git.identity(), "commit", "--quiet", "--no-verify", "-m", message, "--", *paths)

@@ -15,6 +15,7 @@ import json
 import re
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.report.results import LocalScore, ModuleResult, TestResult, Totals
@@ -175,20 +176,46 @@ def _status(test: TestResult) -> str:
     return "PASS" if test.passed else "FAIL"
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """A failing test's feedback in its parts, and whether its error was shown before."""
+
+    report: str
+    """The traceback and message."""
+    printed: str | None
+    """What the code printed; None when it printed nothing."""
+    error: str
+    """The report without the test's own location: the same whichever test ran into it."""
+    again: bool
+    """The same error was shown in full before: show its error line only."""
+
+    @property
+    def error_line(self) -> str:
+        return _error_line(self.error)
+
+
+def _failure(feedback: str, shown: set[str]) -> _Failure:
+    """Split `feedback`; an error already in `shown` (the same traceback and message under
+    another test, in this run) is to be shown as one line, any other is added to it."""
+    report, heading, printed = feedback.partition(f"\n\n{OUTPUT_HEADING}\n")
+    error = _error_part(report)
+    again = error in shown
+    shown.add(error)
+    return _Failure(report, printed if heading else None, error, again)
+
+
 def _console_feedback(feedback: str, shown: set[str]) -> list[str]:
     """A failure for the terminal: its traceback and message each cut in the middle (the
     error line always kept), then what the code printed, capped. An error already in
     `shown` (the same traceback and message under another test) gets one line."""
-    report, heading, printed = feedback.partition(f"\n\n{OUTPUT_HEADING}\n")
-    error = _error_part(report)
-    if error in shown:
-        lines = [f"{_error_line(error)} (as above)"]
+    failure = _failure(feedback, shown)
+    if failure.again:
+        lines = [f"{failure.error_line} (as above)"]
     else:
-        shown.add(error)
-        lines = shorten_feedback(report, CONSOLE_TRACEBACK_LINES, CONSOLE_MESSAGE_LINES)
+        lines = shorten_feedback(failure.report, CONSOLE_TRACEBACK_LINES, CONSOLE_MESSAGE_LINES)
         lines = lines.splitlines()
-    if heading:
-        lines += ["", OUTPUT_HEADING, *cap_output(printed).splitlines()]
+    if failure.printed is not None:
+        lines += ["", OUTPUT_HEADING, *cap_output(failure.printed).splitlines()]
     return lines
 
 
@@ -239,7 +266,9 @@ def console_table(result: ModuleResult, width: int = 100, shown: set[str] | None
 
 
 def markdown_summary(results: Sequence[ModuleResult], preamble: Sequence[str] = ()) -> str:
-    """A Markdown report: a table per module and the feedback of failing tests.
+    """A Markdown report: a table per module and the feedback of failing tests. As in the
+    terminal, an error that several tests run into is shown in full once in the run, then
+    as its error line naming the test where it is in full.
 
     `preamble`: run-wide messages (hidden tests missing, integrity) shown above the table.
     """
@@ -257,6 +286,8 @@ def markdown_summary(results: Sequence[ModuleResult], preamble: Sequence[str] = 
             f"| {r.module} {r.title} | {points_text(r.score)}/{points_text(r.max_score)}{late} | "
             f"{r.passed_count}/{len(r.tests)} |"
         )
+    shown: set[str] = set()
+    first_under: dict[str, str] = {}
     for r in results:
         failing = [t for t in r.tests if not t.passed]
         if not failing and not r.notes:
@@ -265,14 +296,23 @@ def markdown_summary(results: Sequence[ModuleResult], preamble: Sequence[str] = 
         lines += [f"> {markdown_text(note)}" for note in r.notes]
         for test in failing:
             where = " (hidden test)" if test.hidden else ""
-            feedback = test.feedback.replace("```", "'''")
-            lines += [
-                "",
-                f"<details><summary>{test.task} {test.name}{where}</summary>",
-                "",
-                "```text",
-                feedback,
-                "```",
-                "</details>",
-            ]
+            label = f"{test.task} {test.name}{where}"
+            lines += ["", f"<details><summary>{label}</summary>", ""]
+            lines += _markdown_feedback(test.feedback, shown, first_under, label)
     return "\n".join(lines) + "\n"
+
+
+def _markdown_feedback(
+    feedback: str, shown: set[str], first_under: dict[str, str], label: str
+) -> list[str]:
+    """A failure in a job summary: in full, or one line naming the test whose failure
+    shows the same error in full (with what this test printed, if anything)."""
+    failure = _failure(feedback, shown)
+    first = first_under.setdefault(failure.error, label)
+    if failure.again:
+        text = f"{failure.error_line} (as above: in full under {first})"
+        if failure.printed is not None:
+            text += f"\n\n{OUTPUT_HEADING}\n{failure.printed}"
+    else:
+        text = feedback
+    return ["```text", text.replace("```", "'''"), "```", "</details>"]

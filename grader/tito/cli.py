@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from grader.assign.status import (
@@ -156,21 +155,20 @@ def main_doctor(*, layout: Layout, course: Course, today: dt.date, as_json: bool
 def main_grade(
     *, layout: Layout, course: Course, today: dt.date, keys: list[str], as_json: bool
 ) -> int:
-    from grader.cli import main as grader_main
+    from grader.grade_verb import GradeRequest
+    from grader.grade_verb import main_grade as grade_modules
 
     keys = keys or [_module_here(layout, course, Path.cwd())]
     if keys not in (["all"], [CURRENT]):
         keys = [_module(layout, course, key, today).key for key in keys]
-    arguments = ["--root", str(layout.root), "grade", "--module", *keys]
+    request = GradeRequest(modules=keys)
     if not as_json:  # grading says itself how it goes (grader/report/live.py)
-        return grader_main(arguments)
-    with tempfile.TemporaryDirectory(prefix="tito-") as scratch:
-        results = Path(scratch) / "results.json"
-        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
-            code = grader_main([*arguments, "--results", str(results)])
-        if results.is_file():
-            print(json.dumps(json.loads(results.read_text(encoding="utf-8")), indent=2))
-    return code
+        return grade_modules(layout=layout, course=course, request=request).code
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON only
+        outcome = grade_modules(layout=layout, course=course, request=request)
+    if outcome.run is not None:
+        print(json.dumps(outcome.combined(), indent=2))
+    return outcome.code
 
 
 def main_sync(
