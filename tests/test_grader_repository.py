@@ -22,9 +22,9 @@ import pytest
 import yaml
 
 from grader.course import write_manifest_json
-from grader.github.repos import parse_time
 from grader.service.main import main
 from grader.service.state import GradingState, OfficialGrade, load_state, save_state
+from grader.timestamps import parse_time
 from tests.classroom_helpers import GIT, released  # noqa: F401
 from tests.conftest import COURSE, LAYOUT
 from tests.fake_github import FakeGitHub
