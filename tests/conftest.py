@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +29,16 @@ def layout() -> Layout:
 @pytest.fixture(scope="session")
 def course() -> Course:
     return COURSE
+
+
+def copy_of_course(root: Path, *, starter: bool = False) -> Layout:
+    """A course repository at `root` holding this course's classroom.yml and, with
+    `starter`, a copy of its starter/ (the template's published modules and tests)."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(LAYOUT.manifest, root / "classroom.yml")
+    if starter:
+        shutil.copytree(LAYOUT.starter, root / "starter")
+    return Layout(root)
 
 
 @cache

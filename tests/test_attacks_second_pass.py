@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.github.repos import parse_time
 from grader.grade.engine import grade_module
 from grader.remote.isolation import choose
 from grader.report.formats import to_gradescope
 from grader.service.batch import grade_batch
 from grader.service.plan import Job
+from grader.timestamps import parse_time
 
 from .attack_helpers import (
     ACTIVATIONS,

@@ -1,14 +1,13 @@
 """classroom.yml: the real file is valid, and each kind of mistake names its key."""
 
 import copy
-import shutil
 
 import pytest
 import yaml
 
 from grader.course import CourseConfigError, load_course, parse_course
 
-from .conftest import LAYOUT
+from .conftest import copy_of_course
 
 
 def test_the_shipped_manifest_is_valid_and_lists_20_modules(layout):
@@ -17,7 +16,6 @@ def test_the_shipped_manifest_is_valid_and_lists_20_modules(layout):
     assert course.module("01").dirname == "01_tensor"
     assert course.module("05_autograd").slug == "autograd"
     assert course.policies.prerequisites_from in ("reference", "submission")
-
 
 
 @pytest.mark.parametrize("key", ["5", "05", "05_autograd", "autograd", " Autograd "])
@@ -118,8 +116,7 @@ def test_grading_a_module_that_is_not_built_yet_says_so(tmp_path, capsys):
     """A module classroom.yml lists but whose tests the course has not published."""
     from grader.cli import main
 
-    shutil.copy(LAYOUT.root / "classroom.yml", tmp_path / "classroom.yml")
-    (tmp_path / "starter").mkdir()  # no module's tests are published here
+    copy_of_course(tmp_path).starter.mkdir()  # no module's tests are published here
     assert main(["--root", str(tmp_path), "grade", "--module", "16"]) == 2
     err = capsys.readouterr().err
     assert "module 16 (Acceleration) is not published yet" in err

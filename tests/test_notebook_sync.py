@@ -20,6 +20,8 @@ from grader.assign.sync import BACKUPS_KEPT, BrokenNotebookError, SyncConflictEr
 from grader.assign.workspace import sync_notebook
 from grader.cli import main
 
+from .conftest import copy_of_course
+
 PY = (
     "# %% [markdown]\n# # Title\n\n\n"
     "# %%\ndef f():\n    return 1\n\n\n"
@@ -205,10 +207,8 @@ def test_grading_warns_in_one_line_about_a_broken_notebook(module_dir, capsys, c
     assert "is not a valid notebook (line 1:" in out and f"Grading {module.filename}" in out
 
 
-def test_sync_command_prints_one_line_for_a_broken_notebook(
-    tmp_path, layout, capsys, monkeypatch
-):
-    shutil.copy(layout.manifest, tmp_path / "classroom.yml")
+def test_sync_command_prints_one_line_for_a_broken_notebook(tmp_path, capsys, monkeypatch):
+    copy_of_course(tmp_path)
     directory = tmp_path / "assignments" / "01_tensor"
     directory.mkdir(parents=True)
     (directory / "tensor.py").write_text(PY)

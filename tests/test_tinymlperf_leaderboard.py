@@ -18,9 +18,21 @@ import pytest
 
 from grader.tinymlperf import leaderboard as board
 from grader.tinymlperf.__main__ import main
+from grader.tinymlperf.record import (
+    THROUGHPUT_NEEDED,
+    Measurement,
+    RecordError,
+    append_record,
+    read_records,
+)
 from grader.tinymlperf.tasks import TASKS
 from tests.chromium import Browser
 from tests.test_instructor_dashboard import artifact
+
+
+def typed(records: list[dict]) -> list[Measurement]:
+    """The records as the board reads them from a file."""
+    return [Measurement.from_json(r, f"record {n}") for n, r in enumerate(records, 1)]
 
 
 def record(student, speedup, width=0.1, task="digits", track="closed", wide=None, **extra):
@@ -40,7 +52,7 @@ def record(student, speedup, width=0.1, task="digits", track="closed", wide=None
 def gpt(student, speedup, width=0.1, track="closed", **extra):
     """A ranked record of the text task: nats instead of accuracy, no throughput."""
     entry = {k: v for k, v in record(student, speedup, width, "austen_gpt", track).items()
-             if k not in board.THROUGHPUT_NEEDED and k != "accuracy"}  # fmt: skip
+             if k not in THROUGHPUT_NEEDED and k != "accuracy"}  # fmt: skip
     return {**entry, "nats": 2.3, **extra}
 
 
@@ -79,10 +91,11 @@ def test_ranks_follow_the_measurement_and_overlapping_intervals_tie():
         record("dan", 1.5, task="digits", track="open"),
         {**record("eve", 9.0), "status": "under_floor", "message": "accuracy 50% < floor"},
     ]
+    records = typed(records)
     tables = board.rank(records)
-    closed = [(e.record["student"], e.rank, e.tie) for e in tables[("digits", "closed")]]
+    closed = [(e.record.student, e.rank, e.tie) for e in tables[("digits", "closed")]]
     assert closed == [("ann", 1, False), ("bea", 1, True), ("cal", 3, False)]
-    assert [e.record["student"] for e in tables[("digits", "open")]] == ["dan"]
+    assert [e.record.student for e in tables[("digits", "open")]] == ["dan"]
     assert tables[("fashion_mnist", "closed")] == []
     page = board.render(records, top=2)
     assert "eve" in page.split('id="unranked"')[1] and "accuracy 50% &lt; floor" in page
@@ -95,14 +108,15 @@ def test_the_throughput_table_ranks_by_its_own_measurement_and_older_records_sta
         record("ann", 3.0, wide=1.2),
         record("bea", 2.0, wide=2.5),
         record("cal", 1.5, wide=2.45),  # [2.35, 2.55] overlaps bea's [2.4, 2.6]: tied
-        {k: v for k, v in record("dan", 2.5).items() if k not in board.THROUGHPUT_NEEDED},
+        {k: v for k, v in record("dan", 2.5).items() if k not in THROUGHPUT_NEEDED},
     ]  # fmt: skip
+    records = typed(records)
     speed = board.rank(records)[("digits", "closed")]
-    assert [(e.record["student"], e.rank) for e in speed] == [
+    assert [(e.record.student, e.rank) for e in speed] == [
         ("ann", 1), ("dan", 2), ("bea", 3), ("cal", 4)
     ]  # fmt: skip
     wide = board.rank(records, "throughput_speedup")[("digits", "closed")]
-    assert [(e.record["student"], e.rank, e.tie) for e in wide] == [
+    assert [(e.record.student, e.rank, e.tie) for e in wide] == [
         ("bea", 1, False), ("cal", 1, True), ("ann", 3, False)
     ]  # fmt: skip
     rows = {r["student"]: r for r in csv.DictReader(io.StringIO(board.to_csv(records)))}
@@ -118,38 +132,41 @@ def test_the_throughput_table_ranks_by_its_own_measurement_and_older_records_sta
 
 def test_a_record_with_part_of_a_throughput_is_refused():
     partial = {k: v for k, v in record("ann", 2.0).items() if k != "throughput_speedup_high"}
-    with pytest.raises(board.RecordError, match="'throughput_speedup_high' must be a float"):
-        board.check_record(partial, "line 1")
+    with pytest.raises(
+        RecordError, match="line 1: field 'throughput_speedup_high' must be a float"
+    ):
+        Measurement.from_json(partial, "line 1")
 
 
 def test_the_top_entries_are_remeasured_until_the_board_is_final():
-    records = [record("ann", 3.0), record("bea", 2.0), record("cal", 1.7)]
+    records = typed([record("ann", 3.0), record("bea", 2.0), record("cal", 1.7)])
     asked = []
 
     def remeasure(first):
-        asked.append(first["student"])
-        again = record(first["student"], {"ann": 1.0, "bea": 2.0, "cal": 1.6}[first["student"]])
-        return {**again, "measured_at": "2027-01-21T10:00:00+00:00"}
+        asked.append(first.student)
+        again = record(first.student, {"ann": 1.0, "bea": 2.0, "cal": 1.6}[first.student])
+        return typed([{**again, "measured_at": "2027-01-21T10:00:00+00:00"}])[0]
 
     assert not board.is_final(board.rank(records), 2)
     assert "Provisional" in board.render(records, top=2)
     fresh = board.finalize(records, 2, remeasure)
     # ann's second measurement drops her to third, which lifts cal into the top two:
     # cal is re-measured too; the second measurements stand
-    assert asked == ["ann", "bea", "cal"] and all(r["remeasured"] for r in fresh)
+    assert asked == ["ann", "bea", "cal"] and all(r.remeasured for r in fresh)
     tables = board.rank(records + fresh)
-    assert [e.record["student"] for e in tables[("digits", "closed")]] == ["bea", "cal", "ann"]
-    assert [e.record["speedup"] for e in tables[("digits", "closed")]] == [2.0, 1.6, 1.0]
+    assert [e.record.student for e in tables[("digits", "closed")]] == ["bea", "cal", "ann"]
+    assert [e.record.speedup for e in tables[("digits", "closed")]] == [2.0, 1.6, 1.0]
     assert board.is_final(tables, 2) and "Final" in board.render(records + fresh, top=2)
     assert board.finalize(records + fresh, 2, remeasure) == [] and len(asked) == 3
 
 
 def test_the_csv_holds_every_ranked_entry_with_its_interval_and_floor():
     records = synthetic(40)
-    rows = list(csv.DictReader(io.StringIO(board.to_csv(records))))
+    rows = list(csv.DictReader(io.StringIO(board.to_csv(typed(records)))))
     ranked = [r for r in records if r["status"] == "ranked"]
     assert len(rows) == len(ranked) == 36
     by_student = {r["student"]: r for r in ranked}
+    measured = {r.student: r for r in typed(ranked)}
     previous = None
     for row in rows:
         source = by_student[row["student"]]
@@ -164,7 +181,7 @@ def test_the_csv_holds_every_ranked_entry_with_its_interval_and_floor():
             row["track"],
         ):
             assert float(row["speedup"]) <= float(previous["speedup"])
-            tied = board.overlap(by_student[previous["student"]], source)
+            tied = board.overlap(measured[previous["student"]], measured[row["student"]])
             assert (row["tie"] == "=") == tied and (row["rank"] == previous["rank"]) == tied
         else:
             assert row["rank"] == "1" and row["tie"] == ""
@@ -175,20 +192,67 @@ def test_a_bad_record_is_refused_naming_the_line_and_field(tmp_path):
     path = tmp_path / "records.jsonl"
     good = record("ann", 2.0)
     path.write_text(json.dumps(good) + "\n\n" + json.dumps({**good, "speedup": "fast"}) + "\n")
-    with pytest.raises(
-        board.RecordError, match=r"records.jsonl:3: field 'speedup' must be a float"
-    ):
-        board.read_records(path)
+    with pytest.raises(RecordError, match=r"records.jsonl:3: field 'speedup' must be a float"):
+        read_records(path)
     path.write_text(json.dumps({**good, "task": "cifar10"}) + "\n")
-    with pytest.raises(board.RecordError, match="unknown task or track 'cifar10'"):
-        board.read_records(path)
+    with pytest.raises(RecordError, match="unknown task or track 'cifar10'"):
+        read_records(path)
     assert main(["leaderboard", "--records", str(path), "--out", str(tmp_path)]) == 2
+
+
+def _line(**changes) -> bytes:
+    """One records.jsonl line: bea's ranked record with `changes`."""
+    return json.dumps({**record("bea", 2.0), **changes}).encode()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"student": "bea", "status"', "not JSON"),
+        (b"[1, 2]", "a record must be a JSON object"),
+        (_line(student=None), "field 'student' must be a str, got None"),
+        (_line(disagreements=3), "field 'disagreements' must be a list of strings, got 3"),
+        (_line(remeasured="yes"), "field 'remeasured' must be a bool, got 'yes'"),
+        (_line(speedup=float("nan")), "field 'speedup' must be a finite float, got nan"),
+        (_line().replace(b"bea", b"b\xe9a"), "not UTF-8"),
+    ],
+)
+def test_a_malformed_line_is_named_with_its_file_and_line_never_a_traceback(
+    tmp_path, capsys, line, message
+):
+    path = tmp_path / "records.jsonl"
+    path.write_bytes(json.dumps(record("ann", 3.0)).encode() + b"\n" + line + b"\n")
+    where = "records.jsonl:" if message == "not UTF-8" else "records.jsonl:2: "
+    with pytest.raises(RecordError, match=re.escape(where) + ".*" + re.escape(message)):
+        read_records(path)
+    assert main(["leaderboard", "--records", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert f"{path}" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_a_record_reads_back_as_it_was_written_with_the_fields_the_board_does_not_read():
+    measured = {
+        **record("ann", 2.0, disagreements=[], self_reported={"speedup": 9.0}),
+        "machine": {"cpu": "x86_64", "threads": 1}, "verdict": "faster", "batch": 1024,
+        "latency_timed_accuracy": 0.97, "submission": "/srv/ann", "remeasured": True,
+    }  # fmt: skip
+    for fields in [measured, *synthetic(12)]:
+        assert Measurement.from_json(fields, "line 1").to_json() == fields
+    typed_record = Measurement.from_json(measured, "line 1")
+    assert typed_record.details["machine"] == {"cpu": "x86_64", "threads": 1}
+    assert typed_record.interval("speedup") == (2.0, 1.9, 2.1)
+
+
+def test_finalize_refuses_a_record_that_does_not_name_its_submission(tmp_path, capsys):
+    path = tmp_path / "records.jsonl"
+    path.write_text(json.dumps(record("ann", 3.0)) + "\n")
+    assert main(["finalize", "--records", str(path), "--out", str(tmp_path), "--top", "1"]) == 2
+    assert "the record of ann does not name its submission" in capsys.readouterr().err
 
 
 def test_two_hundred_submissions_build_in_under_five_seconds(tmp_path):
     records_file = tmp_path / "records.jsonl"
-    for entry in synthetic(200):
-        board.append_record(records_file, entry)
+    for entry in typed(synthetic(200)):
+        append_record(records_file, entry)
     started = time.perf_counter()
     assert main(["leaderboard", "--records", str(records_file), "--out", str(tmp_path)]) == 0
     seconds = time.perf_counter() - started
@@ -201,7 +265,7 @@ def test_two_hundred_submissions_build_in_under_five_seconds(tmp_path):
 def test_the_board_opens_in_chromium_without_errors_and_names_cannot_inject(tmp_path):
     records = synthetic(200)
     records.append(record("mal", 1.2, name='<script>alert(1)</script><img src="http://x/y.png">'))
-    page, _ = board.write_board(records, tmp_path / "board", top=3)
+    page, _ = board.write_board(typed(records), tmp_path / "board", top=3)
     text = page.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)  # no asset, no injection
     browser = Browser(tmp_path / "profile")
@@ -237,27 +301,27 @@ def test_the_commands_measure_then_finalize_a_board_from_a_students_repository(
     monkeypatch.setattr(command, "measure", partial(measure, settings=QUICK))
     tree, records = _tree(tmp_path, {**GOOD, "name": "<b>mine</b>"}), tmp_path / "r.jsonl"
     assert main(["measure", str(tree), "--student", "ann", "--records", str(records)]) == 0
-    first = board.read_records(records)
-    assert [(r["student"], r["status"], r["submission"]) for r in first] == [
+    first = read_records(records)
+    assert [(r.student, r.status, r.submission) for r in first] == [
         ("ann", "ranked", str(tree.resolve()))
     ]
     out = tmp_path / "board"
     assert main(["leaderboard", "--records", str(records), "--out", str(out), "--top", "1"]) == 0
     assert "Provisional" in (out / "index.html").read_text()
     assert main(["finalize", "--records", str(records), "--out", str(out), "--top", "1"]) == 0
-    both = board.read_records(records)
-    assert [r.get("remeasured", False) for r in both] == [False, True]
+    both = read_records(records)
+    assert [r.remeasured for r in both] == [False, True]
     page = (out / "index.html").read_text()
     assert "Final" in page and "&lt;b&gt;mine&lt;/b&gt;" in page
     rows = list(csv.DictReader((out / "leaderboard.csv").open()))
     assert [(r["student"], r["remeasured"]) for r in rows] == [("ann", "True")]
-    assert float(rows[0]["speedup"]) == both[1]["speedup"]
+    assert float(rows[0]["speedup"]) == both[1].speedup
 
 
 def test_the_text_task_ranks_by_time_per_character_shows_nats_and_has_no_throughput():
-    records = [gpt("ann", 1.5), gpt("bea", 3.0)]
+    records = typed([gpt("ann", 1.5), gpt("bea", 3.0)])
     tables = board.rank(records)
-    assert [e.record["student"] for e in tables[("austen_gpt", "closed")]] == ["bea", "ann"]
+    assert [e.record.student for e in tables[("austen_gpt", "closed")]] == ["bea", "ann"]
     page = board.render(records, top=1)
     assert "Floor: at most 2.50 nats/char on held-out text." in page
     assert "<td>2.300 nats/char</td>" in page and 'id="austen_gpt-closed-throughput' not in page
@@ -266,5 +330,5 @@ def test_the_text_task_ranks_by_time_per_character_shows_nats_and_has_no_through
         ("bea", "2.3", ""), ("ann", "2.3", "")
     ]  # fmt: skip
     without = {k: v for k, v in gpt("cal", 2.0).items() if k != "nats"}
-    with pytest.raises(board.RecordError, match="field 'nats' must be a float"):
-        board.check_record(without, "line 1")
+    with pytest.raises(RecordError, match="field 'nats' must be a float"):
+        Measurement.from_json(without, "line 1")

@@ -1,17 +1,16 @@
 """The unlock workflow's early exit: anything released and not yet in assignments/?"""
 
 import datetime as dt
-import shutil
 import subprocess
 import sys
 
 from grader.assign.pending import pending
 
-from .conftest import LAYOUT
+from .conftest import LAYOUT, copy_of_course
 
 
 def _course(tmp_path, *folders):
-    shutil.copy(LAYOUT.manifest, tmp_path / "classroom.yml")
+    copy_of_course(tmp_path)
     for folder in folders:
         (tmp_path / "assignments" / folder).mkdir(parents=True)
     return tmp_path

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-import shutil
 import subprocess
 import sys
 
@@ -11,8 +10,9 @@ import pytest
 from grader.assign.notebook import py_to_notebook, read_notebook, write_notebook
 from grader.assign.sync import SyncConflictError, sync_module
 from grader.assign.unlock import unlock_modules
-from grader.layout import Layout
 from grader.package import ModuleSource, build_package, generated_body
+
+from .conftest import copy_of_course
 
 PY = "# %% [markdown]\n# # Title\n\n\n# %%\nx = 1\n"
 
@@ -61,11 +61,8 @@ def test_notebook_round_trip_is_exact_for_canonical_files():
 
 
 @pytest.fixture
-def course_copy(tmp_path, layout):
-    root = tmp_path / "repo"
-    shutil.copytree(layout.starter, root / "starter")
-    shutil.copy(layout.manifest, root / "classroom.yml")
-    return Layout(root)
+def course_copy(tmp_path):
+    return copy_of_course(tmp_path / "repo", starter=True)
 
 
 def test_unlock_adds_released_modules_and_never_overwrites_student_work(course_copy, course):

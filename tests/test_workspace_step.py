@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import shutil
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,22 +20,19 @@ from grader.report.formats import read_gradescope_score, to_gradescope
 from grader.report.results import ModuleResult, TestResult
 from grader.stub import STUB_MESSAGE, stub_message
 
+from .conftest import copy_of_course
+
 EDIT = "EDITED_IN_THE_NOTEBOOK = 1"
 
 
-def _student_repository(tmp_path, layout, course) -> Layout:
-    root = tmp_path / "repo"
-    shutil.copytree(layout.starter, root / "starter")
-    shutil.copy(layout.manifest, root / "classroom.yml")
-    student = Layout(root)
+def _student_repository(tmp_path, course) -> Layout:
+    student = copy_of_course(tmp_path / "repo", starter=True)
     unlock_modules(student, course, dt.date(2026, 9, 8))
     return student
 
 
-def test_one_step_brings_the_notebook_edit_into_the_file_and_the_package(
-    tmp_path, layout, course
-):
-    student = _student_repository(tmp_path, layout, course)
+def test_one_step_brings_the_notebook_edit_into_the_file_and_the_package(tmp_path, course):
+    student = _student_repository(tmp_path, course)
     module = course.module(1)
     first = update_workspace(student, course, [module])
     assert first.lines == (REBUILT,)  # the package did not exist yet
@@ -54,8 +50,8 @@ def test_one_step_brings_the_notebook_edit_into_the_file_and_the_package(
     assert update_workspace(student, course, [module]).lines == ()  # nothing changed since
 
 
-def test_without_the_package_the_step_only_syncs(tmp_path, layout, course):
-    student = _student_repository(tmp_path, layout, course)
+def test_without_the_package_the_step_only_syncs(tmp_path, course):
+    student = _student_repository(tmp_path, course)
     update = update_workspace(student, course, [course.module(1)], rebuild_package=False)
     assert update.package is None and not student.package.exists()
 
@@ -105,9 +101,9 @@ def test_a_stub_message_parses_back_to_its_task_and_scope(task, scope, hint):
     assert found is not None and (found["task"], found["scope"]) == (task, scope)
 
 
-def test_the_generated_package_shortens_a_stub_as_the_grader_spells_it(tmp_path, layout, course):
+def test_the_generated_package_shortens_a_stub_as_the_grader_spells_it(tmp_path, course):
     """`tinytorch/__init__.py` cannot import the grader: it carries `STUB_MESSAGE` itself."""
-    student = _student_repository(tmp_path, layout, course)
+    student = _student_repository(tmp_path, course)
     update_workspace(student, course, [])
     generated: dict = {"__name__": "tinytorch_copy"}
     exec((student.package / "__init__.py").read_text(), generated)  # modules: tensor only

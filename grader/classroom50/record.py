@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from grader.classroom50.schema import SCHEMA, ResultError, validate
+from grader.timestamps import format_time
 
 OFFICIAL_PREFIX = "submit/official-"
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$")
@@ -28,10 +29,6 @@ def result_row(name: str, passed: bool, score: int, max_score: int, **details: o
 def row_totals(rows: list[dict] | tuple[dict, ...]) -> tuple[int, int]:
     """A document's `score` and `max-score`: the sums of its rows' (summed here only)."""
     return sum(row["score"] for row in rows), sum(row["max-score"] for row in rows)
-
-
-def _utc_text(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -57,12 +54,12 @@ def official_record(
         "classroom": classroom,
         "assignment_type": "individual",
         "owner": score.owner,
-        "submission": OFFICIAL_PREFIX + _utc_text(now).replace(":", "-"),
+        "submission": OFFICIAL_PREFIX + format_time(now).replace(":", "-"),
         "commit": score.commit_url,
         "release": score.feedback_url or score.commit_url,
         "review": score.commit_url,
-        "datetime": _utc_text(moment),
-        "graded_at": _utc_text(now),
+        "datetime": format_time(moment),
+        "graded_at": format_time(now),
         "score": score.score,
         "max-score": score.max_score,
         "tests": [dict(test) for test in score.tests],

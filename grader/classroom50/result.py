@@ -19,6 +19,7 @@ from grader.classroom50.record import result_row, row_totals
 from grader.classroom50.schema import SCHEMA, validate
 from grader.report.feedback import results_markdown
 from grader.report.results import ModuleResult
+from grader.timestamps import format_time
 
 RELEASE_BODY_LIMIT = 100_000
 """GitHub keeps 125,000 characters of a Release's text; longer details are cut."""
@@ -32,7 +33,7 @@ def classroom50_result(results: Sequence[ModuleResult], env: Mapping[str, str]) 
             points = max(1, round(test.max_score))
             name = f"{result.module} {test.task} {test.name}" + (" (hidden)" * test.hidden)
             tests.append(result_row(name, test.passed, points if test.passed else 0, points))
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = format_time(dt.datetime.now(dt.UTC))
     score, max_score = row_totals(tests)
     document = {
         "schema": SCHEMA,

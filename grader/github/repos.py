@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from grader.github.client import GitHub, NotFoundError
+from grader.timestamps import parse_time
 
 STATUS_CONTEXT = "tinytorch/hidden-tests"
 FEEDBACK_ISSUE_TITLE = "TinyTorch grading feedback"
@@ -158,17 +159,3 @@ def git_environment(token: str) -> dict[str, str]:
             "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
         }
     return env
-
-
-def format_time(moment: dt.datetime) -> str:
-    """A time as GitHub writes it: UTC, whole seconds (`2026-09-20T03:59:59Z`)."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str) -> dt.datetime | None:
-    """GitHub's ISO 8601 time (`2026-09-20T03:59:59Z`) as an aware datetime."""
-    try:
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (TypeError, ValueError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)

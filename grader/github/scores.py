@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from grader.classroom50.record import OFFICIAL_PREFIX, OfficialScore, official_record
 from grader.github.client import GitHub, GitHubError, NotFoundError
-from grader.github.repos import parse_time
+from grader.timestamps import parse_time
 
 SCORES_SCHEMA = "classroom50/scores/v1"
 MANUAL_PREFIX = "submit/manual-"

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import Course, ModuleSpec
-from grader.github.repos import parse_time
 from grader.instructor.roster import Person
 from grader.report.results import ModuleResult
 from grader.service.exceptions import NO_EXCEPTIONS, Exceptions
 from grader.service.history import MODULE_FIELDS, TEST_FIELDS, results_from_entry
 from grader.service.history import VERSION as HISTORY_VERSION
 from grader.service.state import GradingState, OfficialGrade, RepositoryState, StateError
+from grader.timestamps import parse_time
 
 SCORE, MAX = MODULE_FIELDS.index("score"), MODULE_FIELDS.index("max")
 

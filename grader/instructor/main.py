@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 from grader.course import CourseConfigError, load_course
-from grader.github.repos import parse_time
 from grader.instructor.classbook import ClassBook, read_class
 from grader.instructor.gradebook import latest_csv, official_csv, per_test_csv
 from grader.instructor.lms import canvas_csv, moodle_csv
@@ -30,6 +29,7 @@ from grader.instructor.roster import read_roster
 from grader.instructor.secrets import Secrets
 from grader.layout import Layout
 from grader.service.exceptions import load_exceptions
+from grader.timestamps import parse_time
 
 GRADEBOOK_FILES = {
     "official.csv": official_csv,

@@ -19,6 +19,7 @@ from grader.service.batch import JobResult
 from grader.service.history import record_pushes
 from grader.service.plan import Job
 from grader.service.state import GradingState, OfficialGrade, Stage, save_state
+from grader.timestamps import format_time
 
 TESTS_PER_MODULE = 8
 TASKS_PER_MODULE = 4
@@ -63,7 +64,7 @@ def write_class(
     state = GradingState()
     roster = ["username,first_name,last_name,email,section,github_id,role"]
     pushes_folder = folder / "state" / "pushes"
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = format_time(now)
     for number in range(students):
         username = f"student{number:04d}"
         roster.append(

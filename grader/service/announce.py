@@ -12,9 +12,10 @@ from pathlib import Path
 
 from grader.course import Course
 from grader.github.client import GitHub, GitHubError
-from grader.github.repos import feedback_thread, format_time, post_comment
+from grader.github.repos import feedback_thread, post_comment
 from grader.service.exceptions import Entry, Exceptions
 from grader.service.state import GradingState, save_state
+from grader.timestamps import format_time
 
 HEADING = "### TinyTorch grader: a change your instructors made for you"
 

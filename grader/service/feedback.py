@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from grader.github.repos import format_time
 from grader.report.feedback import results_markdown
 from grader.report.formats import points_text
 from grader.report.results import ModuleResult, Totals
 from grader.service.state import OfficialGrade, Stage
+from grader.timestamps import format_time
 
 COMMENT_LIMIT = 60_000
 STAGE_NAMES = {Stage.ON_TIME: "on time", Stage.FINAL: "final, after the late window"}

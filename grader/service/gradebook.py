@@ -18,11 +18,11 @@ from collections.abc import Callable
 from grader.classroom50.record import OfficialScore, result_row, row_totals
 from grader.course import Course
 from grader.github.client import GitHub, GitHubError
-from grader.github.repos import format_time
 from grader.github.scores import write_scores
 from grader.service.config import Delivery
 from grader.service.exceptions import NO_EXCEPTIONS, Exceptions
 from grader.service.state import GradingState, RepositoryState
+from grader.timestamps import format_time
 
 WEB_URL = "https://github.com"
 

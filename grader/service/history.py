@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.github.repos import format_time
 from grader.report.results import ModuleResult, TestResult
+from grader.timestamps import format_time
 
 if TYPE_CHECKING:  # the batch module brings the grading engine: not needed to read files
     from grader.service.batch import JobResult

@@ -34,7 +34,6 @@ from pathlib import Path
 
 from grader.course import Course, CourseConfigError, load_course
 from grader.github.client import GitHub, GitHubError
-from grader.github.repos import parse_time
 from grader.layout import Layout
 from grader.remote.isolation import IsolationError, choose
 from grader.service.config import GRADE_JOB_MINUTES, JOB_SETUP_SECONDS, load_delivery
@@ -43,6 +42,7 @@ from grader.service.exceptions import Exceptions, drop_stale_stages, load_except
 from grader.service.gradebook import assert_scores
 from grader.service.plan import ALL_MODULES, Plan, Regrade, make_plan
 from grader.service.state import GradingState, StateError, load_state
+from grader.timestamps import parse_time
 
 
 def _github(args: argparse.Namespace, variable: str = "GRADER_TOKEN") -> GitHub:

@@ -31,9 +31,7 @@ from grader.github.client import GitHub, GitHubError
 from grader.github.repos import (
     Push,
     folder_blobs,
-    format_time,
     last_push_by,
-    parse_time,
     push_history,
     student_repositories,
 )
@@ -41,6 +39,7 @@ from grader.layout import Layout
 from grader.service.config import Delivery
 from grader.service.exceptions import NO_EXCEPTIONS, Exceptions
 from grader.service.state import MAX_ATTEMPTS, GradingState, RepositoryState, Stage
+from grader.timestamps import format_time, parse_time
 
 
 @dataclass(frozen=True)

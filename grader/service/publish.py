@@ -24,7 +24,7 @@ from pathlib import Path
 
 from grader.course import Course
 from grader.github.client import GitHub, GitHubError
-from grader.github.repos import feedback_thread, format_time, post_comment, post_status
+from grader.github.repos import feedback_thread, post_comment, post_status
 from grader.service.announce import announce_exceptions
 from grader.service.batch import JobResult
 from grader.service.config import Delivery
@@ -42,6 +42,7 @@ from grader.service.state import (
     Stage,
     save_state,
 )
+from grader.timestamps import format_time
 
 GIVEN_UP = "The grader could not grade this commit after 3 tries; your instructors see why"
 

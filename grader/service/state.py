@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from grader.github.repos import format_time, parse_time
+from grader.timestamps import format_time, parse_time
 
 VERSION = 1
 MAX_ATTEMPTS = 3

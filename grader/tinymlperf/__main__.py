@@ -13,24 +13,28 @@ import json
 import sys
 from pathlib import Path
 
-from grader.tinymlperf.leaderboard import (
-    RecordError,
-    append_record,
-    finalize,
-    read_records,
-    write_board,
-)
+from grader.tinymlperf.leaderboard import finalize, write_board
 from grader.tinymlperf.measure import measure
+from grader.tinymlperf.record import Measurement, RecordError, append_record, read_records
 
 RECORDS = Path("leaderboard/records.jsonl")
 TOP = 3
 
 
-def _remeasure(record: dict) -> dict:
+def _measured(submission: Path, student: str) -> Measurement:
+    """An official measurement of `submission`, checked as every record is, naming its tree."""
+    fields = dict(measure(submission, student), submission=str(submission.resolve()))
+    return Measurement.from_json(fields, f"the measurement of {student}")
+
+
+def _remeasure(record: Measurement) -> Measurement:
     """A second official measurement of the submission a record came from."""
-    return dict(
-        measure(Path(record["submission"]), record["student"]), submission=record["submission"]
-    )
+    if record.submission is None:
+        raise RecordError(
+            f"the record of {record.student} does not name its submission, so it cannot "
+            "be measured again: measure it with `measure SUBMISSION --student NAME`"
+        )
+    return _measured(Path(record.submission), record.student)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,11 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "measure":
-            record = dict(
-                measure(args.submission, args.student), submission=str(args.submission.resolve())
-            )
+            record = _measured(args.submission, args.student)
             append_record(args.records, record)
-            print(json.dumps({k: v for k, v in record.items() if k != "machine"}, indent=2))
+            shown = {k: v for k, v in record.to_json().items() if k != "machine"}
+            print(json.dumps(shown, indent=2))
             return 0
         records = read_records(args.records) if args.records.exists() else []
         if args.command == "finalize":

@@ -20,19 +20,16 @@ reads from it can be trusted; speed and throughput are timed from outside.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from grader.tinymlperf.record import METRICS, TRACKS, Measurement
 from grader.tinymlperf.tasks import TASKS
 
-TRACKS = ("closed", "open")
-METRICS = {"speedup": "speed per batch", "throughput_speedup": "throughput"}
-"""What a table ranks by: the ratio to the baseline's median, with `<metric>_low/_high`."""
 CSV_COLUMNS = (
     "task", "track", "rank", "tie", "student", "name", "speedup", "speedup_low",
     "speedup_high", "accuracy", "floor", "latency_ms", "baseline_ms", "measured_at",
@@ -40,70 +37,6 @@ CSV_COLUMNS = (
     "throughput_speedup_low", "throughput_speedup_high", "throughput", "baseline_throughput",
     "nats",
 )  # fmt: skip
-NEEDED = {
-    "student": str, "status": str, "message": str, "measured_at": str,
-}  # fmt: skip
-RANKED_NEEDED = {
-    "task": str, "track": str, "floor": float, "speedup": float,
-    "speedup_low": float, "speedup_high": float, "latency_ms": float, "baseline_ms": float,
-}  # fmt: skip
-THROUGHPUT_NEEDED = {
-    "throughput": float, "throughput_low": float, "throughput_high": float,
-    "baseline_throughput": float, "throughput_speedup": float,
-    "throughput_speedup_low": float, "throughput_speedup_high": float,
-}  # fmt: skip
-"""All or none of them: a ranked record with any throughput field must have every one."""
-
-
-class RecordError(ValueError):
-    """A measurement record the board cannot use; the message names the line and field."""
-
-
-def check_record(record: Any, where: str) -> dict[str, Any]:
-    """`record` if it has every field the board reads, with the right types."""
-    if not isinstance(record, dict):
-        raise RecordError(f"{where}: a record must be a JSON object")
-    needed = dict(NEEDED)
-    if record.get("status") == "ranked":
-        needed.update(RANKED_NEEDED)
-        task = TASKS.get(record.get("task"))  # type: ignore[arg-type]
-        needed[task.quality if task else "accuracy"] = float  # nats for the text task
-        if any(name in record for name in THROUGHPUT_NEEDED):
-            needed.update(THROUGHPUT_NEEDED)
-    for name, kind in needed.items():
-        value = record.get(name)
-        ok = (
-            isinstance(value, int | float) and not isinstance(value, bool)
-            if kind is float
-            else isinstance(value, kind)
-        )
-        if not ok:
-            raise RecordError(f"{where}: field {name!r} must be a {kind.__name__}, got {value!r}")
-    if record["status"] == "ranked" and (
-        record["task"] not in TASKS or record["track"] not in TRACKS
-    ):
-        raise RecordError(f"{where}: unknown task or track {record['task']!r}/{record['track']!r}")
-    return record
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Records from a JSON-lines file (one measurement a line; blank lines skipped)."""
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise RecordError(f"{path}:{number}: not JSON ({error})") from None
-            records.append(check_record(record, f"{path}:{number}"))
-    return records
-
-
-def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Add one measurement to a records file (never rewrites what is there)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(check_record(record, "new record"), sort_keys=True) + "\n")
 
 
 @dataclass(frozen=True)
@@ -111,55 +44,55 @@ class Entry:
     rank: int
     tie: bool
     """True when the measurement cannot separate this entry from the one above."""
-    record: dict[str, Any]
+    record: Measurement
 
 
-def latest(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def latest(records: Iterable[Measurement]) -> list[Measurement]:
     """Each student's newest record (a re-measurement replaces the first measurement)."""
-    newest: dict[str, dict[str, Any]] = {}
+    newest: dict[str, Measurement] = {}
     for record in records:
-        seen = newest.get(record["student"])
-        if seen is None or (record["measured_at"], record.get("remeasured", False)) >= (
-            seen["measured_at"],
-            seen.get("remeasured", False),
+        seen = newest.get(record.student)
+        if seen is None or (record.measured_at, record.remeasured) >= (
+            seen.measured_at,
+            seen.remeasured,
         ):
-            newest[record["student"]] = record
+            newest[record.student] = record
     return list(newest.values())
 
 
 def rank(
-    records: Iterable[dict[str, Any]], metric: str = "speedup"
+    records: Iterable[Measurement], metric: str = "speedup"
 ) -> dict[tuple[str, str], list[Entry]]:
     """The ranked entries of each (task, track) by `metric` (a key of METRICS), best first,
     ties declared; records without the metric are left out."""
     tables: dict[tuple[str, str], list[Entry]] = {(t, k): [] for t in TASKS for k in TRACKS}
-    ranked = [r for r in latest(records) if r["status"] == "ranked" and metric in r]
-    ranked.sort(key=lambda r: (-r[metric], -r[f"{metric}_low"], r["student"]))
+    ranked = [r for r in latest(records) if r.status == "ranked" and r.interval(metric)]
+    ranked.sort(key=lambda r: (-getattr(r, metric), -getattr(r, f"{metric}_low"), r.student))
     for record in ranked:
-        table = tables[(record["task"], record["track"])]
+        table = tables[(record.task, record.track)]
         above = table[-1] if table else None
         tie = above is not None and overlap(record, above.record, metric)
         table.append(Entry(above.rank if tie and above else len(table) + 1, tie, record))
     return tables
 
 
-def overlap(a: dict[str, Any], b: dict[str, Any], metric: str = "speedup") -> bool:
+def overlap(a: Measurement, b: Measurement, metric: str = "speedup") -> bool:
     """The two intervals of `metric` share a point (touching counts, as in module 19)."""
-    low, high = f"{metric}_low", f"{metric}_high"
-    return a[low] <= b[high] and b[low] <= a[high]
+    (_, a_low, a_high), (_, b_low, b_high) = a.interval(metric), b.interval(metric)  # type: ignore[misc]
+    return a_low <= b_high and b_low <= a_high
 
 
-def every_table(records: Sequence[dict[str, Any]]) -> dict[str, dict[tuple[str, str], list[Entry]]]:
+def every_table(records: Sequence[Measurement]) -> dict[str, dict[tuple[str, str], list[Entry]]]:
     """The tables of every metric."""
     return {metric: rank(records, metric) for metric in METRICS}
 
 
 def is_final(tables: dict[tuple[str, str], list[Entry]], top: int) -> bool:
     """Every entry ranked `top` or better has been measured a second time."""
-    return all(e.record.get("remeasured") for e in _top(tables, top))
+    return all(e.record.remeasured for e in _top(tables, top))
 
 
-def all_final(records: Sequence[dict[str, Any]], top: int) -> bool:
+def all_final(records: Sequence[Measurement], top: int) -> bool:
     """The board is final: every metric's tables are."""
     return all(is_final(tables, top) for tables in every_table(records).values())
 
@@ -170,49 +103,52 @@ def _top(tables: dict[tuple[str, str], list[Entry]], top: int) -> list[Entry]:
 
 
 def finalize(
-    records: Sequence[dict[str, Any]],
+    records: Sequence[Measurement],
     top: int,
-    remeasure: Callable[[dict[str, Any]], dict[str, Any]],
-) -> list[dict[str, Any]]:
+    remeasure: Callable[[Measurement], Measurement],
+) -> list[Measurement]:
     """Re-measure the entries ranked `top` or better in every table (`remeasure` takes a
     record and returns a new measurement) until the board is final: an entry that a
     re-measurement lifts into the top is re-measured too. Each submission is re-measured
     once; returns the new records, marked `remeasured`."""
-    fresh: list[dict[str, Any]] = []
+    fresh: list[Measurement] = []
     while not all_final(both := [*records, *fresh], top):
         waiting = {
-            e.record["student"]: e
+            e.record.student: e
             for tables in every_table(both).values()
             for e in _top(tables, top)
-            if not e.record.get("remeasured")
+            if not e.record.remeasured
         }
         for entry in waiting.values():
-            again = dict(remeasure(entry.record), remeasured=True)
-            fresh.append(check_record(again, f"re-measurement of {entry.record['student']}"))
+            fresh.append(dataclasses.replace(remeasure(entry.record), remeasured=True))
     return fresh
 
 
-def to_csv(records: Sequence[dict[str, Any]]) -> str:
+def to_csv(records: Sequence[Measurement]) -> str:
     """One row per ranked entry, in the order of the speed tables, with its throughput rank
     (empty for a record measured without a throughput)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     by_throughput = {
-        e.record["student"]: e for entries in rank(records, "throughput_speedup").values()
+        e.record.student: e for entries in rank(records, "throughput_speedup").values()
         for e in entries
     }  # fmt: skip
     for (task, track), entries in rank(records).items():
         for entry in entries:
-            r, wide = entry.record, by_throughput.get(entry.record["student"])
+            r, wide = entry.record, by_throughput.get(entry.record.student)
             writer.writerow(
-                [task, track, entry.rank, "=" if entry.tie else "", r["student"], r.get("name", "")]
-                + [r.get(c, "") for c in CSV_COLUMNS[6:14]]
-                + [bool(r.get("remeasured"))]
+                [task, track, entry.rank, "=" if entry.tie else "", r.student, r.name or ""]
+                + [_blank(getattr(r, c)) for c in CSV_COLUMNS[6:14]]
+                + [r.remeasured]
                 + ([wide.rank, "=" if wide.tie else ""] if wide else ["", ""])
-                + [r.get(c, "") for c in CSV_COLUMNS[17:]]
+                + [_blank(getattr(r, c)) for c in CSV_COLUMNS[17:]]
             )
     return out.getvalue()
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
 
 
 STYLE = """
@@ -233,10 +169,9 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _interval_bar(record: dict[str, Any], scale: float, metric: str) -> str:
+def _interval_bar(value: float, low: float, high: float, scale: float) -> str:
     """The interval as a bar on a common scale, the median as a mark."""
-    low, high = record[f"{metric}_low"], record[f"{metric}_high"]
-    left, right, mark = low / scale * 100, high / scale * 100, record[metric] / scale * 100
+    left, right, mark = low / scale * 100, high / scale * 100, value / scale * 100
     return (
         f'<div class="bar" title="{low:.2f}x to {high:.2f}x">'
         f'<span style="left:{left:.1f}%;width:{max(right - left, 0.5):.1f}%"></span>'
@@ -246,20 +181,21 @@ def _interval_bar(record: dict[str, Any], scale: float, metric: str) -> str:
 
 def _cells(entry: Entry, metric: str, scale: float) -> list[str]:
     r = entry.record
-    remeasured = "yes" if r.get("remeasured") else "no"
+    remeasured = "yes" if r.remeasured else "no"
     if metric == "speedup":
-        own = [f"{r['latency_ms']:.3f} / {r['baseline_ms']:.3f}", remeasured,
-               _e("; ".join(r.get("disagreements", [])))]  # fmt: skip
+        own = [f"{r.latency_ms:.3f} / {r.baseline_ms:.3f}", remeasured,
+               _e("; ".join(r.disagreements or ()))]  # fmt: skip
     else:
-        own = [f"{r['throughput']:,.0f} / {r['baseline_throughput']:,.0f}", remeasured]
+        own = [f"{r.throughput:,.0f} / {r.baseline_throughput:,.0f}", remeasured]
+    value, low, high = r.interval(metric)  # type: ignore[misc]
     return [
         f"{entry.rank}{' =' if entry.tie else ''}",
-        _e(r.get("name") or r["student"]),
-        _e(r["student"]),
-        f"{r[metric]:.2f}x",
-        f"{r[metric + '_low']:.2f}-{r[metric + '_high']:.2f}x",
-        _interval_bar(r, scale, metric),
-        f"{r['nats']:.3f} nats/char" if "nats" in r else f"{r['accuracy']:.2%}",
+        _e(r.name or r.student),
+        _e(r.student),
+        f"{value:.2f}x",
+        f"{low:.2f}-{high:.2f}x",
+        _interval_bar(value, low, high, scale),
+        f"{r.nats:.3f} nats/char" if r.nats is not None else f"{r.accuracy:.2%}",
         *own,
     ]
 
@@ -283,7 +219,7 @@ def _table(task: str, track: str, metric: str, entries: list[Entry]) -> str:
         )
     if not entries:
         return head + '<p class="note">No ranked submission yet.</p>'
-    scale = max(e.record[f"{metric}_high"] for e in entries) * 1.05
+    scale = max(e.record.interval(metric)[2] for e in entries) * 1.05  # type: ignore[index]
     rows = [
         "<tr>" + "".join(f"<td>{cell}</td>" for cell in _cells(entry, metric, scale)) + "</tr>"
         for entry in entries
@@ -298,12 +234,12 @@ def _table(task: str, track: str, metric: str, entries: list[Entry]) -> str:
     )
 
 
-def _unranked(records: list[dict[str, Any]]) -> str:
+def _unranked(records: list[Measurement]) -> str:
     rows = [
-        f"<tr><td>{_e(r['student'])}</td><td>{_e(r.get('task', ''))}</td>"
-        f"<td>{_e(r.get('track', ''))}</td><td>{_e(r['status'])}</td>"
-        f"<td>{_e(r['message'].splitlines()[0] if r['message'] else '')}</td></tr>"
-        for r in sorted(records, key=lambda r: r["student"])
+        f"<tr><td>{_e(r.student)}</td><td>{_e(r.task or '')}</td>"
+        f"<td>{_e(r.track or '')}</td><td>{_e(r.status)}</td>"
+        f"<td>{_e(r.message.splitlines()[0] if r.message else '')}</td></tr>"
+        for r in sorted(records, key=lambda r: r.student)
     ]
     if not rows:
         return ""
@@ -315,7 +251,7 @@ def _unranked(records: list[dict[str, Any]]) -> str:
     )
 
 
-def render(records: Sequence[dict[str, Any]], top: int) -> str:
+def render(records: Sequence[Measurement], top: int) -> str:
     """The whole page."""
     tables = every_table(records)
     state = (
@@ -324,7 +260,7 @@ def render(records: Sequence[dict[str, Any]], top: int) -> str:
         else f'<span class="status provisional">Provisional</span> the top {top} of each '
         "table are re-measured before the board is final."
     )
-    unranked = [r for r in latest(records) if r["status"] != "ranked"]
+    unranked = [r for r in latest(records) if r.status != "ranked"]
     body = "".join(
         _table(task, track, metric, tables[metric][(task, track)])
         for task in TASKS
@@ -348,7 +284,7 @@ def render(records: Sequence[dict[str, Any]], top: int) -> str:
     )
 
 
-def write_board(records: Sequence[dict[str, Any]], folder: Path, top: int) -> tuple[Path, Path]:
+def write_board(records: Sequence[Measurement], folder: Path, top: int) -> tuple[Path, Path]:
     """`folder/index.html` and `folder/leaderboard.csv`."""
     folder.mkdir(parents=True, exist_ok=True)
     page, table = folder / "index.html", folder / "leaderboard.csv"
