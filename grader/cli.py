@@ -22,7 +22,6 @@ from grader.course import Course, ModuleSpec, load_course
 from grader.grade.session import RequestError, grade
 from grader.grade_verb import (
     GradeRequest,
-    course_today,
     main_grade,
     print_lines,
     printing_never_fails,
@@ -78,7 +77,7 @@ def _prerequisite_score(
 
 def cmd_unlock(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Copy the starter of released modules into assignments/ (adding files only)."""
-    today = course_today(args.today, course)
+    today = course.today(args.today)
     score = (
         _prerequisite_score(args, layout, course) if course.policies.require_prerequisites else None
     )
@@ -103,7 +102,7 @@ def cmd_unlock(args: argparse.Namespace, layout: Layout, course: Course) -> int:
 
 def cmd_release(args: argparse.Namespace, layout: Layout, course: Course) -> int:
     """Write dist/student-template/ and dist/grader-bundle/."""
-    today = course_today(args.today, course)
+    today = course.today(args.today)
     problem = placeholder_problem(course.grader_repository, load_delivery(layout.manifest))
     if problem:
         raise RequestError(problem)

@@ -142,6 +142,14 @@ class Course:
                 stack.extend(self.module(number).prerequisites)
         return [m for m in self.modules if m.number in needed]
 
+    def today(self, given: str | None = None) -> dt.date:
+        """`given` (an ISO date, as `--today` pins it), or today in the course's time zone."""
+        return (
+            dt.date.fromisoformat(given)
+            if given
+            else dt.datetime.now(self.policies.timezone).date()
+        )
+
 
 MANIFEST_JSON = "classroom.json"
 """classroom.yml as JSON, for the grader repository's jobs that run without PyYAML."""

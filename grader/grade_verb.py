@@ -128,11 +128,6 @@ def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def course_today(text: str | None, course: Course) -> dt.date:
-    """`--today`, or today in the course's time zone."""
-    return dt.date.fromisoformat(text) if text else dt.datetime.now(course.policies.timezone).date()
-
-
 def _hidden_note(request: GradeRequest, layout: Layout) -> tuple[str, ...]:
     """What a run without the hidden tests says about them (nothing when they ran)."""
     if request.no_hidden or layout.hidden_tests.is_dir():
@@ -154,7 +149,7 @@ def _grade(layout: Layout, course: Course, request: GradeRequest) -> GradeOutcom
     today = (
         pushed_at.astimezone(course.policies.timezone).date()
         if pushed_at and not request.today
-        else course_today(request.today, course)
+        else course.today(request.today)
     )
     keys = request.modules
     if keys == [CURRENT]:

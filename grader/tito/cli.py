@@ -44,10 +44,6 @@ class TitoError(Exception):
     """A request tito cannot carry out; the message says what to do instead."""
 
 
-def _today(course: Course, text: str | None) -> dt.date:
-    return dt.date.fromisoformat(text) if text else dt.datetime.now(course.policies.timezone).date()
-
-
 def _now(course: Course, text: str | None) -> dt.datetime | None:
     """`--now` (tests pin the clock): an ISO time, in the course's zone unless it names one."""
     if not text:
@@ -257,7 +253,7 @@ def _dispatch(args: argparse.Namespace, script_args: list[str]) -> int:
         return main_milestone(layout=layout, key=args.milestone, script_args=script_args)
     course = load_course(layout.manifest)
     now = _now(course, args.now)
-    today = now.astimezone(course.policies.timezone).date() if now else _today(course, args.today)
+    today = now.astimezone(course.policies.timezone).date() if now else course.today(args.today)
     common = {"layout": layout, "course": course, "today": today}
     if args.verb == "status":
         return main_status(**common, now=now, as_json=args.json)
