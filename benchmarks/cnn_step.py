@@ -23,9 +23,9 @@ threads and tinytorch's BLAS one (budget 1/2, where it measured 1.82x). That com
 core with two: PyTorch itself takes 33-38 ms per step on one thread and 17-20 ms on two.
 The budgets 1/1 and 2/2 compare the frameworks on the same machine; the verdict is
 printed for every budget, 1/2 included. Measured on this machine while it was quiet (Dec
-2026, six runs of `make bench-cnn`, 3 or 5 rounds): 1/1 tinytorch 31-38 ms against
-PyTorch 33-38 ms, 0.92-1.03x; 2/2 1.12-1.48x; 1/2 tinytorch 31-34 ms against PyTorch
-18-22 ms, 1.45-1.67x (1.73-1.81x before issue 21's last round). One BLAS thread is a
+2026, ten runs of `make bench-cnn`, 3 or 5 rounds): 1/1 tinytorch 31-38 ms against
+PyTorch 33-38 ms, 0.90-1.03x; 2/2 1.12-1.48x; 1/2 tinytorch 31-34 ms against PyTorch
+18-24 ms, 1.36-1.68x (1.73-1.81x before issue 21's last round). One BLAS thread is a
 core's worth of matrix products: the step's five products take 17 ms at about
 80 GFLOP/s, this core's peak (measured with NumPy alone), so a step on one core cannot
 come within 1.5x of PyTorch's 18 ms on two. PyTorch's threads slow down more than

@@ -11,12 +11,13 @@ into a temporary folder. Target (issue 21): tinytorch at most 1.3x the NumPy tim
 Each epoch is timed twice: by the wall clock and by the thread's CPU time. Both sides
 run on this one thread (BLAS is single-threaded, below), so its CPU time is their whole
 work, and other processes on a shared machine stretch the wall clock but not the CPU
-time. Measured on this machine (Dec 2026, runs of 3-5 epochs each): wall 1.29-1.38x, CPU
-time 1.28-1.38x, usually 1.30x (at its fastest, tinytorch 0.49 s, NumPy 0.38 s per epoch); before
+time. Measured on this machine (Dec 2026, thirteen runs of 3 epochs): 1.29-1.44x, median
+1.32x, by either clock (at its fastest, tinytorch 0.49 s, NumPy 0.38 s per epoch); before
 the speed-ups of issue 21, 1.60-1.65x. The two clocks agree within a percent, so the spread
 is the machine's own speed changing (other virtual machines share its cores), not other
 processes. The rest is the price of recording a graph: a fused Linear op (one op instead
-of matmul, transpose and add, as PyTorch's `addmm`) measured 1.20x in the same runs, but
+of matmul, transpose and add, as PyTorch's `addmm`) measured 1.20x against 1.28-1.30x in
+alternated runs, but
 it would change what modules 03, 05 and 15 teach (module 15's profile tables show a
 Linear's three ops), so tinytorch keeps Linear made of tensor operations.
 
