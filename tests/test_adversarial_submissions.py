@@ -182,7 +182,11 @@ def test_a_failing_hidden_assert_shows_its_values_never_its_expression(tmp_path,
         "def test_rows():\n    assert secret_expected_rows(2) == 2\n"
     )
     result = grade_module(
-        Layout(layout.root, bundle), course, course.module(1), layout.solutions, True,
+        Layout(layout.root, bundle),
+        course,
+        course.module(1),
+        layout.solutions,
+        True,
         default_isolation(),
     )
     (failed,) = [t for t in result.tests if t.hidden and not t.passed]

@@ -15,7 +15,9 @@ _HONEST = """
 _honest_enter, _honest_exit = profile.__enter__, profile.__exit__
 """
 # Times each layer with a wrapper stored on the instance, removed on exit.
-WRAPS_INSTANCES = _HONEST + """
+WRAPS_INSTANCES = (
+    _HONEST
+    + """
 def _enter(self):
     _honest_enter(self)
     for module in self.model.modules():
@@ -27,8 +29,11 @@ def _exit(self, *exc_info):
     _honest_exit(self, *exc_info)
 profile.__enter__, profile.__exit__ = _enter, _exit
 """
+)
 # Replaces Module.__call__ with a timing wrapper while profiling, restored on exit.
-PATCHES_MODULE_CALL = _HONEST + """
+PATCHES_MODULE_CALL = (
+    _HONEST
+    + """
 _real_call = Module.__call__
 def _timed_call(self, *args, **kwargs):
     return _real_call(self, *args, **kwargs)
@@ -41,8 +46,11 @@ def _exit(self, *exc_info):
     _honest_exit(self, *exc_info)
 profile.__enter__, profile.__exit__ = _enter, _exit
 """
+)
 # Replaces Function.apply while profiling, restored on exit.
-PATCHES_FUNCTION_APPLY = _HONEST + """
+PATCHES_FUNCTION_APPLY = (
+    _HONEST
+    + """
 _real_apply = Function.__dict__["apply"]
 def _enter(self):
     _honest_enter(self)
@@ -53,6 +61,7 @@ def _exit(self, *exc_info):
     _honest_exit(self, *exc_info)
 profile.__enter__, profile.__exit__ = _enter, _exit
 """
+)
 # Never removes its hooks.
 LEAVES_HOOKS = """
 def _exit(self, *exc_info):

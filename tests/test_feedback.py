@@ -269,8 +269,11 @@ def test_a_graded_module_shows_every_error_its_output_and_the_students_paths(fau
     assert "forward returned a Tensor" in failed["test_arithmetic_with_numbers_on_either_side"]
     timeout = failed["test_exp_log_and_powers"]
     assert "time limit" in timeout and f"{OUTPUT_HEADING}\nwaiting" in timeout
-    stuck = re.search(r"your code was running.*\n  assignments/01_tensor/tensor\.py, line (\d+), "
-                      r"in forward", timeout)
+    stuck = re.search(
+        r"your code was running.*\n  assignments/01_tensor/tensor\.py, line (\d+), "
+        r"in forward",
+        timeout,
+    )
     assert stuck, timeout  # where the endless loop was, from the worker's stack dump
     loop = _faulty_text(layout).splitlines()[int(stuck.group(1)) - 1]
     assert loop.strip() in ("print('waiting')", "time.sleep(0.2)", "while True:")

@@ -38,8 +38,14 @@ def test_every_page_of_a_list_is_read(fake):
 
 def test_student_repositories_follow_the_classroom50_naming(fake):
     delivery = parse_delivery(
-        {"delivery": {"platform": "classroom50", "organization": "course",
-                      "classroom": "ml", "assignment": "tinytorch"}}
+        {
+            "delivery": {
+                "platform": "classroom50",
+                "organization": "course",
+                "classroom": "ml",
+                "assignment": "tinytorch",
+            }
+        }
     )
     fake.add_repository("course/ml-tinytorch-alice")
     fake.add_repository("course/ml-tinytorch-Bob-2")
@@ -127,9 +133,9 @@ def test_push_history_reads_github_push_times_newest_first(fake):
     for n in range(1, 131):  # more than one page of pushes
         when = (start + dt.timedelta(hours=7 * n)).strftime("%Y-%m-%dT%H:%M:%SZ")
         fake.record_push("course/ml-tinytorch-alice", f"{n - 1:040x}", f"{n:040x}", when)
-    repository = student_repositories(
-        client(fake), "course", lambda name: name.rsplit("-", 1)[-1]
-    )[0]
+    repository = student_repositories(client(fake), "course", lambda name: name.rsplit("-", 1)[-1])[
+        0
+    ]
     pushes = push_history(client(fake), repository)
     assert len(pushes) == 130
     assert pushes[0].sha == f"{130:040x}" and pushes[-1].kind == "branch_creation"

@@ -259,9 +259,7 @@ def test_a_merge_finished_by_hand_sets_its_updated_file_aside(github, tmp_path, 
     assert code == 0 and "tensor.py.updated" not in out, err
 
 
-def test_a_later_clean_merge_sets_the_updated_file_aside_and_commits_that(
-    github, tmp_path, capsys
-):
+def test_a_later_clean_merge_sets_the_updated_file_aside_and_commits_that(github, tmp_path, capsys):
     """The student gave up their tracing line and had committed the `.updated` file."""
     student, tensor = leave_a_merge_beside(github, tmp_path, capsys)
     updated = tensor.with_name("tensor.py.updated")

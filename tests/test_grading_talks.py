@@ -69,9 +69,7 @@ def test_in_a_pipe_tests_are_told_as_they_finish_and_a_stuck_one_before_it_is_st
                "--module", "01", "--no-hidden", "--submission", str(submission)]  # fmt: skip
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     started = time.monotonic()
-    child = subprocess.Popen(
-        command, cwd=LAYOUT.root, stdout=subprocess.PIPE, text=True, env=env
-    )
+    child = subprocess.Popen(command, cwd=LAYOUT.root, stdout=subprocess.PIPE, text=True, env=env)
     heard: list[tuple[float, str]] = []
     assert child.stdout is not None
     for line in child.stdout:

@@ -39,9 +39,7 @@ def _drawn(pixels, colour) -> int:
 
 
 def test_curve_files_hold_the_table_and_a_valid_png(tmp_path):
-    rows = [
-        {"epoch": e, "train_loss": 1.0 / e, "test_accuracy": 50.0 + 10 * e} for e in (1, 2, 3)
-    ]
+    rows = [{"epoch": e, "train_loss": 1.0 / e, "test_accuracy": 50.0 + 10 * e} for e in (1, 2, 3)]
     table, picture = write_curve(tmp_path / "run" / "curve", rows)
     lines = table.read_text().splitlines()
     assert lines[0] == "epoch\ttrain_loss\ttest_accuracy" and lines[3] == "3\t0.3333\t80.0000"

@@ -47,7 +47,9 @@ def _reference(train: str, order: int):
 @pytest.mark.parametrize("order", [1, 2, 3, 5])
 def test_log_probs_match_the_textbook_formulas(order):
     rng = np.random.default_rng(order)
-    train = "".join(rng.choice(list("abcde \n"), size=3000, p=[.3, .2, .2, .1, .1, .05, .05]))
+    train = "".join(
+        rng.choice(list("abcde \n"), size=3000, p=[0.3, 0.2, 0.2, 0.1, 0.1, 0.05, 0.05])
+    )
     text = "".join(rng.choice(list("abcdefz "), size=400))  # f and z never seen in training
     model, prob = KneserNey.fit(train, order), _reference(train, order)
     expected = [math.log(prob(text[max(0, i - order + 1) : i], text[i])) for i in range(len(text))]

@@ -54,7 +54,6 @@ def test_the_cache_stops_growing_at_its_limit_and_free_buffers_make_room(monkeyp
     assert np.shares_memory(other, spatial._CACHE[1]), "the new buffer is the cached one"
 
 
-
 def test_empty_like_keeps_the_memory_order_and_recycles_big_buffers():
     nhwc = np.zeros((2, 512, 64, 16), np.float32)  # 4 MiB, channels-last
     nchw = nhwc.transpose(0, 3, 1, 2)
@@ -66,6 +65,7 @@ def test_empty_like_keeps_the_memory_order_and_recycles_big_buffers():
     assert again.__array_interface__["data"][0] == address, "the free buffer is reused"
     small = np.zeros((3, 4), np.float32).T
     assert tensor._empty_like(small).strides == small.strides and len(spatial._CACHE) == 1
+
 
 CNN_STEPS = textwrap.dedent(
     """

@@ -61,9 +61,7 @@ def test_a_moved_folder_repairs_its_environment_with_one_line(built, tmp_path):
     result = make(moved, "status")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == (
-        f"This repository moved from {built}: pointed .venv/ at its new folder."
-    )
+    assert lines[0] == (f"This repository moved from {built}: pointed .venv/ at its new folder.")
     assert sum("moved from" in line for line in lines) == 1
     assert lines[-1].startswith("Next: ")
     where = subprocess.run(

@@ -62,8 +62,15 @@ def _result(scores: list[tuple[float, float]], visible_only: bool) -> ModuleResu
         for i, (score, top) in enumerate(scores)
     )
     top = round(sum(t.max_score for t in tests), 2)
-    return ModuleResult("01_tensor", "Tensor", tests, top, 1.0, "2026-09-08T10:00:00+00:00",
-                        visible_only=visible_only)
+    return ModuleResult(
+        "01_tensor",
+        "Tensor",
+        tests,
+        top,
+        1.0,
+        "2026-09-08T10:00:00+00:00",
+        visible_only=visible_only,
+    )
 
 
 @given(
@@ -71,8 +78,9 @@ def _result(scores: list[tuple[float, float]], visible_only: bool) -> ModuleResu
     st.booleans(),
     st.floats(0.0, 0.5),
 )
-def test_a_saved_result_reads_back_as_the_score_it_recorded(tmp_path_factory, scores, visible,
-                                                            penalty):
+def test_a_saved_result_reads_back_as_the_score_it_recorded(
+    tmp_path_factory, scores, visible, penalty
+):
     result = dataclasses.replace(_result(scores, visible), late_penalty=round(penalty, 2))
     path = tmp_path_factory.mktemp("grades") / "results.json"
     path.write_text(json.dumps(to_gradescope(result)))

@@ -176,9 +176,7 @@ class Adopted:
     names: tuple[str, ...]
 
 
-def adopt_recreated_cells(
-    notebook: nbformat.NotebookNode, expected: set[str]
-) -> list[Adopted]:
+def adopt_recreated_cells(notebook: nbformat.NotebookNode, expected: set[str]) -> list[Adopted]:
     """Tag (in memory) each new code cell that defines names of `expected` (the module
     file's) which no module cell defines any more; cells marked scratch stay scratch."""
     if META_KEY not in notebook.metadata:

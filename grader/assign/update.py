@@ -296,9 +296,7 @@ def _local_scores(layout: Layout) -> Callable[[ModuleSpec], float]:
     return score
 
 
-def update(
-    layout: Layout, course: Course, today: dt.date, say: Callable[[str], None]
-) -> list[str]:
+def update(layout: Layout, course: Course, today: dt.date, say: Callable[[str], None]) -> list[str]:
     """Bring in what GitHub has, then unlock what is released by today (see the module's
     docstring); each step is `say`-ed. Returns the modules unlocked here."""
     git = Git(layout.root)

@@ -133,11 +133,15 @@ def _notebook_differs(py: Path) -> str | None:
     only_scratch = defined_names("\n\n".join(scratch)) - graded - in_cells if scratch else set()
     problems = [
         f"{py.name} defines {_listed(graded - in_cells)} but no module cell of the notebook does"
-        if graded - in_cells else "",
+        if graded - in_cells
+        else "",
         f"the notebook's module cells define {_listed(in_cells - graded)} but {py.name} does not"
-        if in_cells - graded else "",
+        if in_cells - graded
+        else "",
         f"{_listed(only_scratch)} only in scratch cells of {notebook.name} (never graded: move "
-        "the code into a module cell or into the .py)" if only_scratch else "",
+        "the code into a module cell or into the .py)"
+        if only_scratch
+        else "",
         *(
             f"the new cell starting `{cell.first_line}` replaces a deleted module cell "
             f"({_listed(set(cell.names))})"

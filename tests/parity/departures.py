@@ -267,8 +267,7 @@ NOT_COMPARABLE: dict[str, str] = {
     "closest); the hidden tests check its statistics on a scripted clock",
     "tile_matmul": "a kernel for blocked_matmul (out += a @ b on one tile); compared through "
     "blocked_matmul",
-    "tile_broadcast": "a broadcasting kernel for blocked_matmul; compared through "
-    "blocked_matmul",
+    "tile_broadcast": "a broadcasting kernel for blocked_matmul; compared through blocked_matmul",
     "Measured": "one candidate of a race (torch.utils.benchmark.Measurement is the closest)",
     "race": "checks candidates against a reference, then times them; the hidden tests use a "
     "scripted clock",

@@ -37,8 +37,10 @@ SETTINGS = settings(max_examples=12, deadline=None)
 @st.composite
 def matmul_operands(draw, max_side=6, dtype=np.float32):
     """(a, b) of shapes (M, K) and (K, N), K possibly 0."""
-    m, k, n = draw(st.integers(1, max_side)), draw(st.integers(0, max_side)), draw(
-        st.integers(1, max_side)
+    m, k, n = (
+        draw(st.integers(1, max_side)),
+        draw(st.integers(0, max_side)),
+        draw(st.integers(1, max_side)),
     )
     a = draw(arrays((m, k), -3, 3)).astype(dtype)
     b = draw(arrays((k, n), -3, 3)).astype(dtype)
